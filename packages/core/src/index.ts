@@ -9,3 +9,4 @@ export * from "./schemas/device.ts";
 export * from "./schemas/cluster.ts";
 export * from "./random.ts";
 export * from "./simulation.ts";
+export * from "./env.ts";

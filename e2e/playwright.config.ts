@@ -1,0 +1,44 @@
+import os from "node:os";
+import path from "node:path";
+import { defineConfig, devices } from "@playwright/test";
+
+// Browser tests run the product exactly as a newcomer does: `pnpm dev` on a fresh data directory
+// (its own ports, so a developer's running `pnpm dev` is untouched), then Debian's Chromium.
+const webPort = Number(process.env.E2E_WEB_PORT ?? 3107);
+const dataDir = path.join(os.tmpdir(), `gpumesh-e2e-${webPort}`);
+const chromium = {
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+};
+
+export default defineConfig({
+  testDir: ".",
+  testMatch: "**/*.spec.ts",
+  timeout: 60_000,
+  retries: 0,
+  workers: 1,
+  reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : [["list"]],
+  outputDir: path.join(os.tmpdir(), "gpumesh-e2e-results"),
+  use: { baseURL: `http://127.0.0.1:${webPort}`, launchOptions: chromium, trace: "off" },
+  projects: [
+    { name: "laptop", use: { ...devices["Desktop Chrome"], viewport: { width: 1366, height: 850 }, launchOptions: chromium } },
+    { name: "phone", use: { ...devices["Pixel 7"], launchOptions: chromium } },
+  ],
+  webServer: {
+    command: "pnpm dev --reset",
+    cwd: "..",
+    url: `http://127.0.0.1:${webPort}/api/health`,
+    timeout: 240_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    gracefulShutdown: { signal: "SIGINT", timeout: 20_000 },
+    env: {
+      WEB_PORT: String(webPort),
+      GPUMESH_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
+      GPUMESH_REDIS_PORT: process.env.E2E_REDIS_PORT ?? "63809",
+      GPUMESH_DATA_DIR: dataDir,
+      NEXT_TELEMETRY_DISABLED: "1",
+    },
+  },
+});

