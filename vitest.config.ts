@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: { alias: { "@/": `${path.resolve("apps/web/src")}/` } },
   test: {
-    include: ["{packages,apps}/*/{src,test}/**/*.test.{ts,tsx}", "bench/**/*.test.ts"],
+    include: ["{packages,apps}/*/{src,test}/**/*.test.{ts,tsx}", "bench/**/*.test.ts", "scripts/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/**"],
     globalSetup: ["./vitest.global-setup.ts"],
     pool: "forks",

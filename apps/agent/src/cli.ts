@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from "commander";
+import { loadAgentEnv } from "./env.ts";
 import { detectHardware } from "./hardware.ts";
 
 const program = new Command()
@@ -21,6 +22,23 @@ program
     if (hardware.gpus.length === 0) console.log("GPUs  none found (nvidia-smi unavailable): this machine can join as a CPU device");
     for (const [index, gpu] of hardware.gpus.entries()) {
       console.log(`GPU ${index} ${gpu.name}, ${Math.round(gpu.vramMb / 1024)} GB${gpu.gpuModelId ? ` → ${gpu.gpuModelId}` : " (not in the GPUMesh catalogue)"}`);
+    }
+  });
+
+program
+  .command("ping")
+  .description("check that the GPUMesh API (GPUMESH_API_URL) is reachable and healthy")
+  .action(async () => {
+    const { GPUMESH_API_URL } = loadAgentEnv();
+    const url = new URL("/api/health", GPUMESH_API_URL);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const body = (await response.json()) as { status?: string };
+      if (!response.ok || body.status !== "ok") throw new Error(`HTTP ${response.status}: ${JSON.stringify(body)}`);
+      console.log(`GPUMesh API at ${GPUMESH_API_URL} is healthy`);
+    } catch (error) {
+      console.error(`cannot reach the GPUMesh API at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
     }
   });
 
