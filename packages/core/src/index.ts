@@ -10,6 +10,6 @@ export * from "./schemas/cluster.ts";
 export * from "./random.ts";
 export * from "./simulation.ts";
 export * from "./env.ts";
-export * from "./cluster-lifecycle.ts";
+export * from "./matching/index.ts";
 export * from "./emission.ts";
 export * from "./merkle.ts";
