@@ -3,6 +3,8 @@
  * Each bench is a function taking `{ quick }`; add new ones to BENCHES.
  */
 import { PLACEMENT_FULL, PLACEMENT_QUICK, runPlacementBench } from "./placement.ts";
+import { RESERVATION_FULL, RESERVATION_QUICK, runReservationBench } from "./reservation.ts";
+import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
 
 interface BenchContext {
   quick: boolean;
@@ -10,6 +12,8 @@ interface BenchContext {
 
 const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   placement: ({ quick }) => runPlacementBench(quick ? PLACEMENT_QUICK : PLACEMENT_FULL),
+  reservation: ({ quick }) => runReservationBench(quick ? RESERVATION_QUICK : RESERVATION_FULL),
+  heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | null } {

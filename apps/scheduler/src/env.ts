@@ -1,5 +1,7 @@
-import { envFields, parseEnv } from "@gpumesh/core";
+import { EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { z } from "zod";
+
+const bps = z.coerce.number().int().min(0, "must be basis points 0-10000").max(10_000, "must be basis points 0-10000");
 
 export const schedulerEnvShape = {
   DATABASE_URL: envFields.postgresUrl,
@@ -11,10 +13,46 @@ export const schedulerEnvShape = {
   HEALTH_SWEEP_EVERY_S: envFields.positiveInt.default(15),
   /** Prefix for BullMQ keys, so several environments can share one Redis. */
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, "must be letters, digits, ':', '_' or '-'").default("gpumesh"),
+  /** How long an agent has to acknowledge an assignment before its node is replaced. */
+  DEPLOY_ACK_TIMEOUT_S: envFields.positiveInt.default(120),
+  /** Nodes a deployment may replace (refusals, ack timeouts) before it fails and refunds. */
+  DEPLOY_MAX_REPLACEMENTS: z.coerce.number().int().min(0, "must be a non-negative integer").default(3),
+  /** Re-matches after losing reservation races, per matching round. */
+  DEPLOY_MAX_RESERVE_ATTEMPTS: envFields.positiveInt.default(5),
+  /** Parallel deploy jobs per scheduler process. */
+  DEPLOY_CONCURRENCY: envFields.positiveInt.default(8),
+  /** How often stuck deployments (paid, matching, deploying) are re-driven: recovery after crashes. */
+  DEPLOY_SWEEP_EVERY_S: envFields.positiveInt.default(30),
+  /** Devices scoring below this (verification, basis points) are never matched. */
+  MIN_VERIFICATION_SCORE_BPS: bps.default(5_000),
+  /** Where assignments go: `simulated` (in-process agents that accept; dev and tests) until the agent gateway lands. */
+  AGENT_CHANNEL: z.enum(["simulated", "none"]).default("simulated"),
+  /** How often running leases are checked for complete hours to settle and for their end. */
+  SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
+  /** Protocol fee on lease payments, basis points of gross (DESIGN.md: fee = ⌊gross · fee_bps / 10⁴⌋). */
+  FEE_BPS: bps.default(500),
+  /** Share of the fee burned when paid in MESH, basis points. */
+  BURN_BPS: bps.default(5_000),
+  /** Port of the queue dashboard (admin HTTP API); 0 = off. Needs ADMIN_TOKEN. */
+  ADMIN_PORT: z.coerce.number().int().min(0, "must be a port number 0-65535").max(65_535, "must be a port number 0-65535").default(0),
+  /** Interface the dashboard binds to (loopback by default: put a proxy in front to expose it). */
+  ADMIN_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Bearer token for the dashboard; length is checked below so that a bad value is never echoed. */
+  ADMIN_TOKEN: z.string().optional(),
 };
+
+export const MIN_ADMIN_TOKEN_LENGTH = 24;
 
 export type SchedulerEnv = ReturnType<typeof loadSchedulerEnv>;
 
 export function loadSchedulerEnv(source: Record<string, string | undefined> = process.env) {
-  return parseEnv(schedulerEnvShape, source);
+  const env = parseEnv(schedulerEnvShape, source);
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new EnvError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  // The dashboard can retry jobs: never serve it unauthenticated.
+  if (env.ADMIN_PORT > 0 && env.ADMIN_TOKEN === undefined) {
+    throw new EnvError("ADMIN_TOKEN", `is required when ADMIN_PORT is set (at least ${MIN_ADMIN_TOKEN_LENGTH} characters)`);
+  }
+  return env;
 }

@@ -2,13 +2,50 @@
  * Queue names and job ids. Job ids derive from domain ids so that enqueuing the same work twice (a
  * retry, a restarted scheduler, two scheduler processes) yields one job: BullMQ ignores a job whose id
  * already exists.
+ *
+ * Separator: BullMQ refuses custom ids containing ':' (unless they have exactly three parts, a legacy
+ * repeat-job form), so ids use '/' and times are written in ISO 8601 basic format (20261125T100000Z).
  */
 export const QUEUES = {
   health: "health",
+  deploy: "deploy",
+  settle: "settle",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/** ISO 8601 basic format, UTC, no colons: 2026-11-25T10:00:00.000Z → 20261125T100000Z (ms kept if non-zero). */
+export function basicIso(date: Date): string {
+  const iso = date.toISOString().replace(/[-:]/g, "");
+  return iso.endsWith(".000Z") ? iso.replace(".000Z", "Z") : iso;
+}
+
 export const jobIds = {
   healthSweep: "health-sweep",
+  deploySweep: "deploy-sweep",
+  settleSweep: "settle-sweep",
+  /** The first deploy job of a paid cluster (enqueued by the payment path). */
+  deploy: (clusterId: string) => `deploy/${clusterId}`,
+  /** An agent's answer to an assignment: one per allocation. */
+  agentResponse: (clusterId: string, allocationId: string) => `deploy/${clusterId}/response/${allocationId}`,
+  /** The ack deadline of one allocation. */
+  ackDeadline: (clusterId: string, allocationId: string) => `deploy/${clusterId}/deadline/${allocationId}`,
+  /** Recovery nudges from the deploy sweep, one per cluster per sweep slot. */
+  deployNudge: (clusterId: string, slot: number) => `deploy/${clusterId}/nudge/${slot}`,
+  settlePeriod: (clusterId: string, periodStart: Date) => `settle/${clusterId}/${basicIso(periodStart)}`,
+  /**
+   * The end of a lease: `expiry` at its paid end (scheduled when it starts running), `request` when the
+   * renter ends it, `degraded` when a lost node cannot be replaced.
+   */
+  end: (clusterId: string, cause: "expiry" | "request" | "degraded") => `end/${clusterId}/${cause}`,
+  /** A node of a cluster went offline: one job per allocation. */
+  nodeLost: (clusterId: string, allocationId: string) => `deploy/${clusterId}/lost/${allocationId}`,
+} as const;
+
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: "exponential", delay: 1_000 },
+  // Completed jobs are kept a while (dedupe window for ids); failed ones much longer, for inspection.
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
 } as const;

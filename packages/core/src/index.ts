@@ -11,5 +11,6 @@ export * from "./random.ts";
 export * from "./simulation.ts";
 export * from "./env.ts";
 export * from "./matching/index.ts";
+export * from "./cluster-lifecycle.ts";
 export * from "./emission.ts";
 export * from "./merkle.ts";

@@ -46,16 +46,20 @@ export function transfer(from: string, to: string, amount: bigint): LedgerLine[]
   ];
 }
 
-/** Standard ledger account codes, so every writer names accounts the same way. */
+/**
+ * Standard ledger account codes, so every writer names accounts the same way. A ledger account holds
+ * one token, so every code ends in its token (`treasury:USDC`, `escrow:cluster:<id>:MESH`); rewards,
+ * mints and burns only ever move MESH.
+ */
 export const LedgerAccounts = {
-  renterWallet: (accountId: string) => `wallet:renter:${accountId}`,
-  escrow: (clusterId: string) => `escrow:cluster:${clusterId}`,
-  supplierEarnings: (supplierId: string) => `earnings:supplier:${supplierId}`,
-  rewardsVault: () => "rewards:vault",
-  supplierRewards: (wallet: string) => `rewards:claimant:${wallet}`,
-  treasury: () => "treasury",
-  burned: () => "burned",
-  minted: () => "minted",
+  renterWallet: (accountId: string, token: PaymentToken) => `wallet:renter:${accountId}:${token}`,
+  escrow: (clusterId: string, token: PaymentToken) => `escrow:cluster:${clusterId}:${token}`,
+  supplierEarnings: (supplierId: string, token: PaymentToken) => `earnings:supplier:${supplierId}:${token}`,
+  treasury: (token: PaymentToken) => `treasury:${token}`,
+  burned: (token: PaymentToken) => `burned:${token}`,
+  rewardsVault: () => "rewards:vault:MESH",
+  supplierRewards: (wallet: string) => `rewards:claimant:${wallet}:MESH`,
+  minted: () => "minted:MESH",
 } as const;
 
 export type LedgerAccountType = "ASSET" | "LIABILITY" | "EQUITY" | "REVENUE" | "EXPENSE";

@@ -11,3 +11,6 @@ export function createDb(url: string, options: { max?: number } = {}): Db {
   const adapter = new PrismaPg({ connectionString: url, max: options.max ?? 10 });
   return new PrismaClient({ adapter });
 }
+
+/** The client handed to an interactive transaction's callback. */
+export type DbTransaction = Parameters<Parameters<Db["$transaction"]>[0]>[0];

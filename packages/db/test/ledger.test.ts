@@ -21,11 +21,11 @@ afterAll(async () => {
   await database.drop();
 });
 
-const renter = LedgerAccounts.renterWallet("r1");
-const escrow = LedgerAccounts.escrow("c1");
-const supplier = LedgerAccounts.supplierEarnings("s1");
-const treasury = LedgerAccounts.treasury();
-const burned = LedgerAccounts.burned();
+const renter = LedgerAccounts.renterWallet("r1", "MESH");
+const escrow = LedgerAccounts.escrow("c1", "MESH");
+const supplier = LedgerAccounts.supplierEarnings("s1", "MESH");
+const treasury = LedgerAccounts.treasury("MESH");
+const burned = LedgerAccounts.burned("MESH");
 
 describe("double-entry ledger in Postgres", () => {
   it("posts a balanced journal and is idempotent by reference", async () => {
@@ -65,9 +65,27 @@ describe("double-entry ledger in Postgres", () => {
     expect(rows[0]!.total).toBe("0");
   });
 
+  it("is safe under concurrency: racing writers create shared accounts once and post a reference once", async () => {
+    const shared = LedgerAccounts.supplierEarnings("racer", "USDC");
+    const drafts = Array.from({ length: 16 }, (_, i) => ({
+      reference: `race:${i % 4}`,
+      description: "racing settlement",
+      token: "USDC" as const,
+      occurredAt: new Date(),
+      lines: [
+        { account: shared, amount: 10n },
+        { account: LedgerAccounts.escrow(`race-${i % 4}`, "USDC"), amount: -10n },
+      ],
+    }));
+    const results = await Promise.all(drafts.map((draft) => postJournal(db, draft)));
+    expect(results.filter((result) => result.created)).toHaveLength(4);
+    expect(new Set(results.map((result) => result.journalId)).size).toBe(4);
+    expect(await ledgerBalance(db, shared)).toBe(40n);
+  });
+
   it("refuses an unbalanced journal before touching the database", async () => {
     await expect(
-      postJournal(db, { reference: "bad", description: "", token: "USDC", occurredAt: new Date(), lines: [{ account: LedgerAccounts.escrow("c2"), amount: 5n }, { account: LedgerAccounts.renterWallet("r2"), amount: -4n }] }),
+      postJournal(db, { reference: "bad", description: "", token: "USDC", occurredAt: new Date(), lines: [{ account: LedgerAccounts.escrow("c2", "USDC"), amount: 5n }, { account: LedgerAccounts.renterWallet("r2", "USDC"), amount: -4n }] }),
     ).rejects.toBeInstanceOf(UnbalancedJournalError);
   });
 

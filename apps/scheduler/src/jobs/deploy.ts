@@ -1,0 +1,398 @@
+import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
+import {
+  postDepositJournal,
+  postRefundJournal,
+  publishSafely,
+  releaseAllocations,
+  reservationFailure,
+  reserveDevicesInTx,
+  transitionCluster,
+  transitionClusterInTx,
+  type Db,
+  type GangReservation,
+  type PublishClusterEvent,
+  type TransitionResult,
+} from "@gpumesh/db";
+import type { Logger } from "pino";
+import type { AgentChannel, AgentResponse } from "../agents.ts";
+import { placeCluster } from "../placement.ts";
+
+/**
+ * The deploy workflow: PAID → MATCHING → (reserve) → DEPLOYING → (agents ack) → RUNNING, or FAILED →
+ * REFUNDED. `advanceDeploy` is a reconciler: it reads the cluster and its allocations from Postgres
+ * and performs the next step(s), so any job (first run, agent answer, ack deadline, recovery nudge,
+ * a retry after a crash) can call it any number of times. Progress lives in Postgres only (status,
+ * allocations, acknowledgedAt, release reasons): a worker killed at any point is resumed by the next.
+ * Agents are never waited on inside a job; their answers arrive as jobs of their own and a delayed
+ * job fires at each ack deadline.
+ */
+export interface DeployConfig {
+  ackTimeoutMs: number;
+  maxReplacements: number;
+  maxReserveAttempts: number;
+  minVerificationScoreBps: number;
+}
+
+export interface DeployScheduling {
+  /** Ensures a job that re-runs the workflow when `allocationId`'s ack deadline passes. */
+  ackDeadline(clusterId: string, allocationId: string, at: Date): Promise<void>;
+  /** The cluster is running until `endsAt`: arrange its end. */
+  running(clusterId: string, endsAt: Date): Promise<void>;
+  /** A degraded cluster cannot be repaired: end it now (settle what was used, refund the rest). */
+  endEarly(clusterId: string, reason: string): Promise<void>;
+}
+
+export interface DeployDeps {
+  db: Db;
+  agents: AgentChannel;
+  publish: PublishClusterEvent;
+  schedule: DeployScheduling;
+  config: DeployConfig;
+  logger: Logger;
+  now?: () => Date;
+  /**
+   * Devices this process is reserving right now (shared by all its deploy jobs). Concurrent jobs of
+   * one process then never pick the same device, so they do not race each other in Postgres; races
+   * between processes remain and are settled by the reservation (try-lock, exclusion constraint).
+   */
+  inflight?: Set<string>;
+}
+
+export type DeployOutcome =
+  | { state: "waiting-payment" }
+  | { state: "waiting-acks"; pending: number }
+  | { state: "running" }
+  | { state: "ending"; reason: string }
+  | { state: "refunded"; reason: string }
+  | { state: "done"; status: ClusterStatus };
+
+/** Release reasons that count as a replaced node (prefixes; the rest of the text is for people). */
+export const RELEASE = {
+  refused: "refused",
+  ackTimeout: "ack-timeout",
+  offline: "offline",
+  failed: "deploy-failed",
+} as const;
+
+/** Released allocations that count against the replacement budget. */
+const LOST_NODE = [RELEASE.refused, RELEASE.ackTimeout, RELEASE.offline].map((prefix) => ({ releaseReason: { startsWith: prefix } }));
+
+/** Thrown inside a transaction to roll it back because the state moved under us: re-read and go on. */
+class StateMoved extends Error {}
+
+/**
+ * Every re-match in this run lost its race, yet capacity may exist: fail the job (not the cluster), so
+ * BullMQ retries it with backoff and the contention has passed by then.
+ */
+export class ReservationContendedError extends Error {
+  constructor(readonly clusterId: string, attempts: number) {
+    super(`cluster ${clusterId}: lost the reservation race ${attempts} times in a row; retrying later`);
+    this.name = "ReservationContendedError";
+  }
+}
+
+const MAX_STEPS = 25;
+
+export async function advanceDeploy(deps: DeployDeps, clusterId: string): Promise<DeployOutcome> {
+  const now = deps.now ?? (() => new Date());
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
+    try {
+      switch (cluster.status) {
+        case "REQUESTED":
+          return { state: "waiting-payment" };
+        case "PAID":
+          // The payment path should have booked the deposit; posting it again is a no-op (same reference).
+          await postDepositJournal(deps.db, clusterId, now());
+          await transition(deps, clusterId, "MATCHING", "deployment started: matching devices", "PAID");
+          continue;
+        case "MATCHING":
+          await matchAndReserve(deps, cluster, now());
+          continue;
+        case "DEPLOYING": {
+          const outcome = await deploying(deps, cluster, now());
+          if (outcome) return outcome;
+          continue;
+        }
+        case "FAILED":
+          await refundFailed(deps, clusterId, now());
+          continue;
+        case "REFUNDED":
+          return { state: "refunded", reason: (await lastReason(deps.db, clusterId, "FAILED")) ?? "failed" };
+        case "RUNNING":
+          return { state: "running" };
+        case "DEGRADED": {
+          const outcome = await degraded(deps, cluster, now());
+          if (outcome) return outcome;
+          continue;
+        }
+        default:
+          return { state: "done", status: cluster.status };
+      }
+    } catch (error) {
+      // A concurrent worker moved the cluster first: its change is committed; re-read and continue from there.
+      if (error instanceof StateMoved || error instanceof UnexpectedClusterStatusError) continue;
+      throw error;
+    }
+  }
+  throw new Error(`cluster ${clusterId}: deploy did not settle after ${MAX_STEPS} steps`);
+}
+
+async function transition(deps: DeployDeps, clusterId: string, to: ClusterStatus, reason: string, expectedFrom: ClusterStatus): Promise<TransitionResult> {
+  return transitionCluster(deps.db, clusterId, to, reason, { expectedFrom, publish: deps.publish, at: (deps.now ?? (() => new Date()))() });
+}
+
+async function lastReason(db: Db, clusterId: string, to: ClusterStatus): Promise<string | undefined> {
+  const event = await db.clusterEvent.findFirst({ where: { clusterId, toStatus: to }, orderBy: { id: "desc" }, select: { reason: true } });
+  return event?.reason;
+}
+
+type ClusterRow = Awaited<ReturnType<Db["cluster"]["findUniqueOrThrow"]>>;
+
+function leaseEnd(cluster: ClusterRow, from: Date, config: DeployConfig): Date {
+  // Reserve for the whole lease plus the time deployment may take; shrunk to the real end at RUNNING.
+  return new Date(from.getTime() + cluster.durationHours * 3_600_000 + config.ackTimeoutMs * (config.maxReplacements + 2));
+}
+
+/** MATCHING: place what is missing, reserve it atomically, move to DEPLOYING in the same transaction. */
+async function matchAndReserve(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<void> {
+  const outcome = await reserveMissing(deps, cluster, at, "MATCHING");
+  if (outcome.ok) return;
+  if (outcome.contended) throw new ReservationContendedError(cluster.id, deps.config.maxReserveAttempts);
+  await failDeploy(deps, cluster.id, outcome.reason, at, "MATCHING");
+}
+
+/**
+ * Places and reserves the GPUs a cluster is missing (all of them, or a lost node's share). In
+ * MATCHING mode the reservation commits with the move to DEPLOYING; in DEGRADED mode the status
+ * stays (the cluster keeps running on its other nodes) and the row lock alone serializes writers.
+ */
+async function reserveMissing(
+  deps: DeployDeps,
+  cluster: ClusterRow,
+  at: Date,
+  mode: "MATCHING" | "DEGRADED",
+): Promise<{ ok: true } | { ok: false; reason: string; contended?: boolean }> {
+  const { db, config } = deps;
+  const allocations = await db.allocation.findMany({ where: { clusterId: cluster.id }, select: { deviceId: true, gpuCount: true, status: true } });
+  const active = allocations.filter((a) => a.status === "ACTIVE");
+  const heldGpus = active.reduce((sum, a) => sum + a.gpuCount, 0);
+  const needed = cluster.gpuCount - heldGpus;
+  const replacing = heldGpus > 0 || mode === "DEGRADED";
+  if (needed <= 0) {
+    if (mode === "MATCHING") await transition(deps, cluster.id, "DEPLOYING", `${active.length} device(s) reserved`, "MATCHING");
+    return { ok: true };
+  }
+  // Devices this cluster already holds or gave up (refused, timed out, went offline) are not candidates again.
+  const exclude = new Set(allocations.map((a) => a.deviceId));
+  const inflight = deps.inflight ?? new Set<string>();
+  // A replacement in a running lease only needs to cover the rest of it.
+  const endsAt = mode === "DEGRADED" && cluster.endsAt ? cluster.endsAt : leaseEnd(cluster, at, config);
+  if (endsAt <= at) return { ok: false, reason: "lease is over" };
+  for (let attempt = 1; attempt <= config.maxReserveAttempts; attempt++) {
+    const busy = new Set([...exclude, ...inflight]);
+    const placement = await placeCluster(db, { cluster, gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: busy, minVerificationScoreBps: config.minVerificationScoreBps });
+    if (!placement.ok) {
+      // Only devices our own other jobs are reserving were missing: not a verdict on capacity yet.
+      if (inflight.size > 0 && [...inflight].some((id) => !exclude.has(id))) return { ok: false, contended: true, reason: `waiting for concurrent reservations: ${placement.reason}` };
+      return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${placement.reason}` };
+    }
+    const input: GangReservation = { clusterId: cluster.id, devices: placement.devices, startsAt: at, endsAt };
+    for (const device of placement.devices) inflight.add(device.deviceId);
+    try {
+      const result = await db.$transaction(
+        async (tx) => {
+          let moved: TransitionResult | null = null;
+          if (mode === "MATCHING") {
+            moved = await transitionClusterInTx(
+              tx, cluster.id, "DEPLOYING",
+              `${replacing ? "replacement: " : ""}${placement.devices.length} device(s), ${needed} GPU(s) reserved`,
+              { expectedFrom: "MATCHING", at },
+            );
+            if (!moved.changed) throw new StateMoved();
+          } else {
+            const [row] = await tx.$queryRaw<{ status: string }[]>`select status::text as status from cluster where id = ${cluster.id}::uuid for update`;
+            if (row?.status !== "DEGRADED") throw new StateMoved();
+          }
+          // Under the cluster row lock: nobody else reserved for this cluster since we looked.
+          const held = await tx.allocation.aggregate({ where: { clusterId: cluster.id, status: "ACTIVE" }, _sum: { gpuCount: true } });
+          if ((held._sum.gpuCount ?? 0) !== heldGpus) throw new StateMoved();
+          await reserveDevicesInTx(tx, input);
+          return moved;
+        },
+        { timeout: 30_000, maxWait: 30_000 },
+      );
+      if (result?.event) await publishSafely(deps.publish, result.event);
+      return { ok: true };
+    } catch (error) {
+      const lost = await reservationFailure(db, input, error);
+      if (!lost) throw error;
+      deps.logger.debug({ cluster: cluster.id, attempt, lost: lost.deviceIds.length }, "lost a reservation race: re-matching without those devices");
+      for (const id of lost.deviceIds) exclude.add(id);
+    } finally {
+      for (const device of placement.devices) inflight.delete(device.deviceId);
+    }
+  }
+  return { ok: false, contended: true, reason: `could not reserve devices after ${config.maxReserveAttempts} attempts (lost every race)` };
+}
+
+/** Hands out (again) the assignments not yet acknowledged and arms their deadlines. */
+async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: { id: string; deviceId: string; gpuCount: number; startsAt: Date; endsAt: Date }[]): Promise<void> {
+  // Agents dedupe by allocation id, so a resumed worker can resend without knowing whether the first
+  // send happened.
+  for (const allocation of pending) {
+    await deps.agents.assign(allocation.deviceId, {
+      allocationId: allocation.id,
+      clusterId: cluster.id,
+      deviceId: allocation.deviceId,
+      clusterType: cluster.type,
+      gpuCount: allocation.gpuCount,
+      startsAt: allocation.startsAt.toISOString(),
+      endsAt: allocation.endsAt.toISOString(),
+    });
+    await deps.schedule.ackDeadline(cluster.id, allocation.id, new Date(allocation.startsAt.getTime() + deps.config.ackTimeoutMs));
+  }
+}
+
+/** Releases unacknowledged allocations past their deadline; true when it released any. */
+async function expireSilent(deps: DeployDeps, clusterId: string, active: { id: string; deviceId: string; acknowledgedAt: Date | null; startsAt: Date }[], at: Date): Promise<boolean> {
+  const expired = active.filter((a) => a.acknowledgedAt === null && a.startsAt.getTime() + deps.config.ackTimeoutMs <= at.getTime());
+  if (!expired.length) return false;
+  await releaseAllocations(deps.db, clusterId, `${RELEASE.ackTimeout}: no acknowledgement within ${deps.config.ackTimeoutMs / 1000}s`, at, { allocationIds: expired.map((a) => a.id) });
+  await Promise.allSettled(expired.map((a) => deps.agents.revoke(a.deviceId, a.id, "acknowledgement deadline passed")));
+  return true;
+}
+
+async function lostNodes(db: Db, clusterId: string, since: Date | null) {
+  return db.allocation.findMany({
+    where: { clusterId, status: "RELEASED", OR: LOST_NODE, ...(since ? { releasedAt: { gte: since } } : {}) },
+    select: { releaseReason: true },
+    orderBy: { releasedAt: "desc" },
+  });
+}
+
+/**
+ * DEGRADED: a node of a running cluster was lost. Reserve a replacement and wait for its ack (then
+ * back to RUNNING); when none can be had, or the replacement budget is spent, end the lease early:
+ * the end job settles the time used and refunds the rest (pro rata).
+ */
+async function degraded(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<DeployOutcome | null> {
+  const active = await deps.db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, orderBy: { deviceId: "asc" } });
+  if (await expireSilent(deps, cluster.id, active, at)) return null;
+  const heldGpus = active.reduce((sum, a) => sum + a.gpuCount, 0);
+  if (heldGpus < cluster.gpuCount) {
+    const lost = await lostNodes(deps.db, cluster.id, cluster.startedAt);
+    const reserved = lost.length <= deps.config.maxReplacements ? await reserveMissing(deps, cluster, at, "DEGRADED") : { ok: false as const, reason: `replaced ${deps.config.maxReplacements} node(s) already` };
+    if (reserved.ok) return null;
+    if ("contended" in reserved && reserved.contended) throw new ReservationContendedError(cluster.id, deps.config.maxReserveAttempts);
+    const reason = `no replacement for a lost node (${reserved.reason}): ending early, unused time refunded`;
+    await deps.schedule.endEarly(cluster.id, reason);
+    return { state: "ending", reason };
+  }
+  const pending = active.filter((a) => a.acknowledgedAt === null);
+  if (pending.length === 0) {
+    await transition(deps, cluster.id, "RUNNING", `replacement acknowledged: all ${active.length} node(s) serving`, "DEGRADED");
+    return { state: "running" };
+  }
+  await sendAssignments(deps, cluster, pending);
+  return { state: "waiting-acks", pending: pending.length };
+}
+
+/**
+ * A node of a deploying or running cluster went offline (health sweep): release it and let the
+ * workflow replace it. Idempotent: a second call finds the allocation released and the status set.
+ */
+export async function handleNodeLost(deps: DeployDeps, clusterId: string, allocationId: string, why: string): Promise<DeployOutcome> {
+  const at = (deps.now ?? (() => new Date()))();
+  const result = await deps.db.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ status: ClusterStatus }[]>`select status::text as status from cluster where id = ${clusterId}::uuid for update`;
+    const released = await releaseAllocations(tx, clusterId, `${RELEASE.offline}: ${why}`, at, { allocationIds: [allocationId] });
+    if (row?.status === "RUNNING" && released.length) {
+      return transitionClusterInTx(tx, clusterId, "DEGRADED", `node lost: ${why}`, { expectedFrom: "RUNNING", at });
+    }
+    return null;
+  });
+  if (result?.event) await publishSafely(deps.publish, result.event);
+  return advanceDeploy(deps, clusterId);
+}
+
+/** DEPLOYING: time out silent agents, replace lost nodes, (re)send assignments, or go RUNNING. Returns when it must wait. */
+async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<DeployOutcome | null> {
+  const { db, config } = deps;
+  const active = await db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, orderBy: { deviceId: "asc" } });
+  if (await expireSilent(deps, cluster.id, active, at)) return null;
+
+  const heldGpus = active.reduce((sum, a) => sum + a.gpuCount, 0);
+  if (heldGpus < cluster.gpuCount) {
+    const lost = await lostNodes(db, cluster.id, null);
+    if (lost.length > config.maxReplacements) {
+      await failDeploy(deps, cluster.id, `gave up after replacing ${config.maxReplacements} node(s); last: ${lost[0]?.releaseReason ?? "?"}`, at, "DEPLOYING");
+      return null;
+    }
+    await transition(deps, cluster.id, "MATCHING", `replacing ${cluster.gpuCount - heldGpus} GPU(s): ${lost[0]?.releaseReason ?? "node lost"}`, "DEPLOYING");
+    return null;
+  }
+
+  const pending = active.filter((a) => a.acknowledgedAt === null);
+  if (pending.length === 0) {
+    const endsAt = new Date(at.getTime() + cluster.durationHours * 3_600_000);
+    const result = await db.$transaction(async (tx) => {
+      const moved = await transitionClusterInTx(tx, cluster.id, "RUNNING", `all ${active.length} node(s) acknowledged`, { expectedFrom: "DEPLOYING", at, data: { endsAt } });
+      if (!moved.changed) throw new StateMoved();
+      // Re-check under the lock: a refusal may have released a node since we read.
+      const acked = await tx.allocation.aggregate({ where: { clusterId: cluster.id, status: "ACTIVE", acknowledgedAt: { not: null } }, _sum: { gpuCount: true } });
+      const unacked = await tx.allocation.count({ where: { clusterId: cluster.id, status: "ACTIVE", acknowledgedAt: null } });
+      if (unacked > 0 || (acked._sum.gpuCount ?? 0) !== cluster.gpuCount) throw new StateMoved();
+      // The lease runs from now: allocations cover exactly [reserved, endsAt). The exclusion constraint
+      // still guards the (rare) extension case.
+      await tx.allocation.updateMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, data: { endsAt } });
+      return moved;
+    });
+    if (result.event) await publishSafely(deps.publish, result.event);
+    await deps.schedule.running(cluster.id, endsAt);
+    return { state: "running" };
+  }
+
+  await sendAssignments(deps, cluster, pending);
+  return { state: "waiting-acks", pending: pending.length };
+}
+
+/** Records an agent's answer (idempotent) and moves the workflow on. */
+export async function handleAgentResponse(deps: DeployDeps, response: AgentResponse): Promise<DeployOutcome> {
+  const at = new Date(response.at);
+  if (response.accepted) {
+    await deps.db.allocation.updateMany({
+      where: { id: response.allocationId, clusterId: response.clusterId, status: "ACTIVE", acknowledgedAt: null },
+      data: { acknowledgedAt: at },
+    });
+  } else {
+    await releaseAllocations(deps.db, response.clusterId, `${RELEASE.refused}: ${response.reason ?? "no reason given"}`, at, { allocationIds: [response.allocationId] });
+  }
+  return advanceDeploy(deps, response.clusterId);
+}
+
+/** Releases everything and marks the cluster FAILED; the next step refunds it. */
+async function failDeploy(deps: DeployDeps, clusterId: string, reason: string, at: Date, expectedFrom: ClusterStatus): Promise<void> {
+  const result = await deps.db.$transaction(async (tx) => {
+    const moved = await transitionClusterInTx(tx, clusterId, "FAILED", reason, { expectedFrom, at });
+    if (!moved.changed) throw new StateMoved();
+    const released = await releaseAllocations(tx, clusterId, `${RELEASE.failed}: ${reason}`, at);
+    return { moved, released };
+  });
+  if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
+  await Promise.allSettled(result.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "deployment failed")));
+  deps.logger.warn({ cluster: clusterId, reason }, "deployment failed");
+}
+
+/** FAILED → REFUNDED with the refund journal (deposit − Σ settled, i.e. all of it), in one transaction. */
+async function refundFailed(deps: DeployDeps, clusterId: string, at: Date): Promise<void> {
+  const result = await deps.db.$transaction(async (tx) => {
+    const moved = await transitionClusterInTx(tx, clusterId, "REFUNDED", "deposit refunded", { expectedFrom: "FAILED", at });
+    if (!moved.changed) throw new StateMoved();
+    await releaseAllocations(tx, clusterId, `${RELEASE.failed}: refunded`, at);
+    const refund = await postRefundJournal(tx, clusterId, at, "deployment failed");
+    return { moved, refund };
+  });
+  if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
+  deps.logger.info({ cluster: clusterId, refund: result.refund.amount.toString() }, "failed deployment refunded");
+}
