@@ -91,7 +91,8 @@ describe("deploy workflow", () => {
       seen.set(assignment.allocationId, behaviour);
       return behaviour;
     });
-    const scheduler = await start({ DEPLOY_ACK_TIMEOUT_S: "1", DEPLOY_MAX_REPLACEMENTS: "3" }, { agents });
+    // A 3 s deadline: long enough that an acking agent on a loaded CI machine is never late.
+    const scheduler = await start({ DEPLOY_ACK_TIMEOUT_S: "3", DEPLOY_MAX_REPLACEMENTS: "3" }, { agents });
     try {
       await scheduler.enqueueDeploy(cluster.id);
       await waitForStatus(db, cluster.id, "RUNNING");
