@@ -1,3 +1,5 @@
+import { GPUMESH_PROGRAM_ID, pdas } from "@gpumesh/chain";
+import { Connection } from "@solana/web3.js";
 import { expect, test } from "@playwright/test";
 
 interface NetworkSummary {
@@ -25,6 +27,15 @@ test("the explorer shows the seeded network, the same numbers as the public API"
   const h100 = page.getByTestId("model-row").filter({ hasText: "H100 80GB" });
   const h100Stats = summary.byModel.find((model) => model.name === "H100 80GB")!;
   await expect(h100).toContainText(h100Stats.onlineGpus.toLocaleString("en-US"));
+});
+
+test("pnpm dev runs localnet with the gpumesh program initialized", async ({ request }) => {
+  const health = (await (await request.get("/api/health")).json()) as { status: string; chain?: { rpc: string; slot: number } };
+  expect(health.status).toBe("ok");
+  expect(health.chain?.slot).toBeGreaterThan(0);
+  const connection = new Connection(health.chain!.rpc, "confirmed");
+  const config = await connection.getAccountInfo(pdas.config()[0]);
+  expect(config?.owner.toBase58()).toBe(GPUMESH_PROGRAM_ID.toBase58());
 });
 
 test("the page fits the screen without sideways scrolling", async ({ page }) => {

@@ -37,6 +37,7 @@ export default defineConfig({
       WEB_PORT: String(webPort),
       GPUMESH_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
       GPUMESH_REDIS_PORT: process.env.E2E_REDIS_PORT ?? "63809",
+      GPUMESH_LOCALNET_PORT: process.env.E2E_LOCALNET_PORT ?? "8909",
       GPUMESH_DATA_DIR: dataDir,
       NEXT_TELEMETRY_DISABLED: "1",
     },

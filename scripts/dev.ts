@@ -7,7 +7,9 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { bootstrapLocalnet, buildLocalnet, startLocalnet, type RunningLocalnet } from "@gpumesh/chain/localnet";
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { Connection } from "@solana/web3.js";
 import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
 import { assertPortFree, reachableDataDir, startPostgres, startRedis, type RunningPostgres, type RunningRedis } from "@gpumesh/devstack";
 import { z } from "zod";
@@ -29,6 +31,9 @@ try {
       GPUMESH_DATA_DIR: z.string().min(1).default(path.join(root, ".data")),
       GPUMESH_SEED_DEVICES: envFields.positiveInt.default(360),
       GPUMESH_SEED_SUPPLIERS: envFields.positiveInt.default(48),
+      GPUMESH_LOCALNET_PORT: envFields.port.default(8899),
+      /** Use this chain instead of starting localnet (devnet, solana-test-validator). */
+      SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
     },
     process.env,
   );
@@ -43,6 +48,7 @@ const pgDataDir = await reachableDataDir(path.join(dataDir, "postgres"));
 const children: ChildProcess[] = [];
 let postgres: RunningPostgres | undefined;
 let redis: RunningRedis | undefined;
+let localnet: RunningLocalnet | undefined;
 let shuttingDown = false;
 
 async function shutdown(code: number): Promise<never> {
@@ -71,6 +77,7 @@ async function shutdown(code: number): Promise<never> {
         }),
     ),
   );
+  await localnet?.stop().catch(() => undefined);
   await redis?.stop().catch(() => undefined);
   await postgres?.stop().catch(() => undefined);
   say("stopped");
@@ -117,6 +124,7 @@ try {
   await assertPortFree(config.WEB_PORT, "Web app", "WEB_PORT");
   await assertPortFree(config.GPUMESH_PG_PORT, "Postgres", "GPUMESH_PG_PORT");
   await assertPortFree(config.GPUMESH_REDIS_PORT, "Redis", "GPUMESH_REDIS_PORT");
+  if (!config.SOLANA_RPC_URL) await assertPortFree(config.GPUMESH_LOCALNET_PORT, "Localnet", "GPUMESH_LOCALNET_PORT");
 
   if (reset) {
     say(`--reset: deleting ${dataDir}${pgDataDir.startsWith(dataDir) ? "" : ` and ${pgDataDir}`}`);
@@ -151,7 +159,34 @@ try {
   await beat();
   setInterval(() => void beat(), 10_000).unref();
 
-  const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, NEXT_TELEMETRY_DISABLED: "1" };
+  // The chain: the real gpumesh program, natively compiled, behind Solana JSON-RPC (programs/localnet).
+  // Its state is in memory, so each start bootstraps the program (config, mints, a funded demo renter)
+  // with deterministic dev keys. With SOLANA_RPC_URL set, that chain is used instead.
+  let solanaRpcUrl = config.SOLANA_RPC_URL;
+  if (!solanaRpcUrl) {
+    say("building localnet (cargo, cached; the first build of the Solana crates takes a while)…");
+    let lastProgress = Date.now();
+    const binary = await buildLocalnet({
+      log: (line) => {
+        // Progress for a slow first build, without flooding the terminal.
+        if (/^\s*Compiling /.test(line) && Date.now() - lastProgress > 15_000) {
+          lastProgress = Date.now();
+          say(`  cargo: ${line.trim()}`);
+        }
+      },
+    });
+    say(`starting localnet on 127.0.0.1:${config.GPUMESH_LOCALNET_PORT}`);
+    localnet = await startLocalnet({ binary, port: config.GPUMESH_LOCALNET_PORT });
+    const accounts = await bootstrapLocalnet(localnet.connection);
+    say(`localnet ready in ${localnet.startupMs} ms: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
+    solanaRpcUrl = localnet.url;
+  } else if (["127.0.0.1", "localhost", "[::1]"].includes(new URL(solanaRpcUrl).hostname)) {
+    // A local solana-test-validator with the program deployed: initialize it the same way (dev keys).
+    const accounts = await bootstrapLocalnet(new Connection(solanaRpcUrl, "confirmed"));
+    say(`using ${solanaRpcUrl}: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
+  } else say(`using ${solanaRpcUrl} (not bootstrapped: a remote cluster is initialized by its operator)`);
+
+  const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, SOLANA_RPC_URL: solanaRpcUrl, NEXT_TELEMETRY_DISABLED: "1" };
   run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], serviceEnv, path.join(root, "apps/scheduler"));
   run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], serviceEnv, path.join(root, "apps/web"));
 

@@ -64,14 +64,7 @@ await step("typecheck", async () => ({
 const needsServices = !only.length || only.some((name) => ["unit", "e2e"].includes(name));
 const services = needsServices ? await startTestServices({ prepareTemplate: (url) => migrate(url) }) : undefined;
 try {
-  await step("unit", async () => {
-    const report = path.join(os.tmpdir(), `gpumesh-vitest-${process.pid}.json`);
-    const code = await exec(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], services!.env);
-    const counts = vitestCounts(report);
-    rmSync(report, { force: true });
-    return { ok: code === 0 && counts.failed === 0, ...counts };
-  });
-
+  // Rust first: it builds the program and localnet that the chain integration tests spawn.
   await step("rust", async () => {
     if (!existsSync(path.join(root, "scripts/test-rust.sh"))) return { ok: true };
     let passed = 0;
@@ -88,6 +81,14 @@ try {
       child.on("exit", (exitCode) => resolve(exitCode ?? 1));
     });
     return { ok: code === 0, passed, failed: code === 0 ? failed : Math.max(failed, 1) };
+  });
+
+  await step("unit", async () => {
+    const report = path.join(os.tmpdir(), `gpumesh-vitest-${process.pid}.json`);
+    const code = await exec(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], services!.env);
+    const counts = vitestCounts(report);
+    rmSync(report, { force: true });
+    return { ok: code === 0 && counts.failed === 0, ...counts };
   });
 
   await step("e2e", async () => {

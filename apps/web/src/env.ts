@@ -1,4 +1,5 @@
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { z } from "zod";
 
 /** The web app's configuration, validated once at start (see .env.example). */
 function load() {
@@ -7,6 +8,8 @@ function load() {
       {
         DATABASE_URL: envFields.postgresUrl,
         LOG_LEVEL: envFields.logLevel,
+        /** Solana JSON-RPC (localnet under `pnpm dev`; devnet or solana-test-validator elsewhere). */
+        SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
       },
       process.env,
     );

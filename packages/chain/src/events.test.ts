@@ -1,0 +1,52 @@
+import { BN } from "./anchor.ts";
+import { Keypair } from "@solana/web3.js";
+import { describe, expect, it } from "vitest";
+import { findEvent, parseEvents } from "./events.ts";
+import { GPUMESH_IDL } from "./idl.ts";
+import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
+import { gpumeshCoder } from "./program.ts";
+
+/** What `emit!` leaves in the logs: "Program data: base64(discriminator ++ borsh(event))". */
+function programData(name: string, data: Record<string, unknown>): string {
+  const discriminator = GPUMESH_IDL.events!.find((e) => e.name === name)!.discriminator;
+  return `Program data: ${Buffer.concat([Buffer.from(discriminator), gpumeshCoder.types.encode(name, data)]).toString("base64")}`;
+}
+
+describe("event decoding", () => {
+  const lease = Keypair.generate().publicKey;
+  const program = GPUMESH_PROGRAM_ID.toBase58();
+  const logs = [
+    `Program ${program} invoke [1]`,
+    "Program log: Instruction: SettleLease",
+    "Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [2]",
+    "Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA success",
+    programData("LeaseSettled", {
+      lease,
+      lease_id: new BN(7),
+      seconds: new BN(600),
+      settled_seconds: new BN(600),
+      gross: new BN(600_000),
+      fee: new BN(15_000),
+      burned: new BN(7_500),
+      treasury: new BN(7_500),
+      supplier_amount: new BN(585_000),
+    }),
+    programData("RewardRootPosted", { epoch: new BN(3), root: Array(32).fill(7), total_cumulative: new BN("18446744073709551615") }),
+    `Program ${program} success`,
+  ];
+
+  it("decodes emit! events from logs into plain values (bigint, PublicKey, bytes)", () => {
+    const events = parseEvents(logs);
+    expect(events.map((e) => e.name)).toEqual(["LeaseSettled", "RewardRootPosted"]);
+    const settled = findEvent(logs, "LeaseSettled")!;
+    expect(settled.lease.equals(lease)).toBe(true);
+    expect(settled).toMatchObject({ leaseId: 7n, seconds: 600n, gross: 600_000n, fee: 15_000n, burned: 7_500n, treasury: 7_500n, supplierAmount: 585_000n });
+    const root = findEvent(logs, "RewardRootPosted")!;
+    expect(root.totalCumulative).toBe(2n ** 64n - 1n);
+    expect(root.root).toEqual(new Uint8Array(32).fill(7));
+  });
+
+  it("ignores other programs' data", () => {
+    expect(parseEvents(logs, Keypair.generate().publicKey)).toEqual([]);
+  });
+});

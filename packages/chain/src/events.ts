@@ -1,0 +1,81 @@
+import { BN, EventParser } from "./anchor.ts";
+import { PublicKey } from "@solana/web3.js";
+import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
+import { gpumeshCoder } from "./program.ts";
+
+/**
+ * The program's `emit!` events (programs/gpumesh/src/events.rs), decoded from transaction logs
+ * ("Program data: <base64>") with Anchor's EventParser and converted to plain TS values:
+ * integers as bigint, keys as PublicKey, byte arrays as Uint8Array.
+ */
+export interface GpumeshEvents {
+  ConfigInitialized: { admin: PublicKey; meshMint: PublicKey; treasury: PublicKey; settlementAuthority: PublicKey; rewardsAuthority: PublicKey; feeBps: number; burnBps: number; emissionStart: bigint };
+  ConfigUpdated: { admin: PublicKey; settlementAuthority: PublicKey; rewardsAuthority: PublicKey; treasury: PublicKey; feeBps: number; burnBps: number };
+  PausedSet: { paused: boolean };
+  PaymentMintSet: { mint: PublicKey; enabled: boolean; isMesh: boolean; minPricePerSecond: bigint };
+  SupplierRegistered: { supplier: PublicKey; authority: PublicKey; payoutWallet: PublicKey };
+  LeaseOpened: { lease: PublicKey; leaseId: bigint; renter: PublicKey; supplier: PublicKey; mint: PublicKey; pricePerSecond: bigint; maxSeconds: bigint; startTs: bigint; deposited: bigint };
+  LeaseSettled: { lease: PublicKey; leaseId: bigint; seconds: bigint; settledSeconds: bigint; gross: bigint; fee: bigint; burned: bigint; treasury: bigint; supplierAmount: bigint };
+  LeaseEnded: {
+    lease: PublicKey;
+    leaseId: bigint;
+    endedBy: PublicKey;
+    settledSeconds: bigint;
+    totalGross: bigint;
+    totalSupplier: bigint;
+    totalTreasury: bigint;
+    totalBurned: bigint;
+    refund: bigint;
+  };
+  EmissionsMinted: { hour: bigint; amount: bigint; totalMinted: bigint };
+  RewardRootPosted: { epoch: bigint; root: Uint8Array; totalCumulative: bigint };
+  RewardsClaimed: { claimant: PublicKey; epoch: bigint; amount: bigint; cumulative: bigint };
+}
+
+export type GpumeshEventName = keyof GpumeshEvents;
+export type GpumeshEvent = { [K in GpumeshEventName]: { name: K; data: GpumeshEvents[K] } }[GpumeshEventName];
+
+const EVENT_NAMES: ReadonlySet<string> = new Set<GpumeshEventName>([
+  "ConfigInitialized",
+  "ConfigUpdated",
+  "PausedSet",
+  "PaymentMintSet",
+  "SupplierRegistered",
+  "LeaseOpened",
+  "LeaseSettled",
+  "LeaseEnded",
+  "EmissionsMinted",
+  "RewardRootPosted",
+  "RewardsClaimed",
+]);
+
+const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+function plain(value: unknown): unknown {
+  if (BN.isBN(value)) return BigInt((value as BN).toString());
+  if (value instanceof PublicKey) return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "number")) return Uint8Array.from(value as number[]);
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  return value;
+}
+
+function convert(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).map(([key, value]) => [camel(key), plain(value)]));
+}
+
+/** Every gpumesh event in a transaction's log messages, in emission order. */
+export function parseEvents(logs: readonly string[], programId: PublicKey = GPUMESH_PROGRAM_ID): GpumeshEvent[] {
+  const parser = new EventParser(programId, gpumeshCoder);
+  const out: GpumeshEvent[] = [];
+  for (const event of parser.parseLogs([...logs])) {
+    if (!EVENT_NAMES.has(event.name)) continue;
+    out.push({ name: event.name, data: convert(event.data as Record<string, unknown>) } as GpumeshEvent);
+  }
+  return out;
+}
+
+/** The first event named `name` in `logs`, or undefined. */
+export function findEvent<K extends GpumeshEventName>(logs: readonly string[], name: K, programId: PublicKey = GPUMESH_PROGRAM_ID): GpumeshEvents[K] | undefined {
+  const event = parseEvents(logs, programId).find((e) => e.name === name);
+  return event?.data as GpumeshEvents[K] | undefined;
+}

@@ -1,0 +1,21 @@
+import type { Idl } from "@coral-xyz/anchor";
+import idlJson from "../../../programs/gpumesh/idl/gpumesh.json" with { type: "json" };
+
+/**
+ * The gpumesh program's Anchor IDL, exactly as the program's `tests/idl.rs` writes it (names in
+ * snake_case, as on the Rust side). Anchor's `Program` camel-cases it; the coders here use it raw.
+ */
+export const GPUMESH_IDL: Idl = idlJson as unknown as Idl;
+
+export type GpumeshInstructionName =
+  | "initialize"
+  | "update_config"
+  | "set_paused"
+  | "set_payment_mint"
+  | "register_supplier"
+  | "open_lease"
+  | "settle_lease"
+  | "end_lease"
+  | "crank_emissions"
+  | "post_reward_root"
+  | "claim_rewards";

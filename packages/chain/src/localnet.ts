@@ -1,0 +1,264 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { sha256 } from "@noble/hashes/sha2";
+import {
+  createAssociatedTokenAccountIdempotentInstruction,
+  createInitializeMint2Instruction,
+  createMintToInstruction,
+  createTransferCheckedInstruction,
+  getAssociatedTokenAddressSync,
+  MINT_SIZE,
+  TOKEN_PROGRAM_ID,
+} from "@solana/spl-token";
+import { Connection, Keypair, LAMPORTS_PER_SOL, type PublicKey, SystemProgram } from "@solana/web3.js";
+import { GENESIS_SUPPLY } from "@gpumesh/core";
+import { ix } from "./instructions.ts";
+import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
+import { sendInstructions, waitForConfirmation } from "./send.ts";
+
+/**
+ * programs/localnet from TypeScript: build it (cargo, cached in the shared target dir), start it on
+ * a free port, warp its clock, and bootstrap the program (config, MESH + USDC-like mints, accepted
+ * payment mints, treasury accounts, a funded demo renter) with deterministic dev keys.
+ */
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
+
+export function cargoTargetDir(): string {
+  return process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache", "gpumesh", "cargo-target");
+}
+
+export function localnetBinary(targetDir = cargoTargetDir()): string {
+  return path.join(targetDir, "debug", "localnet");
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, log?: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const tail: string[] = [];
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) {
+        if (!line) continue;
+        log?.(line);
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+      }
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${tail.join("\n")}`))));
+  });
+}
+
+/** `cargo build -p localnet` (incremental; a no-op when nothing changed). Returns the binary path. */
+export async function buildLocalnet(options: { log?: (line: string) => void } = {}): Promise<string> {
+  const targetDir = cargoTargetDir();
+  await run("cargo", ["build", "-p", "localnet"], { ...process.env, CARGO_TARGET_DIR: targetDir }, options.log);
+  return localnetBinary(targetDir);
+}
+
+export interface RunningLocalnet {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Milliseconds from spawn to "listening". */
+  startupMs: number;
+  connection: Connection;
+  stop(): Promise<void>;
+}
+
+/** Starts the localnet binary (`port` 0 = any free port) and resolves once it listens. */
+export async function startLocalnet(options: { port?: number; binary?: string; log?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunningLocalnet> {
+  const binary = options.binary ?? localnetBinary();
+  const started = Date.now();
+  // solana-program-test logs every instruction at info level otherwise.
+  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "error" };
+  const child = spawn(binary, ["--port", String(options.port ?? 0)], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const stderr: string[] = [];
+  child.stderr!.on("data", (chunk: Buffer) => {
+    const text = chunk.toString();
+    options.log?.(text.trimEnd());
+    stderr.push(text);
+    if (stderr.length > 50) stderr.shift();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`localnet did not start within ${options.timeoutMs ?? 30_000} ms\n${stderr.join("")}`));
+    }, options.timeoutMs ?? 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      options.log?.(line);
+      const match = /localnet listening on (http:\/\/\S+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`localnet exited with ${code} before listening\n${stderr.join("")}`));
+    });
+  });
+  const startupMs = Date.now() - started;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    process: child,
+    startupMs,
+    connection: new Connection(url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Dev-only (localnet): moves the chain's unix time forward by `seconds`; returns the new time. */
+export async function warpClock(rpcUrl: string, seconds: number): Promise<number> {
+  const response = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "gpumesh_warpClock", params: [seconds] }),
+  });
+  const body = (await response.json()) as { result?: { unixTimestamp: number }; error?: { message: string } };
+  if (!body.result) throw new Error(`gpumesh_warpClock failed: ${body.error?.message ?? response.status}`);
+  return body.result.unixTimestamp;
+}
+
+/** A deterministic dev keypair: ed25519 seed sha256("gpumesh:dev:<label>") (never for real funds). */
+export function devKeypair(label: string): Keypair {
+  return Keypair.fromSeed(sha256(new TextEncoder().encode(`gpumesh:dev:${label}`)));
+}
+
+export interface LocalnetAccounts {
+  programId: PublicKey;
+  admin: Keypair;
+  settlementAuthority: Keypair;
+  rewardsAuthority: Keypair;
+  treasury: Keypair;
+  meshMint: PublicKey;
+  usdcMint: PublicKey;
+  usdcAuthority: Keypair;
+  /** Admin-owned MESH account holding the genesis supply (a faucet for dev and tests). */
+  meshFaucet: PublicKey;
+  demoRenter: Keypair;
+  feeBps: number;
+  burnBps: number;
+  emissionStart: number;
+}
+
+export const DEV_FEE_BPS = 250;
+export const DEV_BURN_BPS = 5_000;
+export const MESH_DECIMALS = 6;
+export const USDC_DECIMALS = 6;
+
+/** The dev accounts `bootstrapLocalnet` uses (deterministic, so they are the same on every start). */
+export function localnetAccounts(): Omit<LocalnetAccounts, "emissionStart"> {
+  const admin = devKeypair("admin");
+  const usdcAuthority = devKeypair("usdc-authority");
+  return {
+    programId: GPUMESH_PROGRAM_ID,
+    admin,
+    settlementAuthority: devKeypair("settlement"),
+    rewardsAuthority: devKeypair("rewards"),
+    treasury: devKeypair("treasury"),
+    meshMint: devKeypair("mesh-mint").publicKey,
+    usdcMint: devKeypair("usdc-mint").publicKey,
+    usdcAuthority,
+    meshFaucet: getAssociatedTokenAddressSync(devKeypair("mesh-mint").publicKey, admin.publicKey),
+    demoRenter: devKeypair("demo-renter"),
+    feeBps: DEV_FEE_BPS,
+    burnBps: DEV_BURN_BPS,
+  };
+}
+
+/** Airdrops `sol` SOL to `to` and waits for it. */
+export async function airdrop(connection: Connection, to: PublicKey, sol = 100): Promise<void> {
+  const { lastValidBlockHeight } = await connection.getLatestBlockhash("confirmed");
+  const signature = await connection.requestAirdrop(to, sol * LAMPORTS_PER_SOL);
+  await waitForConfirmation(connection, signature, lastValidBlockHeight);
+}
+
+/** Creates the associated token account of (`mint`, `owner`) if needed; returns its address. */
+export async function ensureTokenAccount(connection: Connection, payer: Keypair, mint: PublicKey, owner: PublicKey): Promise<PublicKey> {
+  const ata = getAssociatedTokenAddressSync(mint, owner, true);
+  if (!(await connection.getAccountInfo(ata))) await sendInstructions(connection, [createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, ata, owner, mint)], [payer]);
+  return ata;
+}
+
+/** Funds `owner` with `amount` base units of USDC (minted) or MESH (from the genesis faucet). */
+export async function fundTokens(connection: Connection, accounts: Omit<LocalnetAccounts, "emissionStart">, mint: PublicKey, owner: PublicKey, amount: bigint): Promise<PublicKey> {
+  const ata = await ensureTokenAccount(connection, accounts.admin, mint, owner);
+  if (amount === 0n) return ata;
+  if (mint.equals(accounts.meshMint)) {
+    await sendInstructions(connection, [createTransferCheckedInstruction(accounts.meshFaucet, mint, ata, accounts.admin.publicKey, amount, MESH_DECIMALS)], [accounts.admin]);
+  } else {
+    await sendInstructions(connection, [createMintToInstruction(mint, ata, accounts.usdcAuthority.publicKey, amount)], [accounts.admin, accounts.usdcAuthority]);
+  }
+  return ata;
+}
+
+/**
+ * Initializes a fresh localnet (or returns the accounts when it already is): funds the dev keys,
+ * creates MESH (genesis supply to the faucet, mint authority handed to the program by
+ * `initialize`) and a USDC-like mint, accepts both for payment, creates the treasury's token
+ * accounts and funds a demo renter with 10,000 USDC and 10,000 MESH.
+ */
+export async function bootstrapLocalnet(connection: Connection, options: { emissionStart?: number } = {}): Promise<LocalnetAccounts> {
+  const accounts = localnetAccounts();
+  const { admin } = accounts;
+  const config = await connection.getAccountInfo(pdas.config()[0]);
+  if (config) {
+    const emissionStart = Number(config.data.readBigInt64LE(8 + 32 * 5 + 4));
+    return { ...accounts, emissionStart };
+  }
+  for (const key of [admin, accounts.settlementAuthority, accounts.rewardsAuthority, accounts.demoRenter]) await airdrop(connection, key.publicKey, 1_000);
+  const rent = await connection.getMinimumBalanceForRentExemption(MINT_SIZE);
+  const meshKey = devKeypair("mesh-mint");
+  const usdcKey = devKeypair("usdc-mint");
+  await sendInstructions(
+    connection,
+    [
+      SystemProgram.createAccount({ fromPubkey: admin.publicKey, newAccountPubkey: meshKey.publicKey, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
+      createInitializeMint2Instruction(meshKey.publicKey, MESH_DECIMALS, admin.publicKey, null),
+      SystemProgram.createAccount({ fromPubkey: admin.publicKey, newAccountPubkey: usdcKey.publicKey, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
+      createInitializeMint2Instruction(usdcKey.publicKey, USDC_DECIMALS, accounts.usdcAuthority.publicKey, null),
+      createAssociatedTokenAccountIdempotentInstruction(admin.publicKey, accounts.meshFaucet, admin.publicKey, meshKey.publicKey),
+      createMintToInstruction(meshKey.publicKey, accounts.meshFaucet, admin.publicKey, GENESIS_SUPPLY),
+    ],
+    [admin, meshKey, usdcKey],
+  );
+  const emissionStart = options.emissionStart ?? Math.floor(Date.now() / 1000);
+  await sendInstructions(
+    connection,
+    [
+      ix.initialize(admin.publicKey, accounts.meshMint, {
+        settlementAuthority: accounts.settlementAuthority.publicKey,
+        rewardsAuthority: accounts.rewardsAuthority.publicKey,
+        treasury: accounts.treasury.publicKey,
+        feeBps: accounts.feeBps,
+        burnBps: accounts.burnBps,
+        emissionStart,
+      }),
+      ix.setPaymentMint(admin.publicKey, accounts.meshMint, true, 0n),
+      ix.setPaymentMint(admin.publicKey, accounts.usdcMint, true, 0n),
+      ...[accounts.meshMint, accounts.usdcMint].map((mint) =>
+        createAssociatedTokenAccountIdempotentInstruction(admin.publicKey, getAssociatedTokenAddressSync(mint, accounts.treasury.publicKey), accounts.treasury.publicKey, mint),
+      ),
+    ],
+    [admin],
+  );
+  await fundTokens(connection, accounts, accounts.usdcMint, accounts.demoRenter.publicKey, 10_000n * 1_000_000n);
+  await fundTokens(connection, accounts, accounts.meshMint, accounts.demoRenter.publicKey, 10_000n * 1_000_000n);
+  return { ...accounts, emissionStart };
+}

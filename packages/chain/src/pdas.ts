@@ -1,0 +1,45 @@
+import { PublicKey } from "@solana/web3.js";
+
+/**
+ * Program-derived addresses of the gpumesh program, seed for seed as programs/gpumesh/src/pda.rs
+ * (proved by `pdas.test.ts` against the Rust vectors).
+ */
+export const GPUMESH_PROGRAM_ID = new PublicKey("E2hY6XMekrhBJfhLTcRsePT9fkaegVxWYwGtnPp3za3Z");
+/** The well-known dev admin (ed25519 seed sha256("gpumesh:dev:admin")); localnet and tests only. */
+export const DEV_ADMIN_AUTHORITY = new PublicKey("8v7C8thEPZTQX2dJ2g4nVzFuy8pcFeg1vbDDEwksg7PW");
+
+export const SEEDS = {
+  config: "config",
+  mintAuthority: "mint_authority",
+  rewardsVault: "rewards_vault",
+  paymentMint: "payment_mint",
+  supplier: "supplier",
+  lease: "lease",
+  escrow: "escrow",
+  claim: "claim",
+} as const;
+
+export type Pda = [PublicKey, number];
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+export function u64le(value: bigint | number): Uint8Array {
+  const v = BigInt(value);
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${value} does not fit in a u64`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, true);
+  return out;
+}
+
+const find = (seeds: Uint8Array[], programId: PublicKey): Pda => PublicKey.findProgramAddressSync(seeds, programId);
+
+export const pdas = {
+  config: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.config)], programId),
+  mintAuthority: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.mintAuthority)], programId),
+  rewardsVault: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.rewardsVault)], programId),
+  paymentMint: (mint: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.paymentMint), mint.toBytes()], programId),
+  supplier: (authority: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.supplier), authority.toBytes()], programId),
+  lease: (renter: PublicKey, leaseId: bigint | number, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.lease), renter.toBytes(), u64le(leaseId)], programId),
+  escrow: (lease: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.escrow), lease.toBytes()], programId),
+  claimRecord: (claimant: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.claim), claimant.toBytes()], programId),
+} as const;

@@ -1,0 +1,57 @@
+use anchor_lang::prelude::*;
+
+/// Error codes start at 6000 (Anchor's custom error offset) in declaration order;
+/// the order is part of the interface (the IDL and the TS client map them), append only.
+#[error_code]
+pub enum GpuMeshError {
+    #[msg("Signer is not allowed to perform this action")]
+    Unauthorized, // 6000
+    #[msg("The program is paused")]
+    Paused, // 6001
+    #[msg("Basis points must be at most 10000")]
+    InvalidBps, // 6002
+    #[msg("Arithmetic overflow")]
+    MathOverflow, // 6003
+    #[msg("Amount or duration must be greater than zero")]
+    ZeroAmount, // 6004
+    #[msg("Price per second is below the minimum for this payment mint")]
+    PriceBelowMinimum, // 6005
+    #[msg("Payment mint is not enabled")]
+    PaymentMintDisabled, // 6006
+    #[msg("Nothing to settle for this lease at the current time")]
+    NothingToSettle, // 6007
+    #[msg("Token account does not belong to the expected owner")]
+    InvalidTokenOwner, // 6008
+    #[msg("Token account or mint does not match the expected mint")]
+    InvalidMint, // 6009
+    #[msg("The same account was passed for two distinct roles")]
+    DuplicateAccount, // 6010
+    #[msg("The MESH mint must have 6 decimals")]
+    InvalidMintDecimals, // 6011
+    #[msg("The MESH mint must not have a freeze authority")]
+    MintHasFreezeAuthority, // 6012
+    #[msg("Reward epoch must be strictly greater than the last one")]
+    EpochNotIncreasing, // 6013
+    #[msg("Reward total exceeds the amount minted into the rewards vault")]
+    RewardTotalExceedsMinted, // 6014
+    #[msg("Reward total must not decrease between epochs")]
+    RewardTotalDecreased, // 6015
+    #[msg("Merkle proof is invalid")]
+    InvalidProof, // 6016
+    #[msg("Merkle proof is too long")]
+    ProofTooLong, // 6017
+    #[msg("Nothing new to claim")]
+    NothingToClaim, // 6018
+    #[msg("Claimed cumulative amount exceeds the posted total")]
+    CumulativeExceedsTotal, // 6019
+    #[msg("Supplier account does not match the lease")]
+    SupplierMismatch, // 6020
+    #[msg("Lease duration exceeds the allowed maximum")]
+    LeaseTooLong, // 6021
+    #[msg("Emission start time must be positive")]
+    InvalidEmissionStart, // 6022
+    #[msg("The admin must be the current mint authority of the MESH mint")]
+    InvalidMintAuthority, // 6023
+    #[msg("Account is not the lease's renter")]
+    RenterMismatch, // 6024
+}

@@ -1,0 +1,146 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+
+use crate::constants::*;
+use crate::errors::GpuMeshError;
+use crate::events::{RewardRootPosted, RewardsClaimed};
+use crate::merkle;
+use crate::state::{ClaimRecord, Config};
+
+#[derive(Accounts)]
+pub struct PostRewardRoot<'info> {
+    pub rewards_authority: Signer<'info>,
+    #[account(
+        mut,
+        seeds = [CONFIG_SEED],
+        bump = config.bump,
+        constraint = config.rewards_authority == rewards_authority.key() @ GpuMeshError::Unauthorized,
+    )]
+    pub config: Box<Account<'info, Config>>,
+}
+
+pub fn post_reward_root_handler(
+    ctx: Context<PostRewardRoot>,
+    epoch: u64,
+    root: [u8; 32],
+    total_cumulative: u64,
+) -> Result<()> {
+    let config = &mut ctx.accounts.config;
+    require!(!config.paused, GpuMeshError::Paused);
+    require!(epoch > config.reward_epoch, GpuMeshError::EpochNotIncreasing);
+    // Amounts are cumulative: a later tree can only owe more, and never more than minted.
+    require!(
+        total_cumulative >= config.reward_total_cumulative,
+        GpuMeshError::RewardTotalDecreased
+    );
+    require!(
+        total_cumulative <= config.emission_minted,
+        GpuMeshError::RewardTotalExceedsMinted
+    );
+    config.reward_epoch = epoch;
+    config.reward_root = root;
+    config.reward_total_cumulative = total_cumulative;
+    emit!(RewardRootPosted {
+        epoch,
+        root,
+        total_cumulative,
+    });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct ClaimRewards<'info> {
+    #[account(mut)]
+    pub claimant: Signer<'info>,
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    /// Created on the first claim. Keyed by the claimant, and `claimant` is written only when
+    /// the record is fresh, so `init_if_needed` cannot reset `claimed`.
+    #[account(
+        init_if_needed,
+        payer = claimant,
+        space = 8 + ClaimRecord::INIT_SPACE,
+        seeds = [CLAIM_SEED, claimant.key().as_ref()],
+        bump
+    )]
+    pub claim_record: Box<Account<'info, ClaimRecord>>,
+    #[account(mut, seeds = [REWARDS_VAULT_SEED], bump = config.rewards_vault_bump)]
+    pub rewards_vault: Box<Account<'info, TokenAccount>>,
+    #[account(address = config.mesh_mint @ GpuMeshError::InvalidMint)]
+    pub mesh_mint: Box<Account<'info, Mint>>,
+    #[account(
+        mut,
+        constraint = claimant_token.mint == config.mesh_mint @ GpuMeshError::InvalidMint,
+        constraint = claimant_token.owner == claimant.key() @ GpuMeshError::InvalidTokenOwner,
+    )]
+    pub claimant_token: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn claim_rewards_handler(
+    ctx: Context<ClaimRewards>,
+    cumulative: u64,
+    proof: Vec<[u8; 32]>,
+) -> Result<()> {
+    let claimant = ctx.accounts.claimant.key();
+    let config = &mut ctx.accounts.config;
+    require!(!config.paused, GpuMeshError::Paused);
+    require!(proof.len() <= merkle::MAX_PROOF_LEN, GpuMeshError::ProofTooLong);
+    require!(
+        cumulative <= config.reward_total_cumulative,
+        GpuMeshError::CumulativeExceedsTotal
+    );
+    // The leaf is derived here from the signer and the amount: a caller can never supply a
+    // raw leaf (so neither another claimant's leaf nor an internal node can be replayed).
+    require!(
+        merkle::verify_claim(&config.reward_root, &claimant.to_bytes(), cumulative, &proof),
+        GpuMeshError::InvalidProof
+    );
+
+    let record = &mut ctx.accounts.claim_record;
+    if record.claimant == Pubkey::default() {
+        record.claimant = claimant;
+        record.claimed = 0;
+        record.bump = ctx.bumps.claim_record;
+    }
+    require_keys_eq!(record.claimant, claimant, GpuMeshError::Unauthorized);
+    let amount = cumulative.saturating_sub(record.claimed);
+    require!(amount > 0, GpuMeshError::NothingToClaim);
+    record.claimed = cumulative;
+    record.last_epoch = config.reward_epoch;
+    let total_claimed = config
+        .reward_total_claimed
+        .checked_add(amount)
+        .ok_or(GpuMeshError::MathOverflow)?;
+    // Even a faulty tree cannot pay out more than the posted (and minted) total.
+    require!(
+        total_claimed <= config.reward_total_cumulative,
+        GpuMeshError::CumulativeExceedsTotal
+    );
+    config.reward_total_claimed = total_claimed;
+
+    let bump = [config.bump];
+    let seeds: &[&[u8]] = &[CONFIG_SEED, &bump];
+    token::transfer_checked(
+        CpiContext::new_with_signer(
+            ctx.accounts.token_program.to_account_info(),
+            TransferChecked {
+                from: ctx.accounts.rewards_vault.to_account_info(),
+                mint: ctx.accounts.mesh_mint.to_account_info(),
+                to: ctx.accounts.claimant_token.to_account_info(),
+                authority: config.to_account_info(),
+            },
+            &[seeds],
+        ),
+        amount,
+        ctx.accounts.mesh_mint.decimals,
+    )?;
+    emit!(RewardsClaimed {
+        claimant,
+        epoch: config.reward_epoch,
+        amount,
+        cumulative,
+    });
+    Ok(())
+}

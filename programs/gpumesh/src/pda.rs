@@ -1,0 +1,37 @@
+//! Program-derived addresses, one function per account kind (same seeds as the
+//! `#[account(seeds = …)]` constraints). Used by tests, vectors and off-chain clients.
+use anchor_lang::prelude::Pubkey;
+
+use crate::constants::*;
+
+pub fn config() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[CONFIG_SEED], &crate::ID)
+}
+
+pub fn mint_authority() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[MINT_AUTHORITY_SEED], &crate::ID)
+}
+
+pub fn rewards_vault() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[REWARDS_VAULT_SEED], &crate::ID)
+}
+
+pub fn payment_mint(mint: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[PAYMENT_MINT_SEED, mint.as_ref()], &crate::ID)
+}
+
+pub fn supplier(authority: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[SUPPLIER_SEED, authority.as_ref()], &crate::ID)
+}
+
+pub fn lease(renter: &Pubkey, lease_id: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[LEASE_SEED, renter.as_ref(), &lease_id.to_le_bytes()], &crate::ID)
+}
+
+pub fn escrow(lease: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[ESCROW_SEED, lease.as_ref()], &crate::ID)
+}
+
+pub fn claim_record(claimant: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[CLAIM_SEED, claimant.as_ref()], &crate::ID)
+}

@@ -1,0 +1,98 @@
+//! The checked-in IDL (`idl/gpumesh.json`) must equal what `anchor idl build` would
+//! produce. The IDL is generated the way anchor-cli does it: anchor-lang-idl's
+//! `IdlBuilder` runs `cargo test __anchor_private_print_idl --features idl-build` on this
+//! crate and assembles the printed pieces. `UPDATE_IDL=1` rewrites the file.
+//!
+//! The nested build uses `<target dir>/idl-build`: the first run compiles the dependency
+//! tree once more (with `idl-build`), later runs only recompile this crate.
+use std::path::PathBuf;
+
+use anchor_lang::Discriminator;
+
+fn idl_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idl").join("gpumesh.json")
+}
+
+fn generate() -> String {
+    // rustup exports RUSTUP_TOOLCHAIN to cargo's children; IdlBuilder would then try to
+    // (re)install that toolchain and pass a malformed `+toolchain` arg. The nested cargo
+    // resolves the same toolchain without it.
+    std::env::remove_var("RUSTUP_TOOLCHAIN");
+    // The nested build gets its own target dir (a sub-folder of this one). Sharing the
+    // outer one makes the two builds invalidate each other's artifacts on every run: the
+    // nested build has other env (ANCHOR_IDL_BUILD_* are `env!` dependencies of anchor-syn)
+    // and features, so each run would rebuild half the dependency tree twice.
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let nested = outer.join("idl-build");
+    let idl = anchor_lang_idl::build::IdlBuilder::new()
+        .program_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .cargo_args(vec![
+            "--lib".into(),
+            "--locked".into(),
+            "--target-dir".into(),
+            nested.to_string_lossy().into_owned(),
+        ])
+        .build()
+        .expect("IDL build failed");
+    serde_json::to_string_pretty(&idl).unwrap() + "\n"
+}
+
+#[test]
+fn idl_is_up_to_date() {
+    let fresh = generate();
+    check_structure(&fresh);
+    if std::env::var("UPDATE_IDL").as_deref() == Ok("1") {
+        std::fs::create_dir_all(idl_path().parent().unwrap()).unwrap();
+        std::fs::write(idl_path(), &fresh).unwrap();
+        return;
+    }
+    let disk = std::fs::read_to_string(idl_path()).unwrap_or_default();
+    assert!(
+        disk == fresh,
+        "{} is stale; regenerate with UPDATE_IDL=1 cargo test --test idl",
+        idl_path().display()
+    );
+}
+
+/// Cheap structural check that does not need the nested build: the checked-in IDL names
+/// every instruction with the discriminator the program dispatches on.
+#[test]
+fn idl_discriminators_match_the_program() {
+    if std::env::var("UPDATE_IDL").as_deref() == Ok("1") {
+        return; // the file is being rewritten (and checked) by `idl_is_up_to_date`
+    }
+    check_structure(&std::fs::read_to_string(idl_path()).expect("idl/gpumesh.json exists"));
+}
+
+fn check_structure(text: &str) {
+    use gpumesh::instruction as i;
+    let idl: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(idl["address"], gpumesh::ID.to_string());
+    let expected: Vec<(&str, &[u8])> = vec![
+        ("claim_rewards", i::ClaimRewards::DISCRIMINATOR),
+        ("crank_emissions", i::CrankEmissions::DISCRIMINATOR),
+        ("end_lease", i::EndLease::DISCRIMINATOR),
+        ("initialize", i::Initialize::DISCRIMINATOR),
+        ("open_lease", i::OpenLease::DISCRIMINATOR),
+        ("post_reward_root", i::PostRewardRoot::DISCRIMINATOR),
+        ("register_supplier", i::RegisterSupplier::DISCRIMINATOR),
+        ("set_paused", i::SetPaused::DISCRIMINATOR),
+        ("set_payment_mint", i::SetPaymentMint::DISCRIMINATOR),
+        ("settle_lease", i::SettleLease::DISCRIMINATOR),
+        ("update_config", i::UpdateConfig::DISCRIMINATOR),
+    ];
+    let ixs = idl["instructions"].as_array().unwrap();
+    assert_eq!(ixs.len(), expected.len());
+    for (name, disc) in expected {
+        let entry = ixs.iter().find(|x| x["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+        let bytes: Vec<u8> = entry["discriminator"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+        assert_eq!(bytes, disc, "{name}");
+    }
+    let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(accounts, ["ClaimRecord", "Config", "Lease", "PaymentMint", "Supplier"]);
+    let errors = idl["errors"].as_array().unwrap();
+    assert_eq!(errors[0]["code"], 6000);
+    assert_eq!(errors[0]["name"], "Unauthorized");
+}
