@@ -71,14 +71,19 @@ try {
     let failed = 0;
     const code = await new Promise<number>((resolve) => {
       const child = spawn("bash", ["scripts/test-rust.sh"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+      let output = "";
       child.stdout.on("data", (chunk: Buffer) => {
         process.stdout.write(chunk);
-        for (const match of chunk.toString().matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+        output += chunk.toString();
+      });
+      child.on("exit", (exitCode) => {
+        // Counted once at the end: a result line can straddle two chunks.
+        for (const match of output.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
           passed += Number(match[1]);
           failed += Number(match[2]);
         }
+        resolve(exitCode ?? 1);
       });
-      child.on("exit", (exitCode) => resolve(exitCode ?? 1));
     });
     return { ok: code === 0, passed, failed: code === 0 ? failed : Math.max(failed, 1) };
   });
