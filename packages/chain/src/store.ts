@@ -114,56 +114,41 @@ export class PrismaChainIndexStore implements ChainIndexStore {
     return this.cursor.get();
   }
 
+  /** A deposit or refund as a confirmed Payment, once per transaction signature. */
+  private async recordPayment(tx: IndexedTransaction, at: Date, wallet: string, leaseId: bigint, kind: "DEPOSIT" | "REFUND", paidInMesh: boolean, amount: bigint): Promise<void> {
+    const accountId = await accountIdFor(this.db, wallet);
+    const cluster = await this.db.cluster.findUnique({ where: { leaseId }, select: { id: true } });
+    await this.db.payment.createMany({
+      data: [
+        {
+          accountId,
+          clusterId: cluster?.id ?? null,
+          kind,
+          token: paidInMesh ? "MESH" : "USDC",
+          amount,
+          txSignature: tx.signature,
+          status: "CONFIRMED",
+          slot: BigInt(tx.slot),
+          confirmedAt: at,
+        },
+      ],
+      skipDuplicates: true,
+    });
+  }
+
   async apply(tx: IndexedTransaction): Promise<void> {
     const at = tx.blockTime ? new Date(tx.blockTime * 1000) : new Date();
     let index = 0;
     for (const event of tx.events) {
       const ref = `chain:${tx.signature}:${index++}`;
       switch (event.name) {
-        case "LeaseOpened": {
-          const accountId = await accountIdFor(this.db, event.data.renter.toBase58());
-          const cluster = await this.db.cluster.findUnique({ where: { leaseId: event.data.leaseId }, select: { id: true } });
-          await this.db.payment.createMany({
-            data: [
-              {
-                accountId,
-                clusterId: cluster?.id ?? null,
-                kind: "DEPOSIT",
-                token: event.data.mint.equals(this.meshMint) ? "MESH" : "USDC",
-                amount: event.data.deposited,
-                txSignature: tx.signature,
-                status: "CONFIRMED",
-                slot: BigInt(tx.slot),
-                confirmedAt: at,
-              },
-            ],
-            skipDuplicates: true,
-          });
+        case "LeaseOpened":
+          await this.recordPayment(tx, at, event.data.renter.toBase58(), event.data.leaseId, "DEPOSIT", event.data.mint.equals(this.meshMint), event.data.deposited);
           break;
-        }
         case "LeaseEnded": {
-          if (event.data.refund === 0n) break;
+          if (event.data.refund === 0n || !tx.renter) break;
           const mint = tx.mints[0];
-          const renter = tx.renter;
-          if (!renter) break;
-          const accountId = await accountIdFor(this.db, renter);
-          const cluster = await this.db.cluster.findUnique({ where: { leaseId: event.data.leaseId }, select: { id: true } });
-          await this.db.payment.createMany({
-            data: [
-              {
-                accountId,
-                clusterId: cluster?.id ?? null,
-                kind: "REFUND",
-                token: mint && mint === this.meshMint.toBase58() ? "MESH" : "USDC",
-                amount: event.data.refund,
-                txSignature: tx.signature,
-                status: "CONFIRMED",
-                slot: BigInt(tx.slot),
-                confirmedAt: at,
-              },
-            ],
-            skipDuplicates: true,
-          });
+          await this.recordPayment(tx, at, tx.renter, event.data.leaseId, "REFUND", mint === this.meshMint.toBase58(), event.data.refund);
           break;
         }
         case "LeaseSettled":
