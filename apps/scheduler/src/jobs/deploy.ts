@@ -329,7 +329,16 @@ async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date): Promi
       await failDeploy(deps, cluster.id, `gave up after replacing ${config.maxReplacements} node(s); last: ${lost[0]?.releaseReason ?? "?"}`, at, "DEPLOYING");
       return null;
     }
-    await transition(deps, cluster.id, "MATCHING", `replacing ${cluster.gpuCount - heldGpus} GPU(s): ${lost[0]?.releaseReason ?? "node lost"}`, "DEPLOYING");
+    const result = await db.$transaction(async (tx) => {
+      const moved = await transitionClusterInTx(tx, cluster.id, "MATCHING", `replacing ${cluster.gpuCount - heldGpus} GPU(s): ${lost[0]?.releaseReason ?? "node lost"}`, { expectedFrom: "DEPLOYING", at });
+      if (!moved.changed) throw new StateMoved();
+      // Re-check under the lock, as for RUNNING: a concurrent job may have reserved the replacement
+      // since we read; going back to MATCHING then would start a replacement round for nothing.
+      const held = await tx.allocation.aggregate({ where: { clusterId: cluster.id, status: "ACTIVE" }, _sum: { gpuCount: true } });
+      if ((held._sum.gpuCount ?? 0) >= cluster.gpuCount) throw new StateMoved();
+      return moved;
+    });
+    if (result.event) await publishSafely(deps.publish, result.event);
     return null;
   }
 
