@@ -187,7 +187,15 @@ try {
   } else say(`using ${solanaRpcUrl} (not bootstrapped: a remote cluster is initialized by its operator)`);
 
   const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, SOLANA_RPC_URL: solanaRpcUrl, NEXT_TELEMETRY_DISABLED: "1" };
-  run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], serviceEnv, path.join(root, "apps/scheduler"));
+  // The scheduler signs settlements and reward roots. A chain bootstrapped here uses the published dev
+  // keys; a remote one needs its operator's keypair files (the scheduler names a missing one).
+  const bootstrapped = solanaRpcUrl === localnet?.url || ["127.0.0.1", "localhost", "[::1]"].includes(new URL(solanaRpcUrl).hostname);
+  const schedulerEnv: Record<string, string> = { ...serviceEnv };
+  for (const name of ["SETTLEMENT_AUTHORITY_KEYPAIR", "REWARDS_AUTHORITY_KEYPAIR"]) {
+    const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);
+    if (value) schedulerEnv[name] = value;
+  }
+  run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], schedulerEnv, path.join(root, "apps/scheduler"));
   run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], serviceEnv, path.join(root, "apps/web"));
 
   const url = `http://localhost:${config.WEB_PORT}`;

@@ -1,8 +1,21 @@
+import { randomBytes } from "node:crypto";
+import {
+  computeChallenge,
+  GPU_INT8_DENSE_TOPS,
+  RowCommitmentTree,
+  type GemmChallenge,
+  type GemmCommitment,
+  type GemmOpening,
+  type GemmRowRequest,
+  type VerificationAnswer,
+} from "@gpumesh/core";
+
 /**
  * How the scheduler talks to node agents. The real channel is the agent gateway in apps/web (a later
  * issue); until then `SimulatedAgentChannel` stands in for dev and tests. Either way the answers come
  * back as `AgentResponse`s that the scheduler turns into durable `agent-response` jobs, so an answer
- * survives a scheduler restart.
+ * survives a scheduler restart. Verification challenges travel the same way: commitments and opened
+ * rows become `commitment`/`opening` jobs on the verify queue.
  */
 export interface AgentAssignment {
   /** The allocation id doubles as the assignment id: agents dedupe on it, so re-sending is safe. */
@@ -28,6 +41,9 @@ export interface AgentResponse {
 
 export type AgentResponseListener = (response: AgentResponse) => Promise<unknown> | unknown;
 
+/** Verification answers (commitments, opened rows) as they arrive; the scheduler makes them `verify` jobs. */
+export type VerificationAnswerListener = (answer: VerificationAnswer) => Promise<unknown> | unknown;
+
 export interface AgentChannel {
   /** Delivers an assignment; idempotent per allocation id. Resolves when handed over, not when acked. */
   assign(deviceId: string, assignment: AgentAssignment): Promise<void>;
@@ -35,9 +51,45 @@ export interface AgentChannel {
   revoke(deviceId: string, allocationId: string, reason: string): Promise<void>;
   onResponse(listener: AgentResponseListener): void;
   close(): Promise<void>;
+  /**
+   * Proof-of-work challenges (jobs/verify.ts), optional so that a channel which cannot carry them (a
+   * test double for deployments) still type-checks: the verify sweep issues nothing through such a
+   * channel rather than letting every challenge expire against its devices. Both deliveries are
+   * idempotent per challenge id; answers come back through `onVerificationAnswer`.
+   */
+  challenge?(deviceId: string, challenge: GemmChallenge): Promise<void>;
+  requestRows?(deviceId: string, request: GemmRowRequest): Promise<void>;
+  onVerificationAnswer?(listener: VerificationAnswerListener): void;
 }
 
 export type SimulatedBehaviour = { kind: "ack"; delayMs?: number } | { kind: "refuse"; reason: string; delayMs?: number } | { kind: "silent" };
+
+/**
+ * How a simulated device answers a challenge. `honest` computes C for real and opens the asked rows;
+ * `wrong-rows` commits to a C with every value off by one (proofs consistent, results wrong: a device
+ * that fakes the work); `garbage-commitment` sends a random root, then honest rows; `silent` never
+ * answers. `elapsedMs` overrides the reported time (default below).
+ */
+export type SimulatedVerification =
+  | { kind: "honest" | "wrong-rows" | "garbage-commitment"; delayMs?: number; elapsedMs?: number }
+  | { kind: "silent" };
+
+export interface SimulatedAgentOptions {
+  /** Per challenge (so per device: `challenge.deviceId`); default honest. */
+  verification?: (challenge: GemmChallenge) => SimulatedVerification;
+}
+
+/**
+ * The time a simulated device reports. CPU_GEMM: the real time of the multiplication here. GPU_GEMM:
+ * the simulated device stands for a GPU, whose int8 kernel at simulated sizes takes microseconds (at
+ * half the fastest catalogue model's peak, reported in whole ms as an agent would); this process's
+ * CPU time says nothing about that device.
+ */
+function simulatedElapsedMs(challenge: GemmChallenge, cpuMs: number): number {
+  if (challenge.kind === "CPU_GEMM") return Math.round(cpuMs);
+  const peak = Math.max(...Object.values(GPU_INT8_DENSE_TOPS)) * 1e12;
+  return Math.floor((2 * challenge.matrixSize ** 3 * 1000) / (peak * 0.5));
+}
 
 /**
  * In-process agents. Each allocation is answered once (a real agent dedupes the same way), after a
@@ -50,8 +102,20 @@ export class SimulatedAgentChannel implements AgentChannel {
   private readonly listeners: AgentResponseListener[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
+  readonly challenges: GemmChallenge[] = [];
+  readonly rowRequests: GemmRowRequest[] = [];
+  private readonly verificationListeners: VerificationAnswerListener[] = [];
+  /** Computed results awaiting a row request, per challenge id (dropped once opened or past the deadline). */
+  private readonly pendingProofs = new Map<
+    string,
+    { result: Int32Array; tree: RowCommitmentTree; deadlineAt: number; behaviour: SimulatedVerification & { kind: "honest" | "wrong-rows" | "garbage-commitment" } }
+  >();
+  private readonly openedChallenges = new Set<string>();
 
-  constructor(private readonly behaviour: (assignment: AgentAssignment) => SimulatedBehaviour = () => ({ kind: "ack", delayMs: 20 })) {}
+  constructor(
+    private readonly behaviour: (assignment: AgentAssignment) => SimulatedBehaviour = () => ({ kind: "ack", delayMs: 20 }),
+    private readonly options: SimulatedAgentOptions = {},
+  ) {}
 
   async assign(deviceId: string, assignment: AgentAssignment): Promise<void> {
     if (this.closed) throw new Error("agent channel closed");
@@ -83,6 +147,67 @@ export class SimulatedAgentChannel implements AgentChannel {
     this.listeners.push(listener);
   }
 
+  async challenge(_deviceId: string, challenge: GemmChallenge): Promise<void> {
+    if (this.closed) throw new Error("agent channel closed");
+    this.challenges.push(challenge);
+    // Results whose rows were never asked for (a commitment the verifier refused) go with their deadline.
+    for (const [id, pending] of this.pendingProofs) if (pending.deadlineAt < Date.now()) this.pendingProofs.delete(id);
+    // A real agent dedupes on the challenge id: a re-sent challenge is not computed again.
+    if (this.pendingProofs.has(challenge.challengeId) || this.openedChallenges.has(challenge.challengeId)) return;
+    const behaviour = this.options.verification?.(challenge) ?? { kind: "honest" };
+    if (behaviour.kind === "silent") return;
+    const started = performance.now();
+    const honest = computeChallenge(challenge.seed, challenge.matrixSize);
+    const cpuMs = performance.now() - started;
+    const result = behaviour.kind === "wrong-rows" ? honest.map((value) => value + 1) : honest;
+    const tree = new RowCommitmentTree(challenge.seed, challenge.matrixSize, result);
+    this.pendingProofs.set(challenge.challengeId, { result, tree, behaviour, deadlineAt: Date.parse(challenge.deadlineAt) });
+    const root = behaviour.kind === "garbage-commitment" ? randomBytes(32).toString("hex") : tree.root;
+    const commitment: GemmCommitment = {
+      type: "commitment",
+      challengeId: challenge.challengeId,
+      deviceId: challenge.deviceId,
+      seed: challenge.seed,
+      matrixSize: challenge.matrixSize,
+      root,
+      elapsedMs: behaviour.elapsedMs ?? simulatedElapsedMs(challenge, cpuMs),
+    };
+    this.later(behaviour.delayMs ?? 10, () => this.emitVerification(commitment));
+  }
+
+  async requestRows(_deviceId: string, request: GemmRowRequest): Promise<void> {
+    if (this.closed) throw new Error("agent channel closed");
+    this.rowRequests.push(request);
+    const pending = this.pendingProofs.get(request.challengeId);
+    if (!pending) return;
+    this.pendingProofs.delete(request.challengeId);
+    this.openedChallenges.add(request.challengeId);
+    const n = pending.tree.n;
+    const opening: GemmOpening = {
+      type: "opening",
+      challengeId: request.challengeId,
+      deviceId: request.deviceId,
+      rows: request.rows.map((index) => ({ index, values: Array.from(pending.result.subarray(index * n, (index + 1) * n)), proof: pending.tree.proof(index) })),
+    };
+    this.later(pending.behaviour.delayMs ?? 10, () => this.emitVerification(opening));
+  }
+
+  onVerificationAnswer(listener: VerificationAnswerListener): void {
+    this.verificationListeners.push(listener);
+  }
+
+  private emitVerification(answer: VerificationAnswer): void {
+    for (const listener of this.verificationListeners) void Promise.resolve(listener(answer)).catch(() => undefined);
+  }
+
+  private later(delayMs: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
@@ -96,4 +221,6 @@ export class NullAgentChannel implements AgentChannel {
   async revoke(): Promise<void> {}
   onResponse(): void {}
   async close(): Promise<void> {}
+  // No challenge methods: nothing would answer them, so the verify sweep issues none rather than
+  // letting every device's score decay through expired challenges.
 }

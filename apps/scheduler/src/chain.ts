@@ -1,7 +1,14 @@
+import type { Db } from "@gpumesh/db";
+import type { ChainGateway } from "@gpumesh/chain";
+import { type Keypair, PublicKey } from "@solana/web3.js";
+import type { Logger } from "pino";
+
 /**
- * The on-chain side of settlement (settle_lease / end_lease). The chain gateway lands with the chain
- * issue; until then `RecordingChainSettlement` records what would be sent. Calls are keyed by the
- * same domain ids as the ledger, so a gateway can make them idempotent (NothingToSettle = done).
+ * The on-chain side of settlement (settle_lease / end_lease). `GatewayChainSettlement` sends them
+ * through the chain gateway; `RecordingChainSettlement` (no chain configured, tests) records what
+ * would be sent. Calls are keyed by the same domain ids as the ledger and are safe to repeat: the
+ * program pays by chain time, so a repeated settle is NothingToSettle (done) and a repeated end finds
+ * the lease closed (done).
  */
 export interface ChainSettleRequest {
   clusterId: string;
@@ -33,7 +40,53 @@ export class RecordingChainSettlement implements ChainSettlement {
   }
 
   async endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
-    this.ended.push(request);
+    // Like the chain: a lease ends once, ending it again is a no-op.
+    if (!this.ended.some((e) => e.clusterId === request.clusterId)) this.ended.push(request);
     return { signature: null };
+  }
+}
+
+/**
+ * Settles and ends leases on-chain with the settlement authority's key. The lease PDA comes from the
+ * renter's wallet and the cluster's lease id; the on-chain amounts are the program's (price per
+ * second × chain seconds since the last settlement), which the hourly ledger journals mirror.
+ */
+export class GatewayChainSettlement implements ChainSettlement {
+  constructor(
+    private readonly db: Db,
+    private readonly chain: { gateway: ChainGateway; settlementAuthority: Keypair },
+    private readonly logger: Logger,
+  ) {}
+
+  /** The renter wallet of a cluster with an on-chain lease; null for seeded/dev clusters without one. */
+  private async renterOf(clusterId: string, leaseId: bigint | null, step: string): Promise<PublicKey | null> {
+    if (leaseId === null) {
+      this.logger.debug({ cluster: clusterId, step }, "cluster has no on-chain lease: chain step skipped");
+      return null;
+    }
+    const cluster = await this.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { renter: { select: { walletAddress: true } } } });
+    try {
+      return new PublicKey(cluster.renter.walletAddress);
+    } catch {
+      // A dev account whose "wallet" is not a key cannot hold a lease.
+      this.logger.warn({ cluster: clusterId, step, wallet: cluster.renter.walletAddress }, "renter wallet is not a Solana address: chain step skipped");
+      return null;
+    }
+  }
+
+  async settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }> {
+    const renter = await this.renterOf(request.clusterId, request.leaseId, "settle_lease");
+    if (!renter) return { signature: null };
+    const result = await this.chain.gateway.settleLease(this.chain.settlementAuthority, renter, request.leaseId!);
+    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, "settle_lease");
+    return { signature: result.signature };
+  }
+
+  async endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
+    const renter = await this.renterOf(request.clusterId, request.leaseId, "end_lease");
+    if (!renter) return { signature: null };
+    const result = await this.chain.gateway.endLease(this.chain.settlementAuthority, renter, request.leaseId!);
+    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, "end_lease");
+    return { signature: result.signature };
   }
 }

@@ -29,7 +29,19 @@ export const schedulerEnvShape = {
   AGENT_CHANNEL: z.enum(["simulated", "none"]).default("simulated"),
   /** How often running leases are checked for complete hours to settle and for their end. */
   SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
-  /** Protocol fee on lease payments, basis points of gross (DESIGN.md: fee = ⌊gross · fee_bps / 10⁴⌋). */
+  /** Each ONLINE or REGISTERED device gets one proof-of-work challenge per this many seconds (at a per-device phase). */
+  VERIFY_EVERY_S: envFields.positiveInt.default(3_600),
+  /** How often the verify sweep issues due challenges and expires overdue ones. */
+  VERIFY_SWEEP_EVERY_S: envFields.positiveInt.default(15),
+  /** Time a device has for the whole challenge (commitment and opened rows). */
+  VERIFY_DEADLINE_S: envFields.positiveInt.default(120),
+  /** n of the n×n int8 GEMM (agent O(n³), verifier O(k·n²)); timing classes GPUs only in the thousands. */
+  VERIFY_MATRIX_SIZE: z.coerce.number().int().min(16, "must be an integer 16-8192").max(8_192, "must be an integer 16-8192").default(128),
+  /** Rows k the verifier opens and recomputes per challenge (capped at n). */
+  VERIFY_SAMPLED_ROWS: z.coerce.number().int().min(1, "must be an integer 1-256").max(256, "must be an integer 1-256").default(8),
+  /** Most challenges one sweep issues; keep VERIFY_BATCH × VERIFY_EVERY_S / VERIFY_SWEEP_EVERY_S above the device count. */
+  VERIFY_BATCH: envFields.positiveInt.default(1_000),
+  /** Protocol fee on lease payments, basis points of gross (DESIGN.md: fee = ⌊gross · fee_bps / 10⁴⌋). Without a chain only: with SOLANA_RPC_URL the program's config rates apply. */
   FEE_BPS: bps.default(500),
   /** Share of the fee burned when paid in MESH, basis points. */
   BURN_BPS: bps.default(5_000),
@@ -37,8 +49,18 @@ export const schedulerEnvShape = {
   ADMIN_PORT: z.coerce.number().int().min(0, "must be a port number 0-65535").max(65_535, "must be a port number 0-65535").default(0),
   /** Interface the dashboard binds to (loopback by default: put a proxy in front to expose it). */
   ADMIN_HOST: z.string().min(1).default("127.0.0.1"),
-  /** Bearer token for the dashboard; length is checked below so that a bad value is never echoed. */
+  /** Dashboard password (HTTP Basic) or Bearer token; length is checked below so that a bad value is never echoed. */
   ADMIN_TOKEN: z.string().optional(),
+  /** The Solana JSON-RPC node (localnet, solana-test-validator, devnet). Unset: chain steps are recorded, not sent. */
+  SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
+  /** Keypair that signs settle_lease/end_lease: a Solana CLI keypair file (JSON array of 64 bytes), or `dev` for localnet's published dev key. */
+  SETTLEMENT_AUTHORITY_KEYPAIR: z.string().min(1).optional(),
+  /** Keypair that signs post_reward_root: a keypair file, or `dev`. */
+  REWARDS_AUTHORITY_KEYPAIR: z.string().min(1).optional(),
+  /** How often the chain indexer mirrors new program transactions into Postgres (with SOLANA_RPC_URL). */
+  INDEX_EVERY_S: envFields.positiveInt.default(2),
+  /** How often the rewards sweep checks for a completed emission hour to compute and post (with SOLANA_RPC_URL). */
+  REWARDS_SWEEP_EVERY_S: envFields.positiveInt.default(60),
 };
 
 export const MIN_ADMIN_TOKEN_LENGTH = 24;
@@ -53,6 +75,12 @@ export function loadSchedulerEnv(source: Record<string, string | undefined> = pr
   // The dashboard can retry jobs: never serve it unauthenticated.
   if (env.ADMIN_PORT > 0 && env.ADMIN_TOKEN === undefined) {
     throw new EnvError("ADMIN_TOKEN", `is required when ADMIN_PORT is set (at least ${MIN_ADMIN_TOKEN_LENGTH} characters)`);
+  }
+  // Chain steps sign with server keys: with a chain configured, both keys must be named.
+  if (env.SOLANA_RPC_URL !== undefined) {
+    for (const field of ["SETTLEMENT_AUTHORITY_KEYPAIR", "REWARDS_AUTHORITY_KEYPAIR"] as const) {
+      if (env[field] === undefined) throw new EnvError(field, "is required when SOLANA_RPC_URL is set (a keypair file, or `dev` on localnet)");
+    }
   }
   return env;
 }

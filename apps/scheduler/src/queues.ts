@@ -10,6 +10,12 @@ export const QUEUES = {
   health: "health",
   deploy: "deploy",
   settle: "settle",
+  /** Proof-of-physical-work challenges per device (jobs/verify.ts). */
+  verify: "verify",
+  /** The chain indexer: one catch-up pass per tick (only with a chain). */
+  index: "index",
+  /** Hourly reward epochs: crank, contributions, merkle root posted, leaves stored (only with a chain). */
+  rewards: "rewards",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -24,6 +30,16 @@ export const jobIds = {
   healthSweep: "health-sweep",
   deploySweep: "deploy-sweep",
   settleSweep: "settle-sweep",
+  verifySweep: "verify-sweep",
+  /** Hands one challenge to its device. */
+  verifyDeliver: (challengeId: string) => `verify/${challengeId}/deliver`,
+  /** A challenge's deadline: expires it unless it was closed first. */
+  verifyExpire: (challengeId: string) => `verify/${challengeId}/expire`,
+  rewardsSweep: "rewards-sweep",
+  /** One job per reward epoch (emission hour). */
+  rewardsEpoch: (epoch: number) => `rewards/${epoch}`,
+  /** The indexer's job scheduler: one pass per INDEX_EVERY_S tick across all scheduler processes. */
+  indexTick: "index-tick",
   /** The first deploy job of a paid cluster (enqueued by the payment path). */
   deploy: (clusterId: string) => `deploy/${clusterId}`,
   /** An agent's answer to an assignment: one per allocation. */

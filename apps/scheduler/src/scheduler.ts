@@ -5,18 +5,24 @@ import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { startAdminServer, type AdminServer } from "./admin.ts";
 import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentResponse } from "./agents.ts";
-import { RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
+import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
+import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
 import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
+import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
+import { chainIndexPass } from "./jobs/index-chain.ts";
+import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
 import { DEFAULT_JOB_OPTIONS, jobIds, QUEUES } from "./queues.ts";
 
 export interface RunningScheduler {
   db: Db;
-  queues: { health: Queue; deploy: Queue; settle: Queue };
+  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue };
   agents: AgentChannel;
   chain: ChainSettlement;
+  /** The chain the settle, rewards and index steps use; null when SOLANA_RPC_URL is unset. */
+  chainContext: ChainContext | null;
   /** Enqueues the deploy workflow of a paid cluster (what the payment path calls). Idempotent. */
   enqueueDeploy(clusterId: string): Promise<void>;
   /** Ends a lease early (renter's terminate). Idempotent. */
@@ -30,6 +36,8 @@ export interface SchedulerOptions {
   /** Agent channel (default from AGENT_CHANNEL). */
   agents?: AgentChannel;
   chain?: ChainSettlement;
+  /** Overrides the chain built from SOLANA_RPC_URL (null: no chain). */
+  chainContext?: ChainContext | null;
   /** Worker tuning (tests shorten lockDuration/stalledInterval to exercise crash recovery quickly). */
   workerOptions?: Pick<WorkerOptions, "lockDuration" | "stalledInterval" | "maxStalledCount">;
   /** Serve the dashboard on this port (0 = any free port; tests) even if ADMIN_PORT is 0. */
@@ -46,12 +54,28 @@ function redisConnection(url: string): ConnectionOptions {
 
 type DeployJobData = { clusterId: string } | AgentResponse | { clusterId: string; allocationId: string; reason: string };
 
+/**
+ * The fee and burn rates the ledger settles at. With a chain they are the program's (its config is
+ * what moves the money; FEE_BPS/BURN_BPS only matter without one), so the ledger and the chain never
+ * split the same payment differently.
+ */
+async function settlementRates(env: SchedulerEnv, chain: ChainContext | null, logger: Logger): Promise<{ feeBps: bigint; burnBps: bigint }> {
+  if (!chain) return { feeBps: BigInt(env.FEE_BPS), burnBps: BigInt(env.BURN_BPS) };
+  const config = await chain.config();
+  if (config.feeBps !== env.FEE_BPS || config.burnBps !== env.BURN_BPS) {
+    logger.warn({ chainFeeBps: config.feeBps, chainBurnBps: config.burnBps, envFeeBps: env.FEE_BPS, envBurnBps: env.BURN_BPS }, "FEE_BPS/BURN_BPS differ from the program's config: settling at the program's rates");
+  }
+  return { feeBps: BigInt(config.feeBps), burnBps: BigInt(config.burnBps) };
+}
+
 /** Starts the queues, their workers and the repeating jobs. */
 export async function startScheduler(
   env: SchedulerEnv,
   logger: Logger = pino({ level: env.LOG_LEVEL, name: "scheduler" }),
   options: SchedulerOptions = {},
 ): Promise<RunningScheduler> {
+  const chainContext = options.chainContext !== undefined ? options.chainContext : createChainContext(env);
+  const rates = await settlementRates(env, chainContext, logger);
   const db = createDb(env.DATABASE_URL, { max: Math.max(5, env.DEPLOY_CONCURRENCY + 4) });
   const connection = redisConnection(env.REDIS_URL);
   const base = { connection, prefix: env.QUEUE_PREFIX };
@@ -59,13 +83,18 @@ export async function startScheduler(
   const health = new Queue(QUEUES.health, queueOptions);
   const deploy = new Queue<DeployJobData>(QUEUES.deploy, queueOptions);
   const settle = new Queue(QUEUES.settle, queueOptions);
+  const verify = new Queue(QUEUES.verify, queueOptions);
   // Pub/sub needs its own connection; publishing is best effort (the ClusterEvent row is the record).
   const publisher = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
   publisher.on("error", (error) => logger.debug({ err: error }, "event publisher connection error"));
   const publish = async (event: ClusterTransitionEvent) => publisher.publish(clusterEventChannel(event.clusterId), JSON.stringify(event));
 
-  const agents = options.agents ?? (env.AGENT_CHANNEL === "simulated" ? new SimulatedAgentChannel() : new NullAgentChannel());
-  const chain = options.chain ?? new RecordingChainSettlement();
+  const agents: AgentChannel = options.agents ?? (env.AGENT_CHANNEL === "simulated" ? new SimulatedAgentChannel() : new NullAgentChannel());
+  const chain = options.chain ?? (chainContext ? new GatewayChainSettlement(db, chainContext, logger) : new RecordingChainSettlement());
+  // The queue always exists (dashboard, stop); its worker and ticks only run with a chain.
+  const index = new Queue(QUEUES.index, queueOptions);
+  // Like index: the rewards worker and sweep only run with a chain (epochs are timed and posted on it).
+  const rewards = new Queue(QUEUES.rewards, queueOptions);
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
   agents.onResponse((response) =>
     deploy.add("agent-response", response, { jobId: jobIds.agentResponse(response.clusterId, response.allocationId) }),
@@ -104,14 +133,49 @@ export async function startScheduler(
     publish,
     logger,
     ...(options.now ? { now: options.now } : {}),
-    config: { feeBps: BigInt(env.FEE_BPS), burnBps: BigInt(env.BURN_BPS) },
+    config: rates,
   };
   const now = options.now ?? (() => new Date());
+  const verifyDeps: VerifyDeps = {
+    db,
+    agents,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+    config: {
+      everyMs: env.VERIFY_EVERY_S * 1000,
+      deadlineMs: env.VERIFY_DEADLINE_S * 1000,
+      matrixSize: env.VERIFY_MATRIX_SIZE,
+      sampledRows: env.VERIFY_SAMPLED_ROWS,
+      batch: env.VERIFY_BATCH,
+    },
+    schedule: {
+      async deliver(challengeIds) {
+        await verify.addBulk(challengeIds.map((challengeId) => ({ name: "deliver", data: { challengeId }, opts: { jobId: jobIds.verifyDeliver(challengeId) } })));
+      },
+      async expire(challenges) {
+        await verify.addBulk(
+          challenges.map((c) => ({ name: "expire", data: { challengeId: c.id }, opts: { jobId: jobIds.verifyExpire(c.id), delay: Math.max(0, c.deadlineAt.getTime() - Date.now()) + 250 } })),
+        );
+      },
+    },
+  };
+  // Challenge answers, like deploy acks, become durable jobs on arrival (stamped with that time).
+  agents.onVerificationAnswer?.((answer) => {
+    const job = answerJob(answer, now());
+    return job ? verify.add(job.name, job.data, { jobId: job.jobId }) : undefined;
+  });
 
   if (options.sweeps !== false) {
     await health.upsertJobScheduler(jobIds.healthSweep, { every: env.HEALTH_SWEEP_EVERY_S * 1000 }, { name: "sweep" });
     await deploy.upsertJobScheduler(jobIds.deploySweep, { every: env.DEPLOY_SWEEP_EVERY_S * 1000 }, { name: "sweep", data: { clusterId: "" } });
     await settle.upsertJobScheduler(jobIds.settleSweep, { every: env.SETTLE_SWEEP_EVERY_S * 1000 }, { name: "sweep" });
+    await verify.upsertJobScheduler(jobIds.verifySweep, { every: env.VERIFY_SWEEP_EVERY_S * 1000 }, { name: "sweep" });
+    // One job per tick, and the next tick retries anyway: no attempts/backoff, and little history kept.
+    if (chainContext) await index.upsertJobScheduler(jobIds.indexTick, { every: env.INDEX_EVERY_S * 1000 }, { name: "pass", opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1_000 } } });
+    // A scheduler restarted without a chain must not leave ticks behind that no worker takes.
+    else await index.removeJobScheduler(jobIds.indexTick);
+    if (chainContext) await rewards.upsertJobScheduler(jobIds.rewardsSweep, { every: env.REWARDS_SWEEP_EVERY_S * 1000 }, { name: "sweep" });
+    else await rewards.removeJobScheduler(jobIds.rewardsSweep);
   }
 
   const workerOptions = { ...base, ...options.workerOptions };
@@ -204,7 +268,52 @@ export async function startScheduler(
     { ...workerOptions, concurrency: 4 },
   );
 
-  const workers = [healthWorker, deployWorker, settleWorker];
+  const verifyWorker = new Worker(QUEUES.verify, async (job) => processVerifyJob(verifyDeps, job.name, job.data), { ...workerOptions, concurrency: 4 });
+
+  const indexPass = chainContext ? chainIndexPass(db, chainContext) : null;
+  const indexWorker = indexPass
+    ? new Worker(
+        QUEUES.index,
+        async (job) => {
+          if (job.name !== "pass") throw new Error(`unknown index job ${job.name}`);
+          return indexPass();
+        },
+        { ...workerOptions, concurrency: 1 },
+      )
+    : null;
+
+  const rewardsDeps: RewardsDeps | null = chainContext
+    ? { db, chain: chainContext, logger, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, ...(options.now ? { now: options.now } : {}) }
+    : null;
+  // Concurrency 1: epochs build on each other (cumulative amounts), so they run one at a time, in
+  // order; across processes the epoch transaction's advisory lock keeps that true.
+  const rewardsWorker = rewardsDeps
+    ? new Worker(
+        QUEUES.rewards,
+        async (job) => {
+          const enqueueNextDue = async () => {
+            const epoch = await nextDueEpoch(rewardsDeps);
+            if (epoch !== null) await rewards.add("epoch", { epoch }, { jobId: jobIds.rewardsEpoch(epoch) });
+            return epoch;
+          };
+          switch (job.name) {
+            case "sweep":
+              return { enqueued: await enqueueNextDue() };
+            case "epoch": {
+              const run = await runRewardEpoch(rewardsDeps, (job.data as { epoch: number }).epoch);
+              // Catching up after downtime: the next hour goes straight on.
+              if (run.status !== "not-due") await enqueueNextDue();
+              return run;
+            }
+            default:
+              throw new Error(`unknown rewards job ${job.name}`);
+          }
+        },
+        { ...workerOptions, concurrency: 1 },
+      )
+    : null;
+
+  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : [])];
   for (const worker of workers) {
     // Failed jobs stay in Redis (removeOnFail keeps them for 30 days) for inspection in the dashboard.
     worker.on("failed", (job, error) => logger.error({ queue: worker.name, job: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
@@ -214,11 +323,11 @@ export async function startScheduler(
   let admin: AdminServer | undefined;
   if (env.ADMIN_PORT > 0 || options.adminPort !== undefined) {
     try {
-      admin = await startAdminServer({ port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle], logger });
+      admin = await startAdminServer({ port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards], logger });
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.allSettled([health.close(), deploy.close(), settle.close(), agents.close(), db.$disconnect()]);
+      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), agents.close(), db.$disconnect()]);
       publisher.disconnect();
       throw error;
     }
@@ -227,9 +336,10 @@ export async function startScheduler(
 
   return {
     db,
-    queues: { health, deploy: deploy as Queue, settle },
+    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards },
     agents,
     chain,
+    chainContext,
     adminUrl: admin?.url,
     async enqueueDeploy(clusterId) {
       await deploy.add("deploy", { clusterId }, { jobId: jobIds.deploy(clusterId) });
@@ -243,7 +353,7 @@ export async function startScheduler(
       await admin?.close();
       await Promise.all(workers.map((worker) => worker.close(stopOptions.force ?? false)));
       await agents.close();
-      await Promise.all([health.close(), deploy.close(), settle.close()]);
+      await Promise.all([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close()]);
       publisher.disconnect();
       await db.$disconnect();
       logger.info("scheduler stopped");

@@ -4,13 +4,21 @@ import { decodeInstruction } from "./instructions.ts";
 import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
 
 /**
- * The chain indexer (a scheduler worker): follows the program's transactions with
- * `getSignaturesForAddress(programId, { until: cursor })`, fetches each new one, decodes its events
- * and hands them to a store that mirrors them into Postgres idempotently (by signature). Applies
- * oldest first and advances the cursor after each transaction, so a restart resumes where it
+ * The chain indexer (the scheduler's `index` job runs one `catchUp()` pass per tick): follows the
+ * program's transactions with `getSignaturesForAddress(programId, { until: cursor })`, fetches each
+ * new one, decodes its events and hands them to a store that mirrors them into Postgres
+ * idempotently (by signature and event index). Applies oldest first; the store advances the cursor
+ * in the same database transaction as the rows it writes, so a restart resumes exactly where it
  * stopped and picks up everything produced while it was down; a lost cursor only costs time
  * (re-applying is a no-op).
  */
+
+export interface IndexedLease {
+  /** Payment mint of the lease (the instruction's `mint` account). */
+  mint: string;
+  /** Renter wallet, where the instruction names it (open_lease, end_lease). */
+  renter: string | null;
+}
 
 export interface IndexedTransaction {
   signature: string;
@@ -19,16 +27,31 @@ export interface IndexedTransaction {
   events: GpumeshEvent[];
   /** Mints named by the gpumesh instructions of the transaction (lease mint, MESH mint). */
   mints: string[];
-  /** The renter account of an `end_lease` instruction, if any. */
-  renter: string | null;
+  /**
+   * Lease PDA (base58) → what its instructions in this transaction name: events carry the lease but
+   * not its mint or (LeaseEnded) its renter.
+   */
+  leases: Record<string, IndexedLease>;
+}
+
+/** Another pass moved the cursor since this one read it: stop, the other pass carries on. */
+export class CursorMovedError extends Error {
+  constructor(
+    readonly expected: string | null,
+    readonly actual: string | null,
+  ) {
+    super(`indexer cursor moved: expected ${expected ?? "none"}, found ${actual ?? "none"}`);
+    this.name = "CursorMovedError";
+  }
 }
 
 export interface ChainIndexStore {
   getCursor(): Promise<string | null>;
-  /** Applies one successful transaction (idempotently) and then advances the cursor to it. */
-  apply(tx: IndexedTransaction): Promise<void>;
-  /** Failed transactions only advance the cursor; default: apply with no events. */
-  skip?(signature: string): Promise<void>;
+  /**
+   * Applies one transaction (idempotently; a failed one has no events) and advances the cursor to it,
+   * atomically. Throws `CursorMovedError` when the cursor is no longer `previous` (a concurrent pass).
+   */
+  apply(tx: IndexedTransaction, previous: string | null): Promise<void>;
 }
 
 export interface ChainIndexerOptions {
@@ -73,7 +96,7 @@ export class ChainIndexer {
     const isWritable = (i: number) =>
       i < header.numRequiredSignatures ? i < header.numRequiredSignatures - header.numReadonlySignedAccounts : i < keys.length - header.numReadonlyUnsignedAccounts;
     const mints: string[] = [];
-    let renter: string | null = null;
+    const leases: Record<string, IndexedLease> = {};
     for (const compiled of tx.transaction.message.compiledInstructions) {
       const programId = keys[compiled.programIdIndex];
       if (!programId?.equals(this.programId)) continue;
@@ -86,26 +109,36 @@ export class ChainIndexer {
       if (!decoded) continue;
       const mint = decoded.accounts.mint ?? decoded.accounts.mesh_mint;
       if (mint) mints.push(mint.pubkey.toBase58());
-      if (decoded.name === "end_lease" && decoded.accounts.renter) renter = decoded.accounts.renter.pubkey.toBase58();
+      const { lease, renter } = decoded.accounts;
+      if (lease && mint) {
+        const key = lease.pubkey.toBase58();
+        leases[key] = { mint: mint.pubkey.toBase58(), renter: renter?.pubkey.toBase58() ?? leases[key]?.renter ?? null };
+      }
     }
-    return { signature: info.signature, slot: tx.slot, blockTime: tx.blockTime ?? null, events: parseEvents(tx.meta?.logMessages ?? [], this.programId), mints, renter };
+    return { signature: info.signature, slot: tx.slot, blockTime: tx.blockTime ?? null, events: parseEvents(tx.meta?.logMessages ?? [], this.programId), mints, leases };
   }
 
   /** Applies everything newer than the cursor; returns how many transactions were applied. */
   catchUp(): Promise<number> {
-    // One pass at a time (a poll tick never overlaps a running pass).
+    // One pass at a time within a process (a poll tick never overlaps a running pass); across
+    // processes the store's compare-and-set on the cursor stops the pass that fell behind.
     this.running ??= (async () => {
       try {
-        const pending = await this.pending(await this.store.getCursor());
+        let cursor = await this.store.getCursor();
+        const pending = await this.pending(cursor);
+        let applied = 0;
         for (const info of pending) {
-          if (info.err) {
-            if (this.store.skip) await this.store.skip(info.signature);
-            else await this.store.apply({ signature: info.signature, slot: info.slot, blockTime: info.blockTime ?? null, events: [], mints: [], renter: null });
-            continue;
+          const tx = info.err ? { signature: info.signature, slot: info.slot, blockTime: info.blockTime ?? null, events: [], mints: [], leases: {} } : await this.load(info);
+          try {
+            await this.store.apply(tx, cursor);
+          } catch (error) {
+            if (error instanceof CursorMovedError) return applied;
+            throw error;
           }
-          await this.store.apply(await this.load(info));
+          cursor = info.signature;
+          applied++;
         }
-        return pending.length;
+        return applied;
       } finally {
         this.running = null;
       }

@@ -1,21 +1,22 @@
-import { postJournal, type Claim, type Db, type Payment } from "@gpumesh/db";
+import { postJournal, type Claim, type Db, type DbTransaction, type Payment, type Prisma } from "@gpumesh/db";
 import { LedgerAccounts } from "@gpumesh/core";
-import type { PublicKey } from "@solana/web3.js";
+import { PublicKey } from "@solana/web3.js";
 import type { GpumeshEvent } from "./events.ts";
 import type { LandedTransaction, TransactionRecorder } from "./gateway.ts";
-import type { ChainIndexStore, IndexedTransaction } from "./indexer.ts";
+import { CursorMovedError, type ChainIndexStore, type IndexedTransaction } from "./indexer.ts";
+import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
 
 /**
  * Postgres side of the gateway and the indexer. Every write is keyed by the transaction signature
- * (Payment.tx_signature and Claim.tx_signature are unique, journals by reference), so replays and
- * re-indexing never record anything twice.
+ * (Payment.tx_signature and Claim.tx_signature are unique, chain events by signature and index,
+ * journals by reference), so replays and re-indexing never record anything twice.
  */
 
 type Token = "USDC" | "MESH";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
-async function accountIdFor(db: Db, wallet: string): Promise<string> {
+async function accountIdFor(db: Db | DbTransaction, wallet: string): Promise<string> {
   const account = await db.account.upsert({ where: { walletAddress: wallet }, create: { walletAddress: wallet }, update: {}, select: { id: true } });
   return account.id;
 }
@@ -65,7 +66,7 @@ export function claimRecorder(db: Db): TransactionRecorder<Claim> {
   };
 }
 
-async function insertClaim(db: Db, signature: string, data: Extract<GpumeshEvent, { name: "RewardsClaimed" }>["data"], at: Date): Promise<boolean> {
+async function insertClaim(db: Db | DbTransaction, signature: string, data: Extract<GpumeshEvent, { name: "RewardsClaimed" }>["data"], at: Date): Promise<boolean> {
   const { count } = await db.claim.createMany({
     data: [{ claimant: data.claimant.toBase58(), amount: data.amount, cumulative: data.cumulative, epoch: Number(data.epoch), txSignature: signature, claimedAt: at }],
     skipDuplicates: true,
@@ -73,58 +74,91 @@ async function insertClaim(db: Db, signature: string, data: Extract<GpumeshEvent
   return count === 1;
 }
 
-/** Where the indexer keeps its cursor (last signature applied). Redis in the scheduler; memory in tests. */
-export interface CursorStore {
-  get(): Promise<string | null>;
-  set(signature: string): Promise<void>;
+/** The JSON form of a decoded event: integers as strings, keys base58, byte arrays hex. */
+export function eventJson(data: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === "bigint") out[key] = value.toString();
+    else if (value instanceof PublicKey) out[key] = value.toBase58();
+    else if (value instanceof Uint8Array) out[key] = hex(value);
+    else if (typeof value === "number" || typeof value === "boolean" || typeof value === "string" || value === null) out[key] = value;
+    else out[key] = String(value);
+  }
+  return out;
 }
 
-export function memoryCursor(initial: string | null = null): CursorStore & { value: string | null } {
-  const cursor = {
-    value: initial,
-    get: async () => cursor.value,
-    set: async (signature: string) => {
-      cursor.value = signature;
-    },
+type ChainEventRow = Prisma.ChainEventCreateManyInput;
+
+/** The explorer's columns of one event (see the ChainEvent model): which amounts it adds to which sums. */
+function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, meshMint: string): ChainEventRow {
+  const row: ChainEventRow = {
+    signature: tx.signature,
+    eventIndex: index,
+    slot: BigInt(tx.slot),
+    blockTime: tx.blockTime === null ? null : new Date(tx.blockTime * 1000),
+    name: event.name,
+    data: eventJson(event.data as unknown as Record<string, unknown>),
   };
-  return cursor;
+  const leaseMint = (lease: PublicKey) => tx.leases[lease.toBase58()]?.mint ?? null;
+  switch (event.name) {
+    case "LeaseOpened":
+      return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: event.data.mint.toBase58(), deposit: event.data.deposited };
+    case "LeaseSettled": {
+      const d = event.data;
+      return { ...row, lease: d.lease.toBase58(), leaseId: d.leaseId, mint: leaseMint(d.lease), gross: d.gross, fee: d.fee, burned: d.burned, treasury: d.treasury, supplierAmount: d.supplierAmount };
+    }
+    case "LeaseEnded":
+      // Totals stay in `data` only: the final settle already has its own LeaseSettled row.
+      return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: leaseMint(event.data.lease), refund: event.data.refund };
+    case "EmissionsMinted":
+      return { ...row, mint: meshMint, emission: event.data.amount };
+    case "RewardsClaimed":
+      return { ...row, claimant: event.data.claimant.toBase58(), mint: meshMint, claimAmount: event.data.amount };
+    default:
+      return row;
+  }
 }
 
 /**
- * Mirrors program events into Postgres:
+ * Mirrors program events into Postgres, one database transaction per chain transaction, together
+ * with the cursor (`chain_cursor`, one row per program id):
+ * - every event → a `chain_event` row (settlements and burns included: the explorer's source);
  * - LeaseOpened → Payment DEPOSIT (CONFIRMED), LeaseEnded with a refund → Payment REFUND;
  * - RewardsClaimed → Claim, plus journal `rewards:vault → rewards:claimant:<wallet>` (MESH);
  * - EmissionsMinted → journal `minted → rewards:vault` (MESH);
- * - RewardRootPosted → the RewardEpoch row of that epoch marked POSTED (root, signature);
- * - LeaseSettled (settlement, burn) → kept in `settlements` (the schema has no chain-event table
- *   yet; the scheduler's settle job writes the ledger for the same money, so mirroring it there
- *   would count it twice).
+ * - RewardRootPosted → the RewardEpoch row of that epoch marked POSTED (root, signature).
+ * LeaseSettled is not journaled: the scheduler's settle job writes the ledger for that money, so
+ * it would count twice.
  */
 export class PrismaChainIndexStore implements ChainIndexStore {
-  /** On-chain settlements seen (see the class comment). */
-  readonly settlements: { signature: string; lease: string; gross: bigint; fee: bigint; burned: bigint; treasury: bigint; supplier: bigint }[] = [];
+  readonly programId: PublicKey;
+  private readonly meshMint: string;
 
   constructor(
     private readonly db: Db,
-    private readonly meshMint: PublicKey,
-    private readonly cursor: CursorStore,
-  ) {}
+    meshMint: PublicKey,
+    options: { programId?: PublicKey } = {},
+  ) {
+    this.programId = options.programId ?? GPUMESH_PROGRAM_ID;
+    this.meshMint = meshMint.toBase58();
+  }
 
-  getCursor(): Promise<string | null> {
-    return this.cursor.get();
+  async getCursor(): Promise<string | null> {
+    const row = await this.db.chainCursor.findUnique({ where: { programId: this.programId.toBase58() }, select: { signature: true } });
+    return row?.signature ?? null;
   }
 
   /** A deposit or refund as a confirmed Payment, once per transaction signature. */
-  private async recordPayment(tx: IndexedTransaction, at: Date, wallet: string, leaseId: bigint, kind: "DEPOSIT" | "REFUND", paidInMesh: boolean, amount: bigint): Promise<void> {
-    const accountId = await accountIdFor(this.db, wallet);
-    const cluster = await this.db.cluster.findUnique({ where: { leaseId }, select: { id: true } });
-    await this.db.payment.createMany({
+  private async recordPayment(db: DbTransaction, tx: IndexedTransaction, at: Date, wallet: string, leaseId: bigint, kind: "DEPOSIT" | "REFUND", mint: string | undefined, amount: bigint): Promise<void> {
+    const accountId = await accountIdFor(db, wallet);
+    const cluster = await db.cluster.findUnique({ where: { leaseId }, select: { id: true } });
+    await db.payment.createMany({
       data: [
         {
           accountId,
           clusterId: cluster?.id ?? null,
           kind,
-          token: paidInMesh ? "MESH" : "USDC",
+          token: mint === this.meshMint ? "MESH" : "USDC",
           amount,
           txSignature: tx.signature,
           status: "CONFIRMED",
@@ -136,37 +170,42 @@ export class PrismaChainIndexStore implements ChainIndexStore {
     });
   }
 
-  async apply(tx: IndexedTransaction): Promise<void> {
+  async apply(tx: IndexedTransaction, previous: string | null): Promise<void> {
+    const programId = this.programId.toBase58();
+    await this.db.$transaction(async (db) => {
+      // Compare-and-set: the row lock makes a concurrent pass wait here, then see the moved cursor.
+      const [current] = await db.$queryRaw<{ signature: string }[]>`select signature from chain_cursor where program_id = ${programId} for update`;
+      if ((current?.signature ?? null) !== previous) throw new CursorMovedError(previous, current?.signature ?? null);
+      if (tx.events.length) {
+        await db.chainEvent.createMany({ data: tx.events.map((event, index) => eventRow(tx, index, event, this.meshMint)), skipDuplicates: true });
+      }
+      await this.mirror(db, tx);
+      await db.chainCursor.upsert({
+        where: { programId },
+        create: { programId, signature: tx.signature, slot: BigInt(tx.slot) },
+        update: { signature: tx.signature, slot: BigInt(tx.slot) },
+      });
+    });
+  }
+
+  private async mirror(db: DbTransaction, tx: IndexedTransaction): Promise<void> {
     const at = tx.blockTime ? new Date(tx.blockTime * 1000) : new Date();
     let index = 0;
     for (const event of tx.events) {
       const ref = `chain:${tx.signature}:${index++}`;
       switch (event.name) {
         case "LeaseOpened":
-          await this.recordPayment(tx, at, event.data.renter.toBase58(), event.data.leaseId, "DEPOSIT", event.data.mint.equals(this.meshMint), event.data.deposited);
+          await this.recordPayment(db, tx, at, event.data.renter.toBase58(), event.data.leaseId, "DEPOSIT", event.data.mint.toBase58(), event.data.deposited);
           break;
         case "LeaseEnded": {
-          if (event.data.refund === 0n || !tx.renter) break;
-          const mint = tx.mints[0];
-          await this.recordPayment(tx, at, tx.renter, event.data.leaseId, "REFUND", mint === this.meshMint.toBase58(), event.data.refund);
+          const lease = tx.leases[event.data.lease.toBase58()];
+          if (event.data.refund === 0n || !lease?.renter) break;
+          await this.recordPayment(db, tx, at, lease.renter, event.data.leaseId, "REFUND", lease.mint, event.data.refund);
           break;
         }
-        case "LeaseSettled":
-          if (!this.settlements.some((s) => s.signature === tx.signature && s.lease === event.data.lease.toBase58())) {
-            this.settlements.push({
-              signature: tx.signature,
-              lease: event.data.lease.toBase58(),
-              gross: event.data.gross,
-              fee: event.data.fee,
-              burned: event.data.burned,
-              treasury: event.data.treasury,
-              supplier: event.data.supplierAmount,
-            });
-          }
-          break;
         case "EmissionsMinted":
           if (event.data.amount > 0n) {
-            await postJournal(this.db, {
+            await postJournal(db, {
               reference: ref,
               description: `emission up to hour ${event.data.hour} (tx ${tx.signature})`,
               token: "MESH",
@@ -179,14 +218,14 @@ export class PrismaChainIndexStore implements ChainIndexStore {
           }
           break;
         case "RewardRootPosted":
-          await this.db.rewardEpoch.updateMany({
+          await db.rewardEpoch.updateMany({
             where: { epoch: Number(event.data.epoch), postedTxSignature: null },
             data: { status: "POSTED", merkleRoot: hex(event.data.root), cumulativeTotal: event.data.totalCumulative, postedTxSignature: tx.signature, postedAt: at },
           });
           break;
         case "RewardsClaimed":
-          await insertClaim(this.db, tx.signature, event.data, at);
-          await postJournal(this.db, {
+          await insertClaim(db, tx.signature, event.data, at);
+          await postJournal(db, {
             reference: ref,
             description: `reward claim of ${event.data.claimant.toBase58()} (tx ${tx.signature})`,
             token: "MESH",
@@ -201,6 +240,5 @@ export class PrismaChainIndexStore implements ChainIndexStore {
           break;
       }
     }
-    await this.cursor.set(tx.signature);
   }
 }

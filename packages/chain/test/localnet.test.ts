@@ -1,5 +1,5 @@
 import { cumulativeEmission, GENESIS_SUPPLY, RewardTree, settlementSplit } from "@gpumesh/core";
-import { createDb, type Db } from "@gpumesh/db";
+import { createDb, type ChainEvent, type Db } from "@gpumesh/db";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { Keypair, type PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
@@ -20,7 +20,7 @@ import {
   type ExpectedTransaction,
 } from "../src/index.ts";
 import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, fundTokens, startLocalnet, warpClock, type LocalnetAccounts, type RunningLocalnet } from "../src/localnet.ts";
-import { claimRecorder, memoryCursor, paymentRecorder, PrismaChainIndexStore } from "../src/store.ts";
+import { claimRecorder, paymentRecorder, PrismaChainIndexStore } from "../src/store.ts";
 
 // Integration against a real programs/localnet process: the natively compiled program, SPL Token
 // as bytecode, web3.js over JSON-RPC; Postgres from the test services.
@@ -252,26 +252,56 @@ describe("lease settlement, emissions and rewards on localnet", () => {
 });
 
 describe("chain indexer", () => {
-  it("mirrors payments, refunds, emissions, roots and claims into Postgres, and catches up after downtime without doing anything twice", async () => {
-    const cursor = memoryCursor();
-    const store = new PrismaChainIndexStore(db, chain.meshMint, cursor);
-    const indexer = new ChainIndexer(connection(), store);
-    expect(await indexer.catchUp()).toBeGreaterThan(5);
-    expect(await indexer.catchUp()).toBe(0);
-    const counts = async () => ({
-      deposits: await db.payment.count({ where: { kind: "DEPOSIT" } }),
-      refunds: await db.payment.count({ where: { kind: "REFUND" } }),
-      claims: await db.claim.count(),
-      journals: await db.journal.count(),
-    });
-    expect(await counts()).toEqual({ deposits: 2, refunds: 1, claims: 1, journals: 2 });
-    expect(await db.rewardEpoch.findUniqueOrThrow({ where: { epoch: 1 } })).toMatchObject({ status: "POSTED", postedTxSignature: expect.any(String) });
-    expect(store.settlements.length).toBeGreaterThanOrEqual(2);
-    const refund = await db.payment.findFirstOrThrow({ where: { kind: "REFUND" } });
-    expect(refund.token).toBe("MESH");
+  const MESH = 1_000_000n;
+  const newIndexer = () => new ChainIndexer(connection(), new PrismaChainIndexStore(db, chain.meshMint));
+  const cursorRow = () => db.chainCursor.findUnique({ where: { programId: chain.programId.toBase58() } });
+  const counts = async () => ({
+    deposits: await db.payment.count({ where: { kind: "DEPOSIT" } }),
+    refunds: await db.payment.count({ where: { kind: "REFUND" } }),
+    claims: await db.claim.count(),
+    journals: await db.journal.count(),
+    events: await db.chainEvent.count(),
+  });
 
-    // Downtime: the indexer is stopped while a lease is opened (outside the gateway) and emissions are cranked.
-    await indexer.stop();
+  it("mirrors every program event into chain_event (settlements with burns, refunds, emissions, claims) and payments, roots and claims into Postgres", async () => {
+    const indexer = newIndexer();
+    const applied = await indexer.catchUp();
+    expect(applied).toBeGreaterThan(5);
+    expect(await indexer.catchUp()).toBe(0);
+    expect(await counts()).toMatchObject({ deposits: 2, refunds: 1, claims: 1, journals: 2 });
+    expect(await db.rewardEpoch.findUniqueOrThrow({ where: { epoch: 1 } })).toMatchObject({ status: "POSTED", postedTxSignature: expect.any(String) });
+    expect((await db.payment.findFirstOrThrow({ where: { kind: "REFUND" } })).token).toBe("MESH");
+
+    // The MESH lease (id 10): opened, settled once by the server, ended (final settle + refund).
+    const meshLease = await db.chainEvent.findMany({ where: { leaseId: 10n }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    expect(meshLease.map((e) => e.name)).toEqual(["LeaseOpened", "LeaseSettled", "LeaseSettled", "LeaseEnded"]);
+    expect(meshLease.every((e) => e.mint === chain.meshMint.toBase58() && e.lease === meshLease[0]!.lease)).toBe(true);
+    const [opened, firstSettle, finalSettle, ended] = meshLease as [ChainEvent, ChainEvent, ChainEvent, ChainEvent];
+    expect(opened.deposit).toBe(1_000n * 7_200n);
+    expect(firstSettle.burned).toBeGreaterThan(0n);
+    expect(firstSettle.gross).toBe(firstSettle.supplierAmount! + firstSettle.treasury! + firstSettle.burned!);
+    expect(finalSettle.signature).toBe(ended.signature); // end_lease's own settle, in the same transaction
+    // The explorer sums: escrow in = Σ supplier + Σ treasury + Σ burned + refund, to the base unit.
+    const sums = await db.chainEvent.aggregate({ where: { leaseId: 10n }, _sum: { supplierAmount: true, treasury: true, burned: true, refund: true, gross: true } });
+    expect(sums._sum.supplierAmount! + sums._sum.treasury! + sums._sum.burned! + sums._sum.refund!).toBe(opened.deposit);
+    // The LeaseEnded totals stay in `data` (never summed twice), bigints as strings.
+    expect(ended.gross).toBeNull();
+    expect(ended.data).toMatchObject({ totalGross: sums._sum.gross!.toString(), totalBurned: sums._sum.burned!.toString(), refund: ended.refund!.toString(), lease: ended.lease });
+    expect(await tokenBalance(supplier.meshPayout)).toBe(sums._sum.supplierAmount);
+
+    const emission = await db.chainEvent.findFirstOrThrow({ where: { name: "EmissionsMinted" } });
+    expect(emission.emission).toBe(cumulativeEmission(Number((emission.data as { hour: string }).hour)));
+    expect(await db.chainEvent.findFirstOrThrow({ where: { name: "RewardsClaimed" } })).toMatchObject({ claimant: supplier.authority.publicKey.toBase58(), claimAmount: 1_500n * MESH, mint: chain.meshMint.toBase58() });
+    expect(await db.chainEvent.count({ where: { name: "RewardRootPosted" } })).toBe(1);
+
+    // The cursor is the newest transaction applied, in Postgres.
+    const [newest] = await connection().getSignaturesForAddress(chain.programId, { limit: 1 }, "confirmed");
+    expect((await cursorRow())?.signature).toBe(newest!.signature);
+  });
+
+  it("catches up after downtime with a new indexer (durable cursor), and a lost or rewound cursor records nothing twice", async () => {
+    const before = await counts();
+    // Downtime: no indexer runs while a lease is opened (outside the gateway) and emissions are cranked.
     const renter = await newRenter(chain.usdcMint, 100n * USDC);
     await sendInstructions(
       connection(),
@@ -279,15 +309,32 @@ describe("chain indexer", () => {
       [renter.renter],
     );
     await warpClock(localnet.url, 3_600);
-    await sendInstructions(connection(), [ix.crankEmissions(chain.meshMint)], [chain.settlementAuthority]);
+    const crank = await sendInstructions(connection(), [ix.crankEmissions(chain.meshMint)], [chain.settlementAuthority]);
 
-    const restarted = new ChainIndexer(connection(), new PrismaChainIndexStore(db, chain.meshMint, cursor));
-    expect(await restarted.catchUp()).toBe(2);
-    expect(await counts()).toEqual({ deposits: 3, refunds: 1, claims: 1, journals: 3 });
+    expect(await newIndexer().catchUp()).toBe(2);
+    const after = await counts();
+    expect(after).toEqual({ ...before, deposits: before.deposits + 1, journals: before.journals + 1, events: before.events + 2 });
     expect(await db.payment.findFirstOrThrow({ where: { accountId: renter.accountId } })).toMatchObject({ kind: "DEPOSIT", amount: 1_000n, token: "USDC" });
+    expect((await cursorRow())?.signature).toBe(crank.signature);
 
-    // Even a lost cursor only re-applies: nothing is recorded twice.
-    await new ChainIndexer(connection(), new PrismaChainIndexStore(db, chain.meshMint, memoryCursor())).catchUp();
-    expect(await counts()).toEqual({ deposits: 3, refunds: 1, claims: 1, journals: 3 });
+    // Rewound to an old transaction: re-applies from there, changes nothing, ends at the newest again.
+    const oldest = await db.chainEvent.findFirstOrThrow({ orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    await db.chainCursor.update({ where: { programId: chain.programId.toBase58() }, data: { signature: oldest.signature } });
+    expect(await newIndexer().catchUp()).toBeGreaterThan(5);
+    expect(await counts()).toEqual(after);
+    expect((await cursorRow())?.signature).toBe(crank.signature);
+
+    // Lost entirely: everything is re-applied, nothing is recorded twice.
+    await db.chainCursor.deleteMany();
+    expect(await newIndexer().catchUp()).toBeGreaterThan(5);
+    expect(await counts()).toEqual(after);
+
+    // Two passes at once (two scheduler processes): the cursor's compare-and-set lets one apply, the other stops.
+    await db.chainCursor.update({ where: { programId: chain.programId.toBase58() }, data: { signature: oldest.signature } });
+    const [a, b] = await Promise.all([newIndexer().catchUp(), newIndexer().catchUp()]);
+    expect(Math.min(a, b)).toBe(0);
+    expect(Math.max(a, b)).toBeGreaterThan(5);
+    expect(await counts()).toEqual(after);
+    expect((await cursorRow())?.signature).toBe(crank.signature);
   });
 });

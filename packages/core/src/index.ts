@@ -14,3 +14,5 @@ export * from "./matching/index.ts";
 export * from "./cluster-lifecycle.ts";
 export * from "./emission.ts";
 export * from "./merkle.ts";
+export * from "./verification/index.ts";
+export * from "./rewards.ts";

@@ -10,3 +10,4 @@ export * from "./reservations.ts";
 export * from "./cluster-transitions.ts";
 export * from "./settlement.ts";
 export * from "./heartbeats.ts";
+export * from "./rewards.ts";

@@ -81,6 +81,12 @@ export async function endCluster(deps: SettleDeps, clusterId: string, reason: st
     await transitionCluster(deps.db, clusterId, "ENDING", reason, { expectedFrom: ["RUNNING", "DEGRADED"], publish: deps.publish, at: now });
     cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
   }
+  if (cluster.status === "ENDED") {
+    // A retry whose chain step failed after the database had committed: without sending end_lease
+    // again the escrow would stay locked on-chain. Repeating it is a no-op once the lease is closed.
+    await deps.chain.endLease({ clusterId, leaseId: cluster.leaseId, endedAt: cluster.endedAt ?? now, refund: 0n });
+    return null;
+  }
   if (cluster.status !== "ENDING") return null;
   const endAt = new Date(Math.min(now.getTime(), cluster.endsAt?.getTime() ?? now.getTime()));
   if (cluster.startedAt) {

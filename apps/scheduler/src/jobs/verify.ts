@@ -1,0 +1,336 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  checkCommitment,
+  GemmCommitment,
+  GemmOpening,
+  nextVerificationScore,
+  sampleRows,
+  verdictReason,
+  verifyOpening,
+  type ChallengeOutcome,
+  type IssuedChallenge,
+} from "@gpumesh/core";
+import type { Db } from "@gpumesh/db";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { AgentChannel } from "../agents.ts";
+
+/**
+ * The verify queue: periodic proof-of-physical-work challenges per device (DESIGN.md, "Verification
+ * of supplied hardware"; protocol and checks in @gpumesh/core's verification module).
+ *
+ * Lifecycle of a VerificationChallenge row, all transitions conditional on `status = 'PENDING'` so
+ * that every job can run any number of times:
+ *
+ *   sweep       → PENDING (seed, n, deadline), then a `deliver` job and a delayed `expire` job
+ *   commitment  → stores root, elapsedMs, respondedAt and the sampled rows (drawn now, after the
+ *                 root is fixed), asks the agent for them; or FAILED on a mismatch or implausible time
+ *   opening     → PASSED or FAILED (failureReason = "code: detail")
+ *   expire      → EXPIRED once the deadline passed without a verdict
+ *
+ * Closing a challenge moves the device's score in the same transaction (core's
+ * nextVerificationScore), so a score changes exactly once per challenge.
+ *
+ * Who is challenged: ONLINE and REGISTERED devices, once per period of VERIFY_EVERY_S. Each device
+ * has a fixed phase in the period (from a hash of its id), so a large network's challenges spread
+ * evenly over the period instead of all falling due together; a device is due when it has no
+ * challenge since its current period began (nor one pending, nor one in the last half period, so a
+ * backlog cannot make two arrive back to back). A sweep issues at most VERIFY_BATCH; the rest stay
+ * due for the next sweep. The challenge id derives from (device, period), so two sweeps racing over
+ * the same device insert one row.
+ */
+export interface VerifyConfig {
+  everyMs: number;
+  deadlineMs: number;
+  matrixSize: number;
+  sampledRows: number;
+  batch: number;
+}
+
+export interface VerifyScheduling {
+  /** Ensures a job that hands each challenge to its device (idempotent per challenge id). */
+  deliver(challengeIds: string[]): Promise<void>;
+  /** Ensures a job that expires each challenge just after its deadline. */
+  expire(challenges: { id: string; deadlineAt: Date }[]): Promise<void>;
+}
+
+export interface VerifyDeps {
+  db: Db;
+  agents: AgentChannel;
+  schedule: VerifyScheduling;
+  config: VerifyConfig;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export type ChallengeRow = NonNullable<Awaited<ReturnType<Db["verificationChallenge"]["findUnique"]>>>;
+
+/** A deterministic RFC 9562 version-8 UUID for (device, period length, period index). */
+export function challengeIdFor(deviceId: string, everyMs: number, periodIndex: bigint): string {
+  const hex = createHash("sha256").update(`gpumesh/verify/${deviceId}/${everyMs}/${periodIndex}`).digest("hex");
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function issued(row: ChallengeRow): IssuedChallenge {
+  return { challengeId: row.id, deviceId: row.deviceId, kind: row.kind, seed: row.seed, matrixSize: row.matrixSize };
+}
+
+export interface SweepResult {
+  issued: number;
+  expired: number;
+  delivering: number;
+  skipped?: string;
+}
+
+/** The repeating job: expire overdue challenges, issue due ones, (re)deliver pending ones. */
+export async function sweepVerification(deps: VerifyDeps): Promise<SweepResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  // Recovery for lost or early `expire` jobs; each close is conditional, so racing the job is safe.
+  const overdue = await deps.db.verificationChallenge.findMany({
+    where: { status: "PENDING", deadlineAt: { lt: now } },
+    select: { id: true },
+    take: deps.config.batch,
+  });
+  let expired = 0;
+  for (const { id } of overdue) if ((await expireChallenge(deps, id)).state === "expired") expired++;
+
+  if (!deps.agents.challenge) return { issued: 0, expired, delivering: 0, skipped: "the agent channel cannot carry challenges" };
+  const fresh = await issueDueChallenges(deps, now);
+  // Pending challenges without a commitment get their delivery ensured again: the ids dedupe, so
+  // this only does something where a crash fell between the insert and the enqueue.
+  const undelivered = await deps.db.verificationChallenge.findMany({
+    where: { status: "PENDING", commitment: null, deadlineAt: { gt: now } },
+    select: { id: true },
+    take: deps.config.batch,
+  });
+  const ids = [...new Set([...fresh.map((c) => c.id), ...undelivered.map((c) => c.id)])];
+  await deps.schedule.deliver(ids);
+  return { issued: fresh.length, expired, delivering: ids.length };
+}
+
+/** Inserts this sweep's challenges (at most `batch`) and schedules their delivery and deadline. */
+export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{ id: string; deviceId: string; deadlineAt: Date }[]> {
+  const { everyMs, batch, deadlineMs, matrixSize } = deps.config;
+  const every = BigInt(everyMs);
+  const nowMs = BigInt(now.getTime());
+  // phase ∈ [0, every): 48 bits of md5(id), enough to spread any realistic period to the millisecond.
+  const due = await deps.db.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint }[]>`
+    select d.id::text, d.gpu_model_id, d.gpu_count, p.period_index
+      from device d
+      cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
+      cross join lateral (select (${nowMs}::bigint - ph.phase) / ${every}::bigint as period_index) p
+     where d.status in ('ONLINE', 'REGISTERED')
+       and not exists (
+         select 1 from verification_challenge c
+          where c.device_id = d.id
+            and (c.status = 'PENDING'
+                 or c.issued_at >= to_timestamp((p.period_index * ${every}::bigint + ph.phase)::double precision / 1000)
+                 or c.issued_at > ${new Date(now.getTime() - everyMs / 2)}::timestamptz))
+     limit ${batch}`;
+  if (due.length === 0) return [];
+  const deadlineAt = new Date(now.getTime() + deadlineMs);
+  const created = await deps.db.verificationChallenge.createManyAndReturn({
+    data: due.map((device) => ({
+      id: challengeIdFor(device.id, everyMs, BigInt(device.period_index)),
+      deviceId: device.id,
+      // The rented resource is the GPU: a device with one proves it; a CPU-only device proves its CPU.
+      kind: device.gpu_count > 0 && device.gpu_model_id !== null ? ("GPU_GEMM" as const) : ("CPU_GEMM" as const),
+      // Fresh verifier randomness per challenge: a seed known in advance could be precomputed.
+      seed: randomBytes(32).toString("hex"),
+      matrixSize,
+      issuedAt: now,
+      deadlineAt,
+    })),
+    skipDuplicates: true,
+    select: { id: true, deviceId: true, deadlineAt: true },
+  });
+  await deps.schedule.expire(created.map((c) => ({ id: c.id, deadlineAt: c.deadlineAt })));
+  return created;
+}
+
+/** Hands a pending challenge to its device; a no-op once it was answered or closed. */
+export async function deliverChallenge(deps: VerifyDeps, challengeId: string): Promise<{ delivered: boolean }> {
+  const row = await deps.db.verificationChallenge.findUnique({ where: { id: challengeId } });
+  const now = (deps.now ?? (() => new Date()))();
+  if (!row || row.status !== "PENDING" || row.commitment !== null || row.deadlineAt <= now || !deps.agents.challenge) return { delivered: false };
+  await deps.agents.challenge(row.deviceId, {
+    challengeId: row.id,
+    deviceId: row.deviceId,
+    kind: row.kind,
+    seed: row.seed,
+    matrixSize: row.matrixSize,
+    deadlineAt: row.deadlineAt.toISOString(),
+  });
+  return { delivered: true };
+}
+
+/** Enough of an answer to address it: job ids and the malformed-answer path need no more. */
+const AnswerEnvelope = z.object({ type: z.enum(["commitment", "opening"]), challengeId: z.uuid(), deviceId: z.uuid() });
+
+/**
+ * The durable job for an agent's answer, or undefined for one that names no challenge. The id is
+ * per (challenge, step, device): a retried or duplicated answer is one job, and an answer sent in
+ * another device's name (the channel authenticates devices) cannot take the real answer's id.
+ * `receivedAt` is stamped on arrival, so a backlog in the queue never makes an answer late.
+ */
+export function answerJob(answer: unknown, receivedAt: Date): { name: "commitment" | "opening"; data: { answer: unknown; receivedAt: string }; jobId: string } | undefined {
+  const envelope = AnswerEnvelope.safeParse(answer);
+  if (!envelope.success) return undefined;
+  const { type, challengeId, deviceId } = envelope.data;
+  return { name: type, data: { answer, receivedAt: receivedAt.toISOString() }, jobId: `verify/${challengeId}/${type}/${deviceId}` };
+}
+
+export type AnswerOutcome =
+  | { state: "ignored"; reason: string }
+  | { state: "rows-requested"; rows: number[] }
+  | { state: "closed"; status: ChallengeOutcome; reason: string | null; scoreBps: number };
+
+async function loadForAnswer(deps: VerifyDeps, answer: unknown): Promise<{ row: ChallengeRow & { device: { gpuModelId: string | null } } } | { ignored: string }> {
+  const envelope = AnswerEnvelope.safeParse(answer);
+  if (!envelope.success) return { ignored: "answer names no challenge" };
+  const row = await deps.db.verificationChallenge.findUnique({ where: { id: envelope.data.challengeId }, include: { device: { select: { gpuModelId: true } } } });
+  // Answers for unknown challenges or from another device are dropped, not held against anyone.
+  if (!row || row.deviceId !== envelope.data.deviceId) return { ignored: "no such challenge for this device" };
+  if (row.status !== "PENDING") return { ignored: `challenge already ${row.status.toLowerCase()}` };
+  return { row };
+}
+
+function closedOutcome(result: CloseResult | undefined, reason: string | null): AnswerOutcome {
+  return result ? { state: "closed", status: result.status, reason, scoreBps: result.scoreBps } : { state: "ignored", reason: "challenge closed concurrently" };
+}
+
+export async function handleCommitment(deps: VerifyDeps, answer: unknown, receivedAt: Date): Promise<AnswerOutcome> {
+  const loaded = await loadForAnswer(deps, answer);
+  if ("ignored" in loaded) return { state: "ignored", reason: loaded.ignored };
+  const { row } = loaded;
+  if (receivedAt > row.deadlineAt) {
+    const reason = "commitment arrived after the deadline";
+    return closedOutcome(await closeChallenge(deps.db, row, "EXPIRED", reason, receivedAt), reason);
+  }
+  const parsed = GemmCommitment.safeParse(answer);
+  if (!parsed.success) {
+    const reason = `malformed-answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`.slice(0, 200);
+    return closedOutcome(await closeChallenge(deps.db, row, "FAILED", reason, receivedAt, { respondedAt: receivedAt }), reason);
+  }
+  const commitment = parsed.data;
+  if (row.commitment !== null) {
+    // A retry of this job after the commitment was stored: ask again for the rows drawn then.
+    if (row.commitment !== commitment.root) return { state: "ignored", reason: "a different commitment was already accepted" };
+    await requestRows(deps, row, row.sampledRows);
+    return { state: "rows-requested", rows: row.sampledRows };
+  }
+  const verdict = checkCommitment(issued(row), commitment, { observedMs: receivedAt.getTime() - row.issuedAt.getTime(), gpuModelId: row.device.gpuModelId });
+  const stored = { commitment: commitment.root, elapsedMs: commitment.elapsedMs, respondedAt: receivedAt };
+  if (!verdict.ok) {
+    const reason = verdictReason(verdict);
+    return closedOutcome(await closeChallenge(deps.db, row, "FAILED", reason, receivedAt, stored), reason);
+  }
+  // Drawn only now that the root is fixed; stored with it so a retry asks for the same rows.
+  const rows = sampleRows(randomBytes(32), row.matrixSize, Math.min(deps.config.sampledRows, row.matrixSize));
+  const updated = await deps.db.verificationChallenge.updateMany({ where: { id: row.id, status: "PENDING", commitment: null }, data: { ...stored, sampledRows: rows } });
+  if (updated.count === 0) {
+    const current = await deps.db.verificationChallenge.findUniqueOrThrow({ where: { id: row.id } });
+    if (current.status !== "PENDING" || current.commitment !== commitment.root) return { state: "ignored", reason: "challenge moved concurrently" };
+    await requestRows(deps, current, current.sampledRows);
+    return { state: "rows-requested", rows: current.sampledRows };
+  }
+  await requestRows(deps, row, rows);
+  return { state: "rows-requested", rows };
+}
+
+async function requestRows(deps: VerifyDeps, row: ChallengeRow, rows: number[]): Promise<void> {
+  await deps.agents.requestRows?.(row.deviceId, { challengeId: row.id, deviceId: row.deviceId, rows });
+}
+
+export async function handleOpening(deps: VerifyDeps, answer: unknown, receivedAt: Date): Promise<AnswerOutcome> {
+  const loaded = await loadForAnswer(deps, answer);
+  if ("ignored" in loaded) return { state: "ignored", reason: loaded.ignored };
+  const { row } = loaded;
+  if (receivedAt > row.deadlineAt) {
+    const reason = "rows arrived after the deadline";
+    return closedOutcome(await closeChallenge(deps.db, row, "EXPIRED", reason, receivedAt), reason);
+  }
+  const parsed = GemmOpening.safeParse(answer);
+  const verdictText = !parsed.success
+    ? `malformed-answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`.slice(0, 200)
+    : row.commitment === null
+      ? "opening-before-commitment: rows arrived before any commitment"
+      : verdictReason(verifyOpening(issued(row), { root: row.commitment, sampledRows: row.sampledRows }, parsed.data));
+  const status = verdictText === null ? "PASSED" : "FAILED";
+  return closedOutcome(await closeChallenge(deps.db, row, status, verdictText, receivedAt), verdictText);
+}
+
+export class NotYetDueError extends Error {}
+
+export async function expireChallenge(deps: VerifyDeps, challengeId: string): Promise<{ state: "expired" | "ignored"; reason?: string }> {
+  const now = (deps.now ?? (() => new Date()))();
+  const row = await deps.db.verificationChallenge.findUnique({ where: { id: challengeId } });
+  if (!row || row.status !== "PENDING") return { state: "ignored", reason: row ? `challenge already ${row.status.toLowerCase()}` : "no such challenge" };
+  // Fired early (clock skew between processes): fail the job so BullMQ retries it with backoff.
+  if (now <= row.deadlineAt) throw new NotYetDueError(`challenge ${challengeId} is due at ${row.deadlineAt.toISOString()}`);
+  const reason = row.commitment === null ? "no commitment before the deadline" : "requested rows not opened before the deadline";
+  return (await closeChallenge(deps.db, row, "EXPIRED", reason, now)) ? { state: "expired" } : { state: "ignored", reason: "closed concurrently" };
+}
+
+interface CloseResult {
+  status: ChallengeOutcome;
+  scoreBps: number;
+  promoted: boolean;
+}
+
+/**
+ * Closes a PENDING challenge and moves its device's score in one transaction; undefined when the
+ * challenge was no longer PENDING (another job closed it first: its score change already happened).
+ * A REGISTERED device that passes becomes ONLINE with its heartbeat at the answer's arrival: the
+ * answer is proof its agent is alive then, and the health sweep takes it OFFLINE again if no
+ * heartbeat follows within DEVICE_OFFLINE_AFTER_S.
+ */
+export async function closeChallenge(
+  db: Db,
+  row: Pick<ChallengeRow, "id" | "deviceId">,
+  status: ChallengeOutcome,
+  failureReason: string | null,
+  at: Date,
+  extra: { commitment?: string; elapsedMs?: number; respondedAt?: Date } = {},
+): Promise<CloseResult | undefined> {
+  return db.$transaction(async (tx) => {
+    const closed = await tx.verificationChallenge.updateMany({ where: { id: row.id, status: "PENDING" }, data: { status, failureReason, ...extra } });
+    if (closed.count === 0) return undefined;
+    const [device] = await tx.$queryRaw<{ status: string; verification_score_bps: number; last_heartbeat_at: Date | null }[]>`
+      select status::text as status, verification_score_bps, last_heartbeat_at from device where id = ${row.deviceId}::uuid for update`;
+    if (!device) throw new Error(`device ${row.deviceId} of challenge ${row.id} is gone`);
+    const scoreBps = nextVerificationScore(device.verification_score_bps, status);
+    const promoted = status === "PASSED" && device.status === "REGISTERED";
+    await tx.device.update({
+      where: { id: row.deviceId },
+      data: {
+        verificationScoreBps: scoreBps,
+        ...(status === "PASSED" ? { verifiedAt: at } : {}),
+        ...(promoted ? { status: "ONLINE" as const, lastHeartbeatAt: device.last_heartbeat_at && device.last_heartbeat_at > at ? device.last_heartbeat_at : at } : {}),
+      },
+    });
+    return { status, scoreBps, promoted };
+  });
+}
+
+/** The verify worker's dispatch. */
+export async function processVerifyJob(deps: VerifyDeps, name: string, data: unknown): Promise<unknown> {
+  switch (name) {
+    case "sweep":
+      return sweepVerification(deps);
+    case "deliver":
+      return deliverChallenge(deps, (data as { challengeId: string }).challengeId);
+    case "commitment":
+    case "opening": {
+      const { answer, receivedAt } = data as { answer: unknown; receivedAt: string };
+      const outcome = name === "commitment" ? await handleCommitment(deps, answer, new Date(receivedAt)) : await handleOpening(deps, answer, new Date(receivedAt));
+      if (outcome.state === "closed" && outcome.status !== "PASSED") deps.logger.info({ challenge: (answer as { challengeId?: string }).challengeId, status: outcome.status, reason: outcome.reason }, "verification challenge not passed");
+      return outcome;
+    }
+    case "expire":
+      return expireChallenge(deps, (data as { challengeId: string }).challengeId);
+    default:
+      throw new Error(`unknown verify job ${name}`);
+  }
+}
