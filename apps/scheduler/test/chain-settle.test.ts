@@ -12,7 +12,7 @@ import { GatewayChainSettlement } from "../src/chain.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { jobIds } from "../src/queues.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
-import { waitFor } from "./helpers.ts";
+import { rpcRecorder, STANDARD_RPC_METHODS, waitFor } from "./helpers.ts";
 
 // The settle and index jobs against a real chain: leases opened on programs/localnet through the
 // gateway, settled and ended by the scheduler's BullMQ workers with the settlement authority's key,
@@ -106,6 +106,11 @@ async function runJob(queue: Queue, name: string, data: Record<string, unknown>,
 
 describe("settlement on a real chain", () => {
   let scheduler: RunningScheduler;
+  // The scheduler talks to the chain through a recording proxy: only standard Solana RPC methods allowed.
+  let rpc: Awaited<ReturnType<typeof rpcRecorder>>;
+  beforeAll(async () => {
+    rpc = await rpcRecorder(localnet.url);
+  });
   const env = () =>
     loadSchedulerEnv({
       DATABASE_URL: database.url,
@@ -114,7 +119,7 @@ describe("settlement on a real chain", () => {
         return { REDIS_URL: redis.url, QUEUE_PREFIX: redis.prefix };
       })(),
       LOG_LEVEL: "silent",
-      SOLANA_RPC_URL: localnet.url,
+      SOLANA_RPC_URL: rpc.url,
       SETTLEMENT_AUTHORITY_KEYPAIR: "dev",
       REWARDS_AUTHORITY_KEYPAIR: "dev",
       // The ledger splits with the chain's terms (localnet's config).
@@ -126,6 +131,7 @@ describe("settlement on a real chain", () => {
 
   afterAll(async () => {
     await scheduler?.stop();
+    await rpc?.close();
   });
 
   it("settles on-chain from the settle job (supplier and treasury paid, MESH fee burned), counts a repeat as done, ends with a refund, and the index job mirrors it all", async () => {
@@ -217,5 +223,8 @@ describe("settlement on a real chain", () => {
     await airdrop(connection(), renter.publicKey, 1);
     const registered = await sendInstructions(connection(), [ix.registerSupplier(renter.publicKey, renter.publicKey)], [renter]);
     await waitFor("the index tick to mirror a new transaction", () => db.chainEvent.findFirst({ where: { signature: registered.signature, name: "SupplierRegistered" } }), 30_000);
+    // Everything the scheduler asked the chain is standard JSON-RPC: it would work against a validator.
+    expect(rpc.methods.size).toBeGreaterThan(3);
+    expect([...rpc.methods].filter((method) => !STANDARD_RPC_METHODS.has(method))).toEqual([]);
   });
 });

@@ -67,3 +67,56 @@ export async function moneyOfCluster(db: Db, clusterId: string) {
     refund: sum("wallet:renter:", (ref) => ref.startsWith("deposit:")),
   };
 }
+
+/**
+ * The Solana JSON-RPC HTTP methods a validator serves (solana.com/docs/rpc/http). The scheduler must
+ * use only these against a chain, so that pointing SOLANA_RPC_URL at solana-test-validator or devnet
+ * works as it does against programs/localnet (whose extra `gpumesh_*` methods are for tests only).
+ */
+export const STANDARD_RPC_METHODS = new Set([
+  "getAccountInfo", "getBalance", "getBlock", "getBlockCommitment", "getBlockHeight", "getBlockProduction", "getBlocks",
+  "getBlocksWithLimit", "getBlockTime", "getClusterNodes", "getEpochInfo", "getEpochSchedule", "getFeeForMessage",
+  "getFirstAvailableBlock", "getGenesisHash", "getHealth", "getHighestSnapshotSlot", "getIdentity", "getInflationGovernor",
+  "getInflationRate", "getInflationReward", "getLargestAccounts", "getLatestBlockhash", "getLeaderSchedule", "getMaxRetransmitSlot",
+  "getMaxShredInsertSlot", "getMinimumBalanceForRentExemption", "getMultipleAccounts", "getProgramAccounts",
+  "getRecentPerformanceSamples", "getRecentPrioritizationFees", "getSignaturesForAddress", "getSignatureStatuses", "getSlot",
+  "getSlotLeader", "getSlotLeaders", "getStakeMinimumDelegation", "getSupply", "getTokenAccountBalance", "getTokenAccountsByDelegate",
+  "getTokenAccountsByOwner", "getTokenLargestAccounts", "getTokenSupply", "getTransaction", "getTransactionCount", "getVersion",
+  "getVoteAccounts", "isBlockhashValid", "minimumLedgerSlot", "requestAirdrop", "sendTransaction", "simulateTransaction",
+]);
+
+/** An HTTP proxy in front of a JSON-RPC node that records every method called through it. */
+export async function rpcRecorder(target: string): Promise<{ url: string; methods: Set<string>; close(): Promise<void> }> {
+  const http = await import("node:http");
+  const methods = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      try {
+        const parsed = JSON.parse(body.toString("utf8")) as { method?: string } | { method?: string }[];
+        for (const call of Array.isArray(parsed) ? parsed : [parsed]) if (call.method) methods.add(call.method);
+      } catch {
+        methods.add("(unparseable request)");
+      }
+      fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        async (upstream) => {
+          res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+          res.end(Buffer.from(await upstream.arrayBuffer()));
+        },
+        (error: unknown) => {
+          res.writeHead(502);
+          res.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    methods,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

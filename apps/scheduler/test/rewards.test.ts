@@ -10,7 +10,7 @@ import { readProgramConfig } from "../src/chain-context.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { runRewardEpoch, type RewardsDeps } from "../src/jobs/rewards.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
-import { waitFor } from "./helpers.ts";
+import { rpcRecorder, STANDARD_RPC_METHODS, waitFor } from "./helpers.ts";
 
 // The hourly rewards epoch end to end: a real localnet (emission, root, claim), real Postgres
 // (uptime from the outage trigger, failed challenges), BullMQ on real Redis.
@@ -19,6 +19,7 @@ let chain: LocalnetAccounts;
 let database: TestDatabase;
 let db: Db;
 let scheduler: RunningScheduler;
+let rpc: Awaited<ReturnType<typeof rpcRecorder>>;
 /** Seconds the chain clock was warped ahead; the scheduler's clock follows it. */
 let warped = 0;
 const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -41,12 +42,13 @@ beforeAll(async () => {
   const first = await db.supplier.findFirstOrThrow({ orderBy: { name: "asc" }, include: { account: true } });
   await db.account.update({ where: { id: first.accountId }, data: { walletAddress: claimant.publicKey.toBase58() } });
   const redis = testRedis();
+  rpc = await rpcRecorder(localnet.url);
   const env = loadSchedulerEnv({
     DATABASE_URL: database.url,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: redis.prefix,
     LOG_LEVEL: "silent",
-    SOLANA_RPC_URL: localnet.url,
+    SOLANA_RPC_URL: rpc.url,
     SETTLEMENT_AUTHORITY_KEYPAIR: "dev",
     REWARDS_AUTHORITY_KEYPAIR: "dev",
   });
@@ -55,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await scheduler?.stop();
+  await rpc?.close();
   await db?.$disconnect();
   await database?.drop();
   await localnet?.stop();
@@ -122,6 +125,8 @@ describe("rewards epochs", () => {
     const leaf = epoch.leaves.find((l) => l.claimant === claimant.publicKey.toBase58())!;
     expect(leaf.cumulative).toBeGreaterThan(0n);
     expect(await claim(leaf.cumulative, leaf.proof)).toBe(leaf.cumulative);
+    // The rewards job used standard JSON-RPC only (it would run against a validator unchanged).
+    expect([...rpc.methods].filter((method) => !STANDARD_RPC_METHODS.has(method))).toEqual([]);
   });
 
   it("computes the next hour on top (cumulative amounts), never twice, and pays only the difference", async () => {
