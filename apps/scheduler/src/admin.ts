@@ -71,7 +71,7 @@ export async function startAdminServer(options: { port: number; host: string; to
     res.setHeader("x-frame-options", "DENY");
     // Bull Board's page runs only its own script files (its config is an inert JSON script tag), so
     // script-src 'self' holds; styles and fonts stay unrestricted because the UI inlines styles.
-    res.setHeader("content-security-policy", "frame-ancestors 'none'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'");
+    res.setHeader("content-security-policy", "default-src 'self'; frame-ancestors 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'");
     res.setHeader("x-content-type-options", "nosniff");
     res.setHeader("referrer-policy", "no-referrer");
     res.setHeader("cross-origin-resource-policy", "same-origin");
@@ -130,6 +130,17 @@ export async function startAdminServer(options: { port: number; host: string; to
     options: { uiConfig: { boardTitle: "GPUMesh queues" } },
   });
   const boardApp = board.getRouter() as Express;
+  // Bull Board's page links its fonts from Google: an admin page should not tell a third party who
+  // opens it (and offline it only fails). The page falls back to system fonts.
+  const withoutThirdPartyFonts: RequestHandler = (_req, res, next) => {
+    const render = res.render.bind(res);
+    res.render = ((view: string, params?: object) =>
+      render(view, params ?? {}, (error: Error | null, html: string) => {
+        if (error) return next(error);
+        res.send(html.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, ""));
+      })) as typeof res.render;
+    next();
+  };
   boardApp.disable("x-powered-by");
 
   // Express's own handlers would answer with HTML and, outside production, a stack trace.
@@ -143,7 +154,7 @@ export async function startAdminServer(options: { port: number; host: string; to
   };
 
   // The JSON API goes before the board so that a future Bull Board route can never shadow it.
-  app.use(securityHeaders, requireToken, refuseCrossSiteWrites, api, boardApp, notFound, onError);
+  app.use(securityHeaders, requireToken, refuseCrossSiteWrites, api, withoutThirdPartyFonts, boardApp, notFound, onError);
 
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
