@@ -47,6 +47,8 @@ export interface ReservationBenchResult {
   partialClusters: number;
   /** Requests whose reservation lost every race in one round and went round again after a backoff. */
   contendedRetries: number;
+  /** CPU seconds (user + system) of this Node process during the timed part; Postgres runs beside it. */
+  nodeCpuSeconds: number;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -117,6 +119,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     let next = 0;
     let retries = 0;
     const started = process.hrtime.bigint();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(
       workers.flatMap((deps) =>
         Array.from({ length: options.concurrency }, async () => {
@@ -141,6 +144,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
       ),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
     const statuses = await admin.cluster.groupBy({ by: ["status"], _count: true });
     const count = (status: string) => statuses.find((s) => s.status === status)?._count ?? 0;
     const held = await admin.$queryRaw<{ cluster_id: string; gpus: bigint; wanted: number }[]>`
@@ -163,11 +167,13 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
       doubleBookings: await countDoubleBookings(admin),
       partialClusters,
       contendedRetries: retries,
+      nodeCpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
     log(
       `${result.requestsPerSec.toFixed(0)} requests/s (${seconds.toFixed(2)} s), reserved ${result.reserved} clusters / ${gpusReserved} GPUs, ` +
         `refunded ${result.refunded}, latency p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
-        `double bookings ${result.doubleBookings}, partial clusters ${partialClusters}, contended retries ${retries}`,
+        `double bookings ${result.doubleBookings}, partial clusters ${partialClusters}, contended retries ${retries}, ` +
+        `node CPU ${result.nodeCpuSeconds.toFixed(1)} s`,
     );
     if (result.doubleBookings !== 0 || partialClusters !== 0 || result.reserved + result.refunded !== options.requests) {
       throw new Error(`reservation bench: invariant violated ${JSON.stringify(result)}`);

@@ -1,5 +1,7 @@
 import {
   assertClusterTransition,
+  canTransitionCluster,
+  ClusterStatus as ClusterStatuses,
   transitionTimestamps,
   UnexpectedClusterStatusError,
   type ClusterStatus,
@@ -7,6 +9,7 @@ import {
 } from "@gpumesh/core";
 import type { Db } from "./client.ts";
 import type { DbTransaction } from "./client.ts";
+import { Prisma } from "./generated/prisma/client.ts";
 
 /**
  * The only writer of `cluster.status`. A transition locks the cluster row (`SELECT … FOR UPDATE`), so
@@ -99,4 +102,73 @@ export async function publishSafely(publish: PublishClusterEvent, event: Cluster
   } catch {
     // Deliberately swallowed; see above.
   }
+}
+
+/** A `gpumesh_cluster_transition(…)` call (migration 20261125000400_reservation_fn) and how to read its row. */
+export interface TransitionSql {
+  /** The function call, to select from: `select … from ${call} t`. */
+  call: Prisma.Sql;
+  /** Turns the function's row into the result (or the error) `transitionClusterInTx` would give. */
+  result(row: TransitionSqlRow | undefined): TransitionResult & { released: { id: string; deviceId: string }[] };
+}
+
+export interface TransitionSqlRow {
+  from_status: ClusterStatus | null;
+  changed: boolean;
+  event_id: bigint | null;
+  released_ids: string[] | null;
+  released_devices: string[] | null;
+}
+
+/**
+ * The SQL form of `transitionClusterInTx`: same row lock, same state machine (its edges are checked
+ * here and passed down as the allowed from-statuses), same ClusterEvent row, same errors. With
+ * `releaseReason` the cluster's ACTIVE allocations are released in the same transaction.
+ */
+export function transitionSql(clusterId: string, to: ClusterStatus, reason: string, options: TransitionOptions & { releaseReason?: string } = {}): TransitionSql {
+  const expected: readonly ClusterStatus[] =
+    options.expectedFrom === undefined ? ClusterStatuses.options : typeof options.expectedFrom === "string" ? [options.expectedFrom] : options.expectedFrom;
+  const allowed = expected.filter((from) => canTransitionCluster(from, to));
+  const at = options.at ?? new Date();
+  // Stamps are set once (coalesce in SQL), so which columns a move may stamp depends only on `to`.
+  const stamps = transitionTimestamps(to, at, { startedAt: null, endedAt: null });
+  const trimmed = reason.length > 500 ? `${reason.slice(0, 497)}...` : reason;
+  const setEndsAt = options.data?.endsAt !== undefined;
+  const call = Prisma.sql`gpumesh_cluster_transition(${clusterId}::uuid, ${to}::text, ${allowed}::text[], ${trimmed}::text, ${at}::timestamptz,
+    ${stamps.startedAt !== undefined}::boolean, ${stamps.endedAt !== undefined}::boolean, ${setEndsAt}::boolean,
+    ${setEndsAt ? options.data!.endsAt : null}::timestamptz, ${options.releaseReason ?? null}::text)`;
+  return {
+    call,
+    result(row) {
+      if (!row?.from_status) throw new ClusterNotFoundError(clusterId);
+      const from = row.from_status;
+      if (!row.changed) {
+        if (from === to) return { changed: false, from, to, event: null, released: [] };
+        if (!expected.includes(from)) throw new UnexpectedClusterStatusError(clusterId, expected, from);
+        assertClusterTransition(from, to, clusterId);
+        throw new Error(`cluster ${clusterId}: the database refused ${from} -> ${to}`);
+      }
+      const released = (row.released_ids ?? []).map((id, i) => ({ id, deviceId: row.released_devices![i]! }));
+      return { changed: true, from, to, event: { eventId: String(row.event_id), clusterId, from, to, reason: trimmed, at: at.toISOString() }, released };
+    },
+  };
+}
+
+/**
+ * `transitionCluster` in ONE round trip (one implicit transaction) instead of an interactive Prisma
+ * transaction of 3-4 statements: the deploy step made the scheduler CPU-bound that way
+ * (bench/RESULTS.md, reservation). Publishes after the commit, like `transitionCluster`.
+ */
+export async function transitionClusterSql(
+  db: Db,
+  clusterId: string,
+  to: ClusterStatus,
+  reason: string,
+  options: TransitionOptions & { publish?: PublishClusterEvent; releaseReason?: string } = {},
+): Promise<TransitionResult & { released: { id: string; deviceId: string }[] }> {
+  const sql = transitionSql(clusterId, to, reason, options);
+  const [row] = await db.$queryRaw<TransitionSqlRow[]>`select from_status, changed, event_id, released_ids, released_devices from ${sql.call} t`;
+  const result = sql.result(row);
+  if (result.event && options.publish) await publishSafely(options.publish, result.event);
+  return result;
 }

@@ -1,5 +1,18 @@
+import {
+  balancedJournal,
+  LedgerAccounts,
+  ledgerAccountType,
+  transfer,
+  type ClusterStatus,
+  type ClusterTransitionEvent,
+  type JournalDraft,
+  type PaymentToken,
+} from "@gpumesh/core";
 import type { Db, DbTransaction } from "./client.ts";
+import { ClusterNotFoundError, transitionSql, type TransitionResult, type TransitionSqlRow } from "./cluster-transitions.ts";
 import { errorText, isExclusionViolation, SQLSTATE, sqlState } from "./errors.ts";
+import { Prisma } from "./generated/prisma/client.ts";
+import { ledgerReferences } from "./settlement.ts";
 
 /**
  * Atomic gang reservation. A cluster's devices are reserved all or nothing in ONE transaction; the
@@ -220,4 +233,149 @@ export async function countDoubleBookings(db: Db): Promise<number> {
      where a.status = 'ACTIVE' and b.status = 'ACTIVE'
        and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(b.starts_at, b.ends_at, '[)')`;
   return Number(row?.n ?? 0n);
+}
+
+// -- the deploy step in single round trips (migration 20261125000400_reservation_fn) ------------------
+//
+// The deploy step used to run each write as a Prisma interactive transaction (BEGIN, 3-8 statements,
+// COMMIT), which made the scheduler CPU-bound in Node at ~6 requests/s (bench/RESULTS.md). These
+// helpers do the same writes, with the same locks, checks and errors, as one SQL statement each; the
+// SQL functions hold the logic that needs the row lock, the state machine stays in @gpumesh/core.
+
+export type GangReservationOutcome =
+  /** Reserved; for MATCHING the cluster moved to DEPLOYING in the same transaction (`event`, publish it). */
+  | { outcome: "reserved"; allocations: { id: string; deviceId: string }[]; event: ClusterTransitionEvent | null }
+  /** The cluster is no longer in the expected status, or holds other GPUs than the caller saw: re-read. */
+  | { outcome: "moved"; status: string };
+
+/**
+ * Reserves a gang for a cluster in ONE statement (`gpumesh_reserve_gang`): locks the cluster row,
+ * checks it is still `expected` and holds `heldGpus` ACTIVE GPUs, try-locks the devices, pre-checks
+ * them, and inserts the gang — for MATCHING together with the move to DEPLOYING and its ClusterEvent.
+ * All or nothing. A lost race (try-lock, pre-check, or the exclusion constraint itself) throws
+ * `DeviceUnavailableError` naming the devices, with nothing written.
+ */
+export async function reserveGang(
+  db: Db,
+  input: GangReservation & { expected: "MATCHING" | "DEGRADED"; reason: string; at: Date; heldGpus: number; tryLock?: boolean },
+): Promise<GangReservationOutcome> {
+  const devices = validate(input);
+  const reason = input.reason.length > 500 ? `${input.reason.slice(0, 497)}...` : input.reason;
+  const [row] = await db.$queryRaw<{
+    outcome: "reserved" | "moved" | "unavailable" | "missing";
+    from_status: string | null;
+    event_id: bigint | null;
+    allocation_ids: string[] | null;
+    allocation_devices: string[] | null;
+    unavailable_ids: string[] | null;
+    unavailable_reasons: UnavailableReason[] | null;
+  }[]>`
+    select outcome, from_status, event_id, allocation_ids, allocation_devices, unavailable_ids, unavailable_reasons
+      from gpumesh_reserve_gang(${input.clusterId}::uuid, ${input.expected}::text, ${reason}::text, ${input.at}::timestamptz, ${input.heldGpus}::int,
+                                ${input.startsAt}::timestamptz, ${input.endsAt}::timestamptz, ${devices.map((d) => d.deviceId)}::uuid[],
+                                ${devices.map((d) => d.gpuCount)}::int[], ${devices.map((d) => d.pricePerGpuHour.toString())}::text[]::bigint[],
+                                ${RESERVATION_LOCK_SPACE}::int, ${input.tryLock !== false}::boolean)`;
+  if (!row || row.outcome === "missing") throw new ClusterNotFoundError(input.clusterId);
+  if (row.outcome === "moved") return { outcome: "moved", status: row.from_status ?? "?" };
+  if (row.outcome === "unavailable") {
+    const ids = row.unavailable_ids ?? [];
+    throw new DeviceUnavailableError(input.clusterId, ids, Object.fromEntries(ids.map((id, i) => [id, row.unavailable_reasons?.[i] ?? "unknown"])));
+  }
+  const allocations = (row.allocation_ids ?? []).map((id, i) => ({ id, deviceId: row.allocation_devices![i]! }));
+  const event: ClusterTransitionEvent | null =
+    row.event_id === null ? null : { eventId: String(row.event_id), clusterId: input.clusterId, from: "MATCHING", to: "DEPLOYING", reason, at: input.at.toISOString() };
+  return { outcome: "reserved", allocations, event };
+}
+
+/** Arguments of `gpumesh_post_journal` for a validated, balanced draft. */
+function journalCall(draft: JournalDraft): Prisma.Sql {
+  const journal = balancedJournal(draft);
+  return Prisma.sql`gpumesh_post_journal(${journal.reference}::text, ${journal.description}::text, ${journal.token}::text, ${journal.occurredAt}::timestamptz,
+    ${journal.lines.map((l) => l.account)}::text[], ${journal.lines.map((l) => ledgerAccountType(l.account))}::text[],
+    ${journal.lines.map((l) => l.amount.toString())}::text[]::bigint[])`;
+}
+
+interface ClusterMoney {
+  id: string;
+  renterId: string;
+  paymentToken: PaymentToken;
+  depositAmount: bigint;
+}
+
+/** The deposit journal `postDepositJournal` posts (same reference and lines), for one-statement callers. */
+function depositDraft(cluster: ClusterMoney, occurredAt: Date): JournalDraft {
+  return {
+    reference: ledgerReferences.deposit(cluster.id),
+    description: `deposit of cluster ${cluster.id} into escrow`,
+    token: cluster.paymentToken,
+    occurredAt,
+    lines: transfer(LedgerAccounts.renterWallet(cluster.renterId, cluster.paymentToken), LedgerAccounts.escrow(cluster.id, cluster.paymentToken), cluster.depositAmount),
+  };
+}
+
+/**
+ * PAID → MATCHING with the deposit journal (a no-op when the payment path posted it), in one
+ * statement: the deploy step's first move. Errors as `transitionCluster`.
+ */
+export async function startMatchingSql(db: Db, cluster: ClusterMoney, reason: string, at: Date): Promise<TransitionResult> {
+  const move = transitionSql(cluster.id, "MATCHING", reason, { expectedFrom: "PAID", at });
+  const rows = cluster.depositAmount === 0n
+    ? await db.$queryRaw<TransitionSqlRow[]>`select t.* from ${move.call} t`
+    : await db.$queryRaw<TransitionSqlRow[]>`select t.* from ${journalCall(depositDraft(cluster, at))} j, ${move.call} t`;
+  return move.result(rows[0]);
+}
+
+/** `gpumesh_refund_escrow(go, …)` for a cluster: the refund journal's references, texts and accounts. */
+function refundCall(go: Prisma.Sql, cluster: Omit<ClusterMoney, "depositAmount">, at: Date, why: string): Prisma.Sql {
+  const token = cluster.paymentToken;
+  return Prisma.sql`gpumesh_refund_escrow(${go}, ${cluster.id}::uuid, ${at}::timestamptz,
+       ${ledgerReferences.deposit(cluster.id)}::text, ${`deposit of cluster ${cluster.id} into escrow`}::text,
+       ${ledgerReferences.refund(cluster.id)}::text, ${`refund of unused deposit of cluster ${cluster.id}: ${why}`}::text,
+       ${LedgerAccounts.renterWallet(cluster.renterId, token)}::text, ${LedgerAccounts.escrow(cluster.id, token)}::text)`;
+}
+
+/**
+ * FAILED → REFUNDED in one statement: releases whatever the cluster still holds and refunds the
+ * escrow (deposit − Σ settled; the deposit journal is posted first if missing), all under the row lock
+ * the transition takes. Same journals (references, lines) as `postRefundJournal`.
+ */
+export async function refundFailedSql(
+  db: Db,
+  cluster: Omit<ClusterMoney, "depositAmount">,
+  options: { at: Date; reason: string; why: string; releaseReason: string },
+): Promise<TransitionResult & { refund: { amount: bigint; created: boolean } }> {
+  const move = transitionSql(cluster.id, "REFUNDED", options.reason, { expectedFrom: "FAILED", at: options.at, releaseReason: options.releaseReason });
+  // LATERAL on t.changed orders the calls: the refund runs after the move, under its row lock.
+  const [row] = await db.$queryRaw<(TransitionSqlRow & { amount: bigint; created: boolean })[]>`
+    select t.*, r.amount, r.created
+      from ${move.call} t
+     cross join lateral ${refundCall(Prisma.sql`t.changed`, cluster, options.at, options.why)} r`;
+  const result = move.result(row);
+  return { ...result, refund: { amount: row ? BigInt(row.amount) : 0n, created: row?.created ?? false } };
+}
+
+/**
+ * `from` → FAILED (releasing what the cluster holds) and FAILED → REFUNDED with the refund, in ONE
+ * statement and transaction: a deploy that finds no placement ends in a single round trip. Both moves
+ * get their ClusterEvent; the REFUNDED move only happens if the FAILED one did (LATERAL on its
+ * `changed`). Errors as `transitionCluster` for the first move.
+ */
+export async function failAndRefundSql(
+  db: Db,
+  cluster: Omit<ClusterMoney, "depositAmount">,
+  options: { expectedFrom: ClusterStatus; at: Date; reason: string; failReleaseReason: string; refundReason: string; why: string; refundReleaseReason: string },
+): Promise<{ failed: TransitionResult & { released: { id: string; deviceId: string }[] }; refunded: TransitionResult; refund: { amount: bigint; created: boolean } }> {
+  const refundReason = options.refundReason.length > 500 ? `${options.refundReason.slice(0, 497)}...` : options.refundReason;
+  const fail = transitionSql(cluster.id, "FAILED", options.reason, { expectedFrom: options.expectedFrom, at: options.at, releaseReason: options.failReleaseReason });
+  const refund = transitionSql(cluster.id, "REFUNDED", refundReason, { expectedFrom: "FAILED", at: options.at, releaseReason: options.refundReleaseReason });
+  const [row] = await db.$queryRaw<(TransitionSqlRow & { r_from: ClusterStatus | null; r_changed: boolean; r_event: bigint | null; amount: bigint; created: boolean })[]>`
+    select f.*, r.from_status as r_from, r.changed as r_changed, r.event_id as r_event, m.amount, m.created
+      from ${fail.call} f
+     cross join lateral gpumesh_cluster_transition(${cluster.id}::uuid, 'REFUNDED', case when f.changed then array['FAILED'] else '{}'::text[] end,
+                                                   ${refundReason}::text, ${options.at}::timestamptz, false, true, false, null, ${options.refundReleaseReason}::text) r
+     cross join lateral ${refundCall(Prisma.sql`r.changed`, cluster, options.at, options.why)} m`;
+  const failed = fail.result(row);
+  if (!failed.changed || !row) return { failed, refunded: { changed: false, from: failed.from, to: "REFUNDED", event: null }, refund: { amount: 0n, created: false } };
+  const refunded = refund.result({ from_status: row.r_from, changed: row.r_changed, event_id: row.r_event, released_ids: null, released_devices: null });
+  return { failed, refunded, refund: { amount: BigInt(row.amount), created: row.created } };
 }

@@ -1,13 +1,15 @@
 import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
 import {
-  postDepositJournal,
-  postRefundJournal,
+  failAndRefundSql,
   publishSafely,
+  refundFailedSql,
   releaseAllocations,
   reservationFailure,
-  reserveDevicesInTx,
+  reserveGang,
+  startMatchingSql,
   transitionCluster,
   transitionClusterInTx,
+  transitionClusterSql,
   type Db,
   type GangReservation,
   type PublishClusterEvent,
@@ -15,7 +17,7 @@ import {
 } from "@gpumesh/db";
 import type { Logger } from "pino";
 import type { AgentChannel, AgentResponse } from "../agents.ts";
-import { placeCluster } from "../placement.ts";
+import { loadPlacement, placeAmong } from "../placement.ts";
 
 /**
  * The deploy workflow: PAID → MATCHING → (reserve) → DEPLOYING → (agents ack) → RUNNING, or FAILED →
@@ -95,30 +97,55 @@ const MAX_STEPS = 25;
 
 export async function advanceDeploy(deps: DeployDeps, clusterId: string): Promise<DeployOutcome> {
   const now = deps.now ?? (() => new Date());
+  // The status this run itself just committed (under the row lock), so the next step need not re-read
+  // the row; every write of the next step checks its expected status under the lock again anyway.
+  let committed: ClusterStatus | null = null;
+  let cached: ClusterRow | null = null;
+  let failedReason: string | undefined;
+  // What this run's own last write tells the next step (valid for one step only): the cluster has just
+  // left PAID, so it holds no allocation (they are only written for MATCHING/DEGRADED clusters); or the
+  // exact ACTIVE allocations its gang reservation inserted.
+  let fresh = false;
+  let known: ActiveAllocation[] | undefined;
   for (let step = 0; step < MAX_STEPS; step++) {
-    const cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
+    const cluster: ClusterRow = committed && cached ? { ...cached, status: committed } : await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
+    const hint = committed ? { fresh, known } : { fresh: false, known: undefined };
+    cached = cluster;
+    committed = null;
+    fresh = false;
+    known = undefined;
     try {
       switch (cluster.status) {
         case "REQUESTED":
           return { state: "waiting-payment" };
-        case "PAID":
+        case "PAID": {
           // The payment path should have booked the deposit; posting it again is a no-op (same reference).
-          await postDepositJournal(deps.db, clusterId, now());
-          await transition(deps, clusterId, "MATCHING", "deployment started: matching devices", "PAID");
+          // Deposit journal and PAID → MATCHING in one statement.
+          const moved = await startMatchingSql(deps.db, cluster, "deployment started: matching devices", now());
+          if (moved.event) await publishSafely(deps.publish, moved.event);
+          if (moved.changed) {
+            committed = "MATCHING";
+            fresh = true;
+          }
           continue;
-        case "MATCHING":
-          await matchAndReserve(deps, cluster, now());
+        }
+        case "MATCHING": {
+          const next = await matchAndReserve(deps, cluster, now(), hint.fresh);
+          committed = next.status;
+          failedReason = next.reason;
+          known = next.active;
           continue;
+        }
         case "DEPLOYING": {
-          const outcome = await deploying(deps, cluster, now());
+          const outcome = await deploying(deps, cluster, now(), hint.known);
           if (outcome) return outcome;
           continue;
         }
         case "FAILED":
-          await refundFailed(deps, clusterId, now());
+          if (await refundFailed(deps, cluster, now())) committed = "REFUNDED";
           continue;
         case "REFUNDED":
-          return { state: "refunded", reason: (await lastReason(deps.db, clusterId, "FAILED")) ?? "failed" };
+          return { state: "refunded", reason: failedReason ?? (await lastReason(deps.db, clusterId, "FAILED")) ?? "failed" };
         case "RUNNING":
           return { state: "running" };
         case "DEGRADED": {
@@ -149,17 +176,49 @@ async function lastReason(db: Db, clusterId: string, to: ClusterStatus): Promise
 
 type ClusterRow = Awaited<ReturnType<Db["cluster"]["findUniqueOrThrow"]>>;
 
+/** The columns of an ACTIVE allocation the deploy steps use. */
+interface ActiveAllocation {
+  id: string;
+  deviceId: string;
+  gpuCount: number;
+  startsAt: Date;
+  endsAt: Date;
+  acknowledgedAt: Date | null;
+}
+
 function leaseEnd(cluster: ClusterRow, from: Date, config: DeployConfig): Date {
   // Reserve for the whole lease plus the time deployment may take; shrunk to the real end at RUNNING.
   return new Date(from.getTime() + cluster.durationHours * 3_600_000 + config.ackTimeoutMs * (config.maxReplacements + 2));
 }
 
-/** MATCHING: place what is missing, reserve it atomically, move to DEPLOYING in the same transaction. */
-async function matchAndReserve(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<void> {
-  const outcome = await reserveMissing(deps, cluster, at, "MATCHING");
-  if (outcome.ok) return;
+/**
+ * MATCHING: place what is missing, reserve it atomically, move to DEPLOYING in the same transaction.
+ * Returns the status this call committed (null: none, re-read), and the failure reason if it failed.
+ */
+async function matchAndReserve(
+  deps: DeployDeps,
+  cluster: ClusterRow,
+  at: Date,
+  fresh: boolean,
+): Promise<{ status: ClusterStatus | null; reason?: string; active?: ActiveAllocation[] }> {
+  const outcome = await reserveMissing(deps, cluster, at, "MATCHING", fresh);
+  if (outcome.ok) return outcome.moved ? { status: "DEPLOYING", ...(outcome.active ? { active: outcome.active } : {}) } : { status: null };
   if (outcome.contended) throw new ReservationContendedError(cluster.id, deps.config.maxReserveAttempts);
-  await failDeploy(deps, cluster.id, outcome.reason, at, "MATCHING");
+  // Nothing fits: MATCHING → FAILED → REFUNDED (releases, refund journal) in one statement; both moves
+  // are recorded. A crash cannot leave it half done; FAILED clusters from elsewhere still go through
+  // refundFailed.
+  const result = await failAndRefundSql(deps.db, cluster, {
+    expectedFrom: "MATCHING", at, reason: outcome.reason, failReleaseReason: `${RELEASE.failed}: ${outcome.reason}`,
+    refundReason: "deposit refunded", why: "deployment failed", refundReleaseReason: `${RELEASE.failed}: refunded`,
+  });
+  if (!result.failed.changed) throw new StateMoved();
+  if (result.failed.event) await publishSafely(deps.publish, result.failed.event);
+  await Promise.allSettled(result.failed.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "deployment failed")));
+  deps.logger.warn({ cluster: cluster.id, reason: outcome.reason }, "deployment failed");
+  if (!result.refunded.changed) return { status: null, reason: outcome.reason };
+  if (result.refunded.event) await publishSafely(deps.publish, result.refunded.event);
+  deps.logger.info({ cluster: cluster.id, refund: result.refund.amount.toString() }, "failed deployment refunded");
+  return { status: "REFUNDED", reason: outcome.reason };
 }
 
 /**
@@ -172,9 +231,11 @@ async function reserveMissing(
   cluster: ClusterRow,
   at: Date,
   mode: "MATCHING" | "DEGRADED",
-): Promise<{ ok: true } | { ok: false; reason: string; contended?: boolean }> {
+  /** The cluster has just left PAID in this run: it holds no allocation, none to read. */
+  fresh = false,
+): Promise<{ ok: true; moved?: boolean; active?: ActiveAllocation[] } | { ok: false; reason: string; contended?: boolean }> {
   const { db, config } = deps;
-  const allocations = await db.allocation.findMany({ where: { clusterId: cluster.id }, select: { deviceId: true, gpuCount: true, status: true } });
+  const allocations = fresh ? [] : await db.allocation.findMany({ where: { clusterId: cluster.id }, select: { deviceId: true, gpuCount: true, status: true } });
   const active = allocations.filter((a) => a.status === "ACTIVE");
   const heldGpus = active.reduce((sum, a) => sum + a.gpuCount, 0);
   const needed = cluster.gpuCount - heldGpus;
@@ -189,46 +250,59 @@ async function reserveMissing(
   // A replacement in a running lease only needs to cover the rest of it.
   const endsAt = mode === "DEGRADED" && cluster.endsAt ? cluster.endsAt : leaseEnd(cluster, at, config);
   if (endsAt <= at) return { ok: false, reason: "lease is over" };
+  // Candidates are read once per round; a re-match after a lost race places among them again without
+  // the losers (the next reservation's pre-check reports anything else taken since the read).
+  const read = () => loadPlacement(db, { cluster, gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: exclude, minVerificationScoreBps: config.minVerificationScoreBps });
+  let loaded = await read();
+  if (!loaded.ok) return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${loaded.reason}` };
+  let stale = false;
   for (let attempt = 1; attempt <= config.maxReserveAttempts; attempt++) {
+    if (stale) {
+      // Devices were reserved by others since the read: others probably were too (everybody wants the
+      // cheapest); read again rather than discover them one lost race at a time.
+      const again = await read();
+      if (!again.ok) return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${again.reason}` };
+      loaded = again;
+      stale = false;
+    }
     const busy = new Set([...exclude, ...inflight]);
-    const placement = await placeCluster(db, { cluster, gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: busy, minVerificationScoreBps: config.minVerificationScoreBps });
+    const placement = placeAmong(loaded, busy);
     if (!placement.ok) {
-      // Only devices our own other jobs are reserving were missing: not a verdict on capacity yet.
-      if (inflight.size > 0 && [...inflight].some((id) => !exclude.has(id))) return { ok: false, contended: true, reason: `waiting for concurrent reservations: ${placement.reason}` };
+      // Only devices our own other jobs are reserving were missing: not a verdict on capacity yet. But
+      // when no placement exists even with those devices, their outcome cannot help: fail now rather
+      // than back off and retry for nothing (that made the tail of the benchmark wait for minutes).
+      if ([...inflight].some((id) => !exclude.has(id)) && placeAmong(loaded, exclude).ok) {
+        return { ok: false, contended: true, reason: `waiting for concurrent reservations: ${placement.reason}` };
+      }
       return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${placement.reason}` };
     }
     const input: GangReservation = { clusterId: cluster.id, devices: placement.devices, startsAt: at, endsAt };
     for (const device of placement.devices) inflight.add(device.deviceId);
     try {
-      const result = await db.$transaction(
-        async (tx) => {
-          let moved: TransitionResult | null = null;
-          if (mode === "MATCHING") {
-            moved = await transitionClusterInTx(
-              tx, cluster.id, "DEPLOYING",
-              `${replacing ? "replacement: " : ""}${placement.devices.length} device(s), ${needed} GPU(s) reserved`,
-              { expectedFrom: "MATCHING", at },
-            );
-            if (!moved.changed) throw new StateMoved();
-          } else {
-            const [row] = await tx.$queryRaw<{ status: string }[]>`select status::text as status from cluster where id = ${cluster.id}::uuid for update`;
-            if (row?.status !== "DEGRADED") throw new StateMoved();
-          }
-          // Under the cluster row lock: nobody else reserved for this cluster since we looked.
-          const held = await tx.allocation.aggregate({ where: { clusterId: cluster.id, status: "ACTIVE" }, _sum: { gpuCount: true } });
-          if ((held._sum.gpuCount ?? 0) !== heldGpus) throw new StateMoved();
-          await reserveDevicesInTx(tx, input);
-          return moved;
-        },
-        { timeout: 30_000, maxWait: 30_000 },
-      );
-      if (result?.event) await publishSafely(deps.publish, result.event);
-      return { ok: true };
+      // One statement (gpumesh_reserve_gang): lock the cluster row, check it is still in `mode` and
+      // holds the GPUs we saw (nobody else reserved for it since we looked), try-lock and pre-check the
+      // devices, insert the gang; for MATCHING with the move to DEPLOYING and its event. The exclusion
+      // constraint stays the final guard.
+      const result = await reserveGang(db, {
+        ...input,
+        expected: mode,
+        reason: `${replacing ? "replacement: " : ""}${placement.devices.length} device(s), ${needed} GPU(s) reserved`,
+        at,
+        heldGpus,
+      });
+      if (result.outcome === "moved") throw new StateMoved();
+      if (result.event) await publishSafely(deps.publish, result.event);
+      // A cluster that held nothing now holds exactly this gang: the next step need not read it back.
+      const active = heldGpus === 0
+        ? result.allocations.map((a) => ({ id: a.id, deviceId: a.deviceId, gpuCount: placement.devices.find((d) => d.deviceId === a.deviceId)!.gpuCount, startsAt: at, endsAt, acknowledgedAt: null }))
+        : undefined;
+      return { ok: true, moved: result.event !== null, ...(active ? { active } : {}) };
     } catch (error) {
       const lost = await reservationFailure(db, input, error);
       if (!lost) throw error;
       deps.logger.debug({ cluster: cluster.id, attempt, lost: lost.deviceIds.length }, "lost a reservation race: re-matching without those devices");
       for (const id of lost.deviceIds) exclude.add(id);
+      if (lost.deviceIds.some((id) => lost.reasons[id] === "reserved")) stale = true;
     } finally {
       for (const device of placement.devices) inflight.delete(device.deviceId);
     }
@@ -317,9 +391,9 @@ export async function handleNodeLost(deps: DeployDeps, clusterId: string, alloca
 }
 
 /** DEPLOYING: time out silent agents, replace lost nodes, (re)send assignments, or go RUNNING. Returns when it must wait. */
-async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<DeployOutcome | null> {
+async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date, known?: ActiveAllocation[]): Promise<DeployOutcome | null> {
   const { db, config } = deps;
-  const active = await db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, orderBy: { deviceId: "asc" } });
+  const active: ActiveAllocation[] = known ?? (await db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, orderBy: { deviceId: "asc" } }));
   if (await expireSilent(deps, cluster.id, active, at)) return null;
 
   const heldGpus = active.reduce((sum, a) => sum + a.gpuCount, 0);
@@ -380,28 +454,22 @@ export async function handleAgentResponse(deps: DeployDeps, response: AgentRespo
   return advanceDeploy(deps, response.clusterId);
 }
 
-/** Releases everything and marks the cluster FAILED; the next step refunds it. */
+/** Releases everything and marks the cluster FAILED (one statement); the next step refunds it. */
 async function failDeploy(deps: DeployDeps, clusterId: string, reason: string, at: Date, expectedFrom: ClusterStatus): Promise<void> {
-  const result = await deps.db.$transaction(async (tx) => {
-    const moved = await transitionClusterInTx(tx, clusterId, "FAILED", reason, { expectedFrom, at });
-    if (!moved.changed) throw new StateMoved();
-    const released = await releaseAllocations(tx, clusterId, `${RELEASE.failed}: ${reason}`, at);
-    return { moved, released };
-  });
-  if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
-  await Promise.allSettled(result.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "deployment failed")));
+  const moved = await transitionClusterSql(deps.db, clusterId, "FAILED", reason, { expectedFrom, at, releaseReason: `${RELEASE.failed}: ${reason}`, publish: deps.publish });
+  if (!moved.changed) throw new StateMoved();
+  await Promise.allSettled(moved.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "deployment failed")));
   deps.logger.warn({ cluster: clusterId, reason }, "deployment failed");
 }
 
-/** FAILED → REFUNDED with the refund journal (deposit − Σ settled, i.e. all of it), in one transaction. */
-async function refundFailed(deps: DeployDeps, clusterId: string, at: Date): Promise<void> {
-  const result = await deps.db.$transaction(async (tx) => {
-    const moved = await transitionClusterInTx(tx, clusterId, "REFUNDED", "deposit refunded", { expectedFrom: "FAILED", at });
-    if (!moved.changed) throw new StateMoved();
-    await releaseAllocations(tx, clusterId, `${RELEASE.failed}: refunded`, at);
-    const refund = await postRefundJournal(tx, clusterId, at, "deployment failed");
-    return { moved, refund };
-  });
-  if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
-  deps.logger.info({ cluster: clusterId, refund: result.refund.amount.toString() }, "failed deployment refunded");
+/**
+ * FAILED → REFUNDED with the refund journal (deposit − Σ settled, i.e. all of it), in one statement.
+ * False when another worker got there first (re-read).
+ */
+async function refundFailed(deps: DeployDeps, cluster: ClusterRow, at: Date): Promise<boolean> {
+  const result = await refundFailedSql(deps.db, cluster, { at, reason: "deposit refunded", why: "deployment failed", releaseReason: `${RELEASE.failed}: refunded` });
+  if (!result.changed) return false;
+  if (result.event) await publishSafely(deps.publish, result.event);
+  deps.logger.info({ cluster: cluster.id, refund: result.refund.amount.toString() }, "failed deployment refunded");
+  return true;
 }
