@@ -1,5 +1,6 @@
 import { type Commitment, type Connection, type Keypair, type Signer, Transaction, type TransactionInstruction } from "@solana/web3.js";
-import { BlockhashExpiredError, classifySendError, classifyTransactionError } from "./errors.ts";
+import { base58 } from "@scure/base";
+import { BlockhashExpiredError, classifySendError, classifyTransactionError, TransactionFailedError } from "./errors.ts";
 
 /**
  * Send and confirm by polling `getSignatureStatuses` (no WebSocket), so the same code runs against
@@ -55,13 +56,18 @@ export async function waitForConfirmation(
 
 /** Sends a signed wire transaction (preflight on) and waits for it; node errors become typed errors. */
 export async function sendRawAndConfirm(connection: Connection, wire: Uint8Array, lastValidBlockHeight: number, options: ConfirmOptions = {}): Promise<Confirmed> {
-  let signature: string;
   try {
-    signature = await connection.sendRawTransaction(wire, { skipPreflight: false, preflightCommitment: "confirmed", maxRetries: 0 });
+    const signature = await connection.sendRawTransaction(wire, { skipPreflight: false, preflightCommitment: "confirmed", maxRetries: 0 });
+    return await waitForConfirmation(connection, signature, lastValidBlockHeight, options);
   } catch (error) {
-    throw classifySendError(error);
+    const typed = classifySendError(error);
+    // The same bytes landed already (two schedulers built the same transaction with the same
+    // blockhash, or a retry after a lost response): that is success; wait for it like any other.
+    if (typed instanceof TransactionFailedError && /already been processed/i.test(typed.message)) {
+      return waitForConfirmation(connection, base58.encode(Transaction.from(wire).signature!), lastValidBlockHeight, options);
+    }
+    throw typed;
   }
-  return waitForConfirmation(connection, signature, lastValidBlockHeight, options);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram } from "@solana/web3.js";
+import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BlockhashExpiredError, ChainGateway } from "../src/index.ts";
+import { BlockhashExpiredError, ChainGateway, sendRawAndConfirm } from "../src/index.ts";
 import { airdrop, buildLocalnet, startLocalnet, type RunningLocalnet } from "../src/localnet.ts";
 
 // Server-signed sends against a real programs/localnet node. The only thing injected is the blockhash
@@ -63,5 +63,19 @@ describe("server-signed sends with a fresh blockhash", () => {
     expect(calls.count).toBe(3); // first attempt + 2 retries
     expect(await localnet.connection.getBalance(recipient, "confirmed")).toBe(0);
     expect(await localnet.connection.getSignaturesForAddress(recipient, {}, "confirmed")).toEqual([]);
+  });
+
+  it("treats the same signed bytes sent twice at once (two schedulers, one blockhash) as one success", async () => {
+    const payer = await fundedPayer();
+    const recipient = Keypair.generate().publicKey;
+    const { blockhash, lastValidBlockHeight } = await localnet.connection.getLatestBlockhash("confirmed");
+    const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: LAMPORTS_PER_SOL }));
+    tx.sign(payer);
+    const wire = tx.serialize();
+
+    const [first, second] = await Promise.all([sendRawAndConfirm(localnet.connection, wire, lastValidBlockHeight), sendRawAndConfirm(localnet.connection, wire, lastValidBlockHeight)]);
+    expect(second.signature).toBe(first.signature);
+    expect(await sendRawAndConfirm(localnet.connection, wire, lastValidBlockHeight)).toMatchObject({ signature: first.signature });
+    expect(await localnet.connection.getBalance(recipient, "confirmed")).toBe(LAMPORTS_PER_SOL);
   });
 });
