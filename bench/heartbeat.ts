@@ -7,9 +7,13 @@
  * `HeartbeatBatcher` (packages/db/src/heartbeats.ts: in-memory coalescing, one UPDATE … FROM unnest
  * per batch in device-id order, at most 2 batches in flight). Latency runs from `record()` to the resolution of
  * its promise (the batch containing it has committed). Achieved rate = heartbeats resolved / wall time.
+ *
+ * Baseline, same process and database: one UPDATE per heartbeat (the same `writeHeartbeats` statement
+ * with one row) from as many concurrent writers as the pool has connections, for `baselineSeconds`;
+ * the ratio is batched / baseline heartbeats per second.
  */
 import { randomUUID } from "node:crypto";
-import { createDb, HeartbeatBatcher, migrate, seedCatalogue, type Db } from "@gpumesh/db";
+import { createDb, HeartbeatBatcher, migrate, seedCatalogue, writeHeartbeats, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 
 export interface HeartbeatBenchOptions {
@@ -18,11 +22,13 @@ export interface HeartbeatBenchOptions {
   seconds: number;
   maxBatch: number;
   maxDelayMs: number;
+  /** Seconds of the one-UPDATE-per-heartbeat baseline. */
+  baselineSeconds: number;
   log?: (line: string) => void;
 }
 
-export const HEARTBEAT_FULL: HeartbeatBenchOptions = { devices: 50_000, ratePerSec: 25_000, seconds: 10, maxBatch: 5_000, maxDelayMs: 25 };
-export const HEARTBEAT_QUICK: HeartbeatBenchOptions = { devices: 10_000, ratePerSec: 20_000, seconds: 3, maxBatch: 5_000, maxDelayMs: 25 };
+export const HEARTBEAT_FULL: HeartbeatBenchOptions = { devices: 50_000, ratePerSec: 25_000, seconds: 10, maxBatch: 5_000, maxDelayMs: 25, baselineSeconds: 5 };
+export const HEARTBEAT_QUICK: HeartbeatBenchOptions = { devices: 10_000, ratePerSec: 20_000, seconds: 3, maxBatch: 5_000, maxDelayMs: 25, baselineSeconds: 2 };
 
 export interface HeartbeatBenchResult {
   offered: number;
@@ -32,6 +38,25 @@ export interface HeartbeatBenchResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  baselinePerSec: number;
+  /** heartbeatsPerSec / baselinePerSec. */
+  ratio: number;
+}
+
+/** One UPDATE per heartbeat, `writers` at a time, for `seconds`: heartbeats per second. */
+async function baselineRate(db: Db, ids: readonly string[], writers: number, seconds: number): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let done = 0;
+  let state = 11;
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (performance.now() < until) {
+        await writeHeartbeats(db, [{ deviceId: ids[((state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) % ids.length)]!, at: new Date() }]);
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
 }
 
 async function seedDevices(db: Db, count: number): Promise<string[]> {
@@ -91,6 +116,7 @@ export async function runHeartbeatBench(options: HeartbeatBenchOptions = HEARTBE
     await batcher.drain();
     await Promise.all(inflight);
     const seconds = (performance.now() - started) / 1000;
+    const baselinePerSec = await baselineRate(db, ids, 4, options.baselineSeconds);
     latencies.sort((a, b) => a - b);
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
     const result: HeartbeatBenchResult = {
@@ -101,8 +127,11 @@ export async function runHeartbeatBench(options: HeartbeatBenchOptions = HEARTBE
       p50Ms: q(0.5),
       p99Ms: q(0.99),
       maxMs: latencies.at(-1) ?? 0,
+      baselinePerSec,
+      ratio: latencies.length / seconds / baselinePerSec,
     };
     log(`${result.heartbeatsPerSec.toFixed(0)} heartbeats/s sustained (${result.completed} in ${seconds.toFixed(2)} s), durable latency p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms max ${result.maxMs.toFixed(1)} ms`);
+    log(`baseline, one UPDATE per heartbeat (4 writers): ${baselinePerSec.toFixed(0)}/s → batched is ${result.ratio.toFixed(1)}× the baseline`);
     return result;
   } finally {
     await db.$disconnect();

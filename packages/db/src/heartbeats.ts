@@ -19,12 +19,17 @@ export interface Heartbeat {
  */
 export async function writeHeartbeats(db: Db, beats: readonly Heartbeat[]): Promise<number> {
   if (beats.length === 0) return 0;
+  // Row locks are taken in device-id order first (the sorted, materialized FOR UPDATE below): the
+  // UPDATE's own join order depends on the plan (a seq scan locks in physical order, an index loop in
+  // id order), so two batches in flight with different plans could otherwise deadlock.
   return db.$executeRaw`
+    with b as (select * from unnest(${beats.map((b) => b.deviceId)}::uuid[], ${beats.map((b) => b.at)}::timestamptz[]) as b(id, at)),
+         locked as materialized (select x.id from device x where x.id in (select id from b) order by x.id for update of x)
     update device d
        set last_heartbeat_at = greatest(d.last_heartbeat_at, b.at),
            status = case when d.status = 'OFFLINE' then 'ONLINE'::"DeviceStatus" else d.status end
-      from unnest(${beats.map((b) => b.deviceId)}::uuid[], ${beats.map((b) => b.at)}::timestamptz[]) as b(id, at)
-     where d.id = b.id`;
+      from locked l join b on b.id = l.id
+     where d.id = l.id`;
 }
 
 export class HeartbeatBatcher {
@@ -51,7 +56,7 @@ export class HeartbeatBatcher {
 
   /**
    * Starts writing what is pending, with up to `concurrency` batches in flight (default 2): one batch
-   * fills while the other commits. Rows are updated in device-id order, so two batches touching the
+   * fills while the other commits. Rows are locked in device-id order (writeHeartbeats), so two batches touching the
    * same devices lock them in the same order and cannot deadlock; `greatest()` keeps the result right
    * whichever commits first.
    */

@@ -49,4 +49,24 @@ describe("heartbeat ingest", () => {
     expect(a.lastHeartbeatAt).toEqual(new Date(base + 18_000));
     expect(b.lastHeartbeatAt).toEqual(new Date(base + 19_000));
   });
+
+  it("never deadlocks when concurrent batches touch the same devices with different plans (big and small batches)", async () => {
+    const supplier = await db.supplier.findFirstOrThrow({ where: { name: "hb" } });
+    const many = Array.from({ length: 8_000 }, (_, i) => ({
+      id: crypto.randomUUID(), supplierId: supplier.id, name: `fleet-${i}`, gpuModelId: "rtx-4090", gpuCount: 1, vramGb: 24, cpuModel: "Ryzen", cpuCores: 16, ramGb: 64,
+      diskGb: 1024, region: "eu-west", country: "DE", city: "Berlin", bandwidthUpMbps: 1_000, bandwidthDownMbps: 1_000, pricePerGpuHour: 400_000n, status: "ONLINE" as const,
+    }));
+    await db.device.createMany({ data: many });
+    let seed = 3;
+    const sample = (n: number) => {
+      const picked = new Set<string>();
+      while (picked.size < n) picked.add(many[((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) % many.length)]!.id);
+      return [...picked].map((deviceId) => ({ deviceId, at: new Date() }));
+    };
+    // A big batch (seq scan + hash join: physical order) racing small ones (index lookups: id order).
+    for (let round = 0; round < 12; round++) {
+      await Promise.all([writeHeartbeats(db, sample(5_000)), writeHeartbeats(db, sample(4_000)), ...Array.from({ length: 4 }, () => writeHeartbeats(db, sample(300)))]);
+    }
+    expect(await db.device.count({ where: { name: { startsWith: "fleet-" }, lastHeartbeatAt: { not: null } } })).toBeGreaterThan(7_000);
+  }, 120_000);
 });
