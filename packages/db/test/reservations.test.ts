@@ -68,6 +68,24 @@ afterAll(async () => {
   await database.drop();
 });
 
+/**
+ * Reserves `deviceId` for `clusterId` in a transaction left open (its row and advisory locks held)
+ * until `commit()` is called; `first` settles when that transaction has committed.
+ */
+async function holdReservation(clusterId: string, deviceId: string, fromHour: number, toHour: number) {
+  let inserted!: () => void;
+  const insertedP = new Promise<void>((resolve) => (inserted = resolve));
+  let commit!: () => void;
+  const commitP = new Promise<void>((resolve) => (commit = resolve));
+  const first = db.$transaction(async (tx) => {
+    await reserveDevicesInTx(tx, { clusterId, devices: claims([deviceId]), startsAt: hour(fromHour), endsAt: hour(toHour) });
+    inserted();
+    await commitP;
+  }, { timeout: 20_000 });
+  await insertedP;
+  return { commit, first };
+}
+
 describe("gang reservation", () => {
   it("reserves all devices of a gang, and refuses a gang touching a taken device without writing anything", async () => {
     const a = await newCluster();
@@ -130,16 +148,7 @@ describe("gang reservation", () => {
   it("fails fast with 'contended' while another transaction is reserving the same device", async () => {
     const a = await newCluster();
     const b = await newCluster();
-    let inserted!: () => void;
-    const insertedP = new Promise<void>((resolve) => (inserted = resolve));
-    let commit!: () => void;
-    const commitP = new Promise<void>((resolve) => (commit = resolve));
-    const first = db.$transaction(async (tx) => {
-      await reserveDevicesInTx(tx, { clusterId: a, devices: claims([deviceIds[14]!]), startsAt: hour(50), endsAt: hour(60) });
-      inserted();
-      await commitP;
-    }, { timeout: 20_000 });
-    await insertedP;
+    const { commit, first } = await holdReservation(a, deviceIds[14]!, 50, 60);
     const started = Date.now();
     const attempt = reserveDevices(db, { clusterId: b, devices: claims([deviceIds[15]!, deviceIds[14]!]), startsAt: hour(55), endsAt: hour(65) });
     await expect(attempt).rejects.toMatchObject({ deviceIds: [deviceIds[14]], reasons: { [deviceIds[14]!]: "contended" } });
@@ -252,16 +261,7 @@ describe("gang reservation in one statement (gpumesh_reserve_gang)", () => {
   it("fails fast with 'contended' while another transaction holds a device's reservation lock", async () => {
     const a = await newCluster();
     const b = await newCluster();
-    let inserted!: () => void;
-    const insertedP = new Promise<void>((resolve) => (inserted = resolve));
-    let commit!: () => void;
-    const commitP = new Promise<void>((resolve) => (commit = resolve));
-    const first = db.$transaction(async (tx) => {
-      await reserveDevicesInTx(tx, { clusterId: a, devices: claims([deviceIds[7]!]), startsAt: hour(340), endsAt: hour(350) });
-      inserted();
-      await commitP;
-    }, { timeout: 20_000 });
-    await insertedP;
+    const { commit, first } = await holdReservation(a, deviceIds[7]!, 340, 350);
     const started = Date.now();
     await expect(reserveGang(db, gang(b, [deviceIds[8]!, deviceIds[7]!], 345, 355))).rejects.toMatchObject({
       deviceIds: [deviceIds[7]], reasons: { [deviceIds[7]!]: "contended" },
