@@ -142,7 +142,11 @@ describe("rewards epochs", () => {
     await warpClock(localnet.url, 3_600);
     // Two schedulers racing for the same hour: one tree, one root.
     const runs = await Promise.all([runRewardEpoch(deps, 3), runRewardEpoch(deps, 3)]);
-    expect(runs.map((r) => r.status).sort()).toEqual(["already-posted", "posted"]);
+    // Either the second saw the first's root on-chain, or both sent the very same transaction (same
+    // key, instructions and blockhash), which landed once: one signature either way.
+    expect(runs.some((r) => r.status === "posted")).toBe(true);
+    expect(runs.every((r) => r.status === "posted" || r.status === "already-posted")).toBe(true);
+    expect(new Set(runs.filter((r) => r.status === "posted").map((r) => r.signature)).size).toBe(1);
     const epoch = await db.rewardEpoch.findUniqueOrThrow({ where: { epoch: 3 }, include: { leaves: true } });
     expect(epoch.status).toBe("POSTED");
     expect(epoch.cumulativeTotal).toBe(cumulativeEmission(3));
