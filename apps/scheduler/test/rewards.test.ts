@@ -41,9 +41,6 @@ beforeAll(async () => {
   // The seed's offline devices got outages (from their last heartbeat, possibly hours ago) that the
   // update above just closed: forget them, this network has been up the whole time.
   await db.deviceOutage.deleteMany();
-  // One supplier's wallet is a key this test holds, so it can claim.
-  const first = await db.supplier.findFirstOrThrow({ orderBy: { name: "asc" }, include: { account: true } });
-  await db.account.update({ where: { id: first.accountId }, data: { walletAddress: claimant.publicKey.toBase58() } });
   const redis = testRedis();
   rpc = await rpcRecorder(localnet.url);
   const env = loadSchedulerEnv({
@@ -66,11 +63,9 @@ afterAll(async () => {
   await localnet?.stop();
 });
 
-async function deviceOf(where: { excludeIds: string[]; gpuModelId?: string; gpuCount?: number }) {
-  return db.device.findFirstOrThrow({
-    where: { id: { notIn: where.excludeIds }, gpuCount: where.gpuCount ?? { gt: 0 }, ...(where.gpuModelId ? { gpuModelId: where.gpuModelId } : {}) },
-    orderBy: { id: "asc" },
-  });
+/** A device with GPUs, other than `excludeIds`. */
+async function deviceOf(where: { excludeIds: string[] }) {
+  return db.device.findFirstOrThrow({ where: { id: { notIn: where.excludeIds }, gpuCount: { gt: 0 } }, orderBy: { id: "asc" } });
 }
 
 async function claim(cumulative: bigint, proofHex: string[]) {
@@ -86,8 +81,14 @@ describe("rewards epochs", () => {
   it("pays the last completed hour by uptime and verification, posts the root, and the supplier claims it", async () => {
     const window = epochWindow(chain.emissionStart, 2);
     // A device that was offline for 15 minutes of the hour (the trigger records the outage from its heartbeats).
-    const flaky = await deviceOf({ excludeIds: [] });
-    const steady = await deviceOf({ excludeIds: [flaky.id], gpuModelId: flaky.gpuModelId!, gpuCount: flaky.gpuCount });
+    // Two devices alike (model and GPU count) so that only uptime tells their rewards apart.
+    const [pair] = await db.$queryRaw<{ a: string; b: string }[]>`
+      select min(id::text) as a, max(id::text) as b from device where gpu_count > 0 group by gpu_model_id, gpu_count having count(*) >= 2 order by 1 limit 1`;
+    const flaky = await db.device.findUniqueOrThrow({ where: { id: pair!.a } });
+    const steady = await db.device.findUniqueOrThrow({ where: { id: pair!.b } });
+    // The steady device's supplier is paid to a wallet this test holds, so it can claim.
+    const owner = await db.supplier.findUniqueOrThrow({ where: { id: steady.supplierId } });
+    await db.account.update({ where: { id: owner.accountId }, data: { walletAddress: claimant.publicKey.toBase58() } });
     await db.device.update({ where: { id: flaky.id }, data: { status: "OFFLINE", lastHeartbeatAt: new Date(window.start.getTime() + 30 * 60_000) } });
     await db.device.update({ where: { id: flaky.id }, data: { status: "ONLINE", lastHeartbeatAt: new Date(window.start.getTime() + 45 * 60_000) } });
     await db.device.update({ where: { id: flaky.id }, data: { lastHeartbeatAt: new Date() } });
