@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ChainGateway, decodeAccount, GPUMESH_PROGRAM_ID, pdas } from "@gpumesh/chain";
+import { ChainGateway, fetchProgramConfig, GPUMESH_PROGRAM_ID, type ProgramConfig } from "@gpumesh/chain";
 import { devKeypair } from "@gpumesh/chain/localnet";
 import { Connection, Keypair, type PublicKey } from "@solana/web3.js";
 import { EnvError } from "@gpumesh/core";
@@ -8,22 +8,8 @@ import type { SchedulerEnv } from "./env.ts";
 /**
  * What the scheduler's chain steps share: one connection and gateway, the server keys (settlement
  * and rewards authorities) and the program's config account. Built only when SOLANA_RPC_URL is set;
- * without it the settle job records what it would send and the rewards job computes and stores
- * epochs without posting them.
+ * without it the settle job records what it would send, and the rewards and index queues do not run.
  */
-export interface ProgramConfig {
-  treasury: PublicKey;
-  meshMint: PublicKey;
-  feeBps: number;
-  burnBps: number;
-  /** Unix seconds; hour t of emission covers [start + (t-1)·3600, start + t·3600). */
-  emissionStart: number;
-  emissionMinted: bigint;
-  rewardEpoch: bigint;
-  rewardTotalCumulative: bigint;
-  paused: boolean;
-}
-
 export interface ChainContext {
   connection: Connection;
   gateway: ChainGateway;
@@ -49,33 +35,11 @@ export function loadKeypair(field: string, value: string, devLabel: string): Key
   return Keypair.fromSecretKey(Uint8Array.from(bytes as number[]));
 }
 
-interface RawConfig {
-  treasury: PublicKey;
-  mesh_mint: PublicKey;
-  fee_bps: number;
-  burn_bps: number;
-  emission_start: { toString(): string };
-  emission_minted: { toString(): string };
-  reward_epoch: { toString(): string };
-  reward_total_cumulative: { toString(): string };
-  paused: boolean;
-}
-
+/** The program's config account now (it changes with every crank and posted root). */
 export async function readProgramConfig(connection: Connection, programId: PublicKey = GPUMESH_PROGRAM_ID): Promise<ProgramConfig> {
-  const info = await connection.getAccountInfo(pdas.config(programId)[0], "confirmed");
-  if (!info) throw new Error(`the program ${programId.toBase58()} is not initialized on this chain (no config account)`);
-  const raw = decodeAccount<RawConfig>("Config", info.data);
-  return {
-    treasury: raw.treasury,
-    meshMint: raw.mesh_mint,
-    feeBps: raw.fee_bps,
-    burnBps: raw.burn_bps,
-    emissionStart: Number(raw.emission_start.toString()),
-    emissionMinted: BigInt(raw.emission_minted.toString()),
-    rewardEpoch: BigInt(raw.reward_epoch.toString()),
-    rewardTotalCumulative: BigInt(raw.reward_total_cumulative.toString()),
-    paused: raw.paused,
-  };
+  const config = await fetchProgramConfig(connection, programId);
+  if (!config) throw new Error(`the program ${programId.toBase58()} is not initialized on this chain (no config account)`);
+  return config;
 }
 
 export function createChainContext(env: SchedulerEnv, programId: PublicKey = GPUMESH_PROGRAM_ID): ChainContext | null {

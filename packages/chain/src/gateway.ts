@@ -6,6 +6,7 @@ import { ChainError, ProgramError, ReplayedTransactionError, TransactionFailedEr
 import { parseEvents, type GpumeshEvent } from "./events.ts";
 import { decodeInstruction, ix } from "./instructions.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
+import { decodeProgramConfig } from "./config.ts";
 import { decodeAccount } from "./program.ts";
 import { sendInstructions, waitForConfirmation, type ConfirmOptions } from "./send.ts";
 
@@ -318,7 +319,7 @@ async function leaseAccounts(connection: Connection, lease: LeaseAccount, payer:
   if (!supplierInfo) throw new ChainError(`supplier ${lease.supplier.toBase58()} of lease ${lease.address.toBase58()} is not registered`);
   if (!configInfo) throw new ChainError(`the program ${programId.toBase58()} is not initialized (no config account)`);
   const payout = decodeAccount<{ payout_wallet: PublicKey }>("Supplier", supplierInfo.data).payout_wallet;
-  const treasury = decodeAccount<{ treasury: PublicKey }>("Config", configInfo.data).treasury;
+  const { treasury } = decodeProgramConfig(configInfo.data);
   const ata = (owner: PublicKey) => associatedTokenAddress(lease.mint, owner);
   const create = (owner: PublicKey) => createAssociatedTokenAccountIdempotentInstruction(payer, ata(owner), owner, lease.mint);
   return {

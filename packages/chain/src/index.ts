@@ -8,6 +8,7 @@ export type SolanaCluster = (typeof SOLANA_CLUSTERS)[number];
 export * from "./idl.ts";
 export * from "./pdas.ts";
 export * from "./program.ts";
+export * from "./config.ts";
 export * from "./instructions.ts";
 export * from "./events.ts";
 export * from "./errors.ts";

@@ -14,8 +14,9 @@ import {
 } from "@solana/spl-token";
 import { Connection, Keypair, LAMPORTS_PER_SOL, type PublicKey, SystemProgram } from "@solana/web3.js";
 import { GENESIS_SUPPLY } from "@gpumesh/core";
+import { fetchProgramConfig } from "./config.ts";
 import { ix } from "./instructions.ts";
-import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
+import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
 import { sendInstructions, waitForConfirmation } from "./send.ts";
 
 /**
@@ -217,11 +218,8 @@ export async function fundTokens(connection: Connection, accounts: Omit<Localnet
 export async function bootstrapLocalnet(connection: Connection, options: { emissionStart?: number } = {}): Promise<LocalnetAccounts> {
   const accounts = localnetAccounts();
   const { admin } = accounts;
-  const config = await connection.getAccountInfo(pdas.config()[0]);
-  if (config) {
-    const emissionStart = Number(config.data.readBigInt64LE(8 + 32 * 5 + 4));
-    return { ...accounts, emissionStart };
-  }
+  const config = await fetchProgramConfig(connection);
+  if (config) return { ...accounts, emissionStart: config.emissionStart };
   for (const key of [admin, accounts.settlementAuthority, accounts.rewardsAuthority, accounts.demoRenter]) await airdrop(connection, key.publicKey, 1_000);
   const rent = await connection.getMinimumBalanceForRentExemption(MINT_SIZE);
   const meshKey = devKeypair("mesh-mint");
