@@ -1,5 +1,5 @@
 import type { Db } from "@gpumesh/db";
-import type { ChainGateway } from "@gpumesh/chain";
+import type { ChainGateway, LeaseSettlementResult } from "@gpumesh/chain";
 import { type Keypair, PublicKey } from "@solana/web3.js";
 import type { Logger } from "pino";
 
@@ -74,19 +74,23 @@ export class GatewayChainSettlement implements ChainSettlement {
     }
   }
 
-  async settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }> {
-    const renter = await this.renterOf(request.clusterId, request.leaseId, "settle_lease");
-    if (!renter) return { signature: null };
-    const result = await this.chain.gateway.settleLease(this.chain.settlementAuthority, renter, request.leaseId!);
-    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, "settle_lease");
-    return { signature: result.signature };
+  settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }> {
+    return this.send("settle_lease", request, (renter, leaseId) => this.chain.gateway.settleLease(this.chain.settlementAuthority, renter, leaseId));
   }
 
-  async endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
-    const renter = await this.renterOf(request.clusterId, request.leaseId, "end_lease");
+  endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
+    return this.send("end_lease", request, (renter, leaseId) => this.chain.gateway.endLease(this.chain.settlementAuthority, renter, leaseId));
+  }
+
+  private async send(
+    step: "settle_lease" | "end_lease",
+    request: { clusterId: string; leaseId: bigint | null },
+    call: (renter: PublicKey, leaseId: bigint) => Promise<LeaseSettlementResult>,
+  ): Promise<{ signature: string | null }> {
+    const renter = await this.renterOf(request.clusterId, request.leaseId, step);
     if (!renter) return { signature: null };
-    const result = await this.chain.gateway.endLease(this.chain.settlementAuthority, renter, request.leaseId!);
-    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, "end_lease");
+    const result = await call(renter, request.leaseId!);
+    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, step);
     return { signature: result.signature };
   }
 }

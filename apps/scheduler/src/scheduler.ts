@@ -100,13 +100,15 @@ export async function startScheduler(
     deploy.add("agent-response", response, { jobId: jobIds.agentResponse(response.clusterId, response.allocationId) }),
   );
 
+  // Tests pass a clock; every job module takes it the same optional way.
+  const clock = options.now ? { now: options.now } : {};
   const deployDeps: DeployDeps = {
     db,
     inflight: new Set<string>(),
     agents,
     publish,
     logger,
-    ...(options.now ? { now: options.now } : {}),
+    ...clock,
     config: {
       ackTimeoutMs: env.DEPLOY_ACK_TIMEOUT_S * 1000,
       maxReplacements: env.DEPLOY_MAX_REPLACEMENTS,
@@ -132,7 +134,7 @@ export async function startScheduler(
     chain,
     publish,
     logger,
-    ...(options.now ? { now: options.now } : {}),
+    ...clock,
     config: rates,
   };
   const now = options.now ?? (() => new Date());
@@ -140,7 +142,7 @@ export async function startScheduler(
     db,
     agents,
     logger,
-    ...(options.now ? { now: options.now } : {}),
+    ...clock,
     config: {
       everyMs: env.VERIFY_EVERY_S * 1000,
       deadlineMs: env.VERIFY_DEADLINE_S * 1000,
@@ -283,7 +285,7 @@ export async function startScheduler(
     : null;
 
   const rewardsDeps: RewardsDeps | null = chainContext
-    ? { db, chain: chainContext, logger, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, ...(options.now ? { now: options.now } : {}) }
+    ? { db, chain: chainContext, logger, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, ...clock }
     : null;
   // Concurrency 1: epochs build on each other (cumulative amounts), so they run one at a time, in
   // order; across processes the epoch transaction's advisory lock keeps that true.

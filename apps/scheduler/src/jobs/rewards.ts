@@ -1,5 +1,5 @@
 import { ix, ProgramError } from "@gpumesh/chain";
-import { emissionHour, epochWindow } from "@gpumesh/core";
+import { cumulativeEmission, emissionHour, epochWindow } from "@gpumesh/core";
 import { computeRewardEpoch, latestRewardEpoch, markRewardEpochPosted, type Db } from "@gpumesh/db";
 import type { Logger } from "pino";
 import type { ChainContext } from "../chain-context.ts";
@@ -54,8 +54,11 @@ export async function runRewardEpoch(deps: RewardsDeps, epoch: number): Promise<
   const window = epochWindow(config.emissionStart, epoch);
   if (window.end > now) return { epoch, status: "not-due" };
 
-  // Mint what is due first: the program refuses a root that owes more than has been minted.
-  await chain.gateway.sendServerSigned(() => [ix.crankEmissions(config.meshMint, chain.programId)], [chain.rewardsAuthority]);
+  // Mint what is due first: the program refuses a root that owes more than has been minted, and this
+  // epoch's tree owes at most C(epoch). A retry (or an hour another crank covered) sends nothing.
+  if (config.emissionMinted < cumulativeEmission(epoch)) {
+    await chain.gateway.sendServerSigned(() => [ix.crankEmissions(config.meshMint, chain.programId)], [chain.rewardsAuthority]);
+  }
 
   const computed = await computeRewardEpoch(db, window, {
     minVerificationScoreBps: deps.minVerificationScoreBps,
