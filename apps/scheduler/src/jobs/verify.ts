@@ -200,17 +200,29 @@ function closedOutcome(result: CloseResult | undefined, reason: string | null): 
   return result ? { state: "closed", status: result.status, reason, scoreBps: result.scoreBps } : { state: "ignored", reason: "challenge closed concurrently" };
 }
 
-export async function handleCommitment(deps: VerifyDeps, answer: unknown, receivedAt: Date): Promise<AnswerOutcome> {
+/**
+ * The pending challenge an answer is for, or the outcome when there is nothing to check: an answer
+ * to ignore, or one that arrived after the deadline (the challenge expires, with `lateReason`).
+ */
+async function openAnswer(deps: VerifyDeps, answer: unknown, receivedAt: Date, lateReason: string): Promise<{ row: ChallengeRow & { device: { gpuModelId: string | null } } } | { outcome: AnswerOutcome }> {
   const loaded = await loadForAnswer(deps, answer);
-  if ("ignored" in loaded) return { state: "ignored", reason: loaded.ignored };
-  const { row } = loaded;
-  if (receivedAt > row.deadlineAt) {
-    const reason = "commitment arrived after the deadline";
-    return closedOutcome(await closeChallenge(deps.db, row, "EXPIRED", reason, receivedAt), reason);
-  }
+  if ("ignored" in loaded) return { outcome: { state: "ignored", reason: loaded.ignored } };
+  if (receivedAt > loaded.row.deadlineAt) return { outcome: closedOutcome(await closeChallenge(deps.db, loaded.row, "EXPIRED", lateReason, receivedAt), lateReason) };
+  return loaded;
+}
+
+/** The failure reason of an answer that does not parse (stored in a 200-character column). */
+function malformedReason(error: z.ZodError): string {
+  return `malformed-answer: ${error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`.slice(0, 200);
+}
+
+export async function handleCommitment(deps: VerifyDeps, answer: unknown, receivedAt: Date): Promise<AnswerOutcome> {
+  const opened = await openAnswer(deps, answer, receivedAt, "commitment arrived after the deadline");
+  if ("outcome" in opened) return opened.outcome;
+  const { row } = opened;
   const parsed = GemmCommitment.safeParse(answer);
   if (!parsed.success) {
-    const reason = `malformed-answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`.slice(0, 200);
+    const reason = malformedReason(parsed.error);
     return closedOutcome(await closeChallenge(deps.db, row, "FAILED", reason, receivedAt, { respondedAt: receivedAt }), reason);
   }
   const commitment = parsed.data;
@@ -244,16 +256,12 @@ async function requestRows(deps: VerifyDeps, row: ChallengeRow, rows: number[]):
 }
 
 export async function handleOpening(deps: VerifyDeps, answer: unknown, receivedAt: Date): Promise<AnswerOutcome> {
-  const loaded = await loadForAnswer(deps, answer);
-  if ("ignored" in loaded) return { state: "ignored", reason: loaded.ignored };
-  const { row } = loaded;
-  if (receivedAt > row.deadlineAt) {
-    const reason = "rows arrived after the deadline";
-    return closedOutcome(await closeChallenge(deps.db, row, "EXPIRED", reason, receivedAt), reason);
-  }
+  const opened = await openAnswer(deps, answer, receivedAt, "rows arrived after the deadline");
+  if ("outcome" in opened) return opened.outcome;
+  const { row } = opened;
   const parsed = GemmOpening.safeParse(answer);
   const verdictText = !parsed.success
-    ? `malformed-answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`.slice(0, 200)
+    ? malformedReason(parsed.error)
     : row.commitment === null
       ? "opening-before-commitment: rows arrived before any commitment"
       : verdictReason(verifyOpening(issued(row), { root: row.commitment, sampledRows: row.sampledRows }, parsed.data));
