@@ -2,7 +2,7 @@ import { settlementSplit } from "@gpumesh/core";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
 import { createDb, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { associatedTokenAddress, ChainGateway, fetchLease, ix, pdas, sendInstructions, type ExpectedTransaction } from "@gpumesh/chain";
-import { airdrop, bootstrapLocalnet, buildLocalnet, startLocalnet, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
+import { airdrop, bootstrapLocalnet, buildLocalnet, registerNewSupplier, startLocalnet, tokenBalance as readTokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
 import { paymentRecorder } from "@gpumesh/chain/store";
 import { Keypair, type PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import type { Queue } from "bullmq";
@@ -28,7 +28,7 @@ let database: TestDatabase;
 let db: Db;
 
 const connection = () => localnet.connection;
-const tokenBalance = async (account: PublicKey) => BigInt((await connection().getTokenAccountBalance(account)).value.amount);
+const tokenBalance = (account: PublicKey) => readTokenBalance(connection(), account);
 const meshSupply = async () => BigInt((await connection().getTokenSupply(chain.meshMint)).value.amount);
 const ata = (owner: PublicKey) => associatedTokenAddress(chain.meshMint, owner);
 
@@ -49,14 +49,6 @@ afterAll(async () => {
   await localnet?.stop();
 });
 
-/** A supplier registered on-chain whose payout wallet has never held MESH (the settle step creates its account). */
-async function onChainSupplier() {
-  const authority = Keypair.generate();
-  const payout = Keypair.generate();
-  await airdrop(connection(), authority.publicKey, 10);
-  await sendInstructions(connection(), [ix.registerSupplier(authority.publicKey, payout.publicKey)], [authority]);
-  return { authority, payout };
-}
 
 /**
  * A RUNNING MESH cluster of the demo renter with two allocations, whose lease was really opened on
@@ -141,8 +133,9 @@ describe("settlement on a real chain", () => {
     const { settle, index } = scheduler.queues;
 
     const now = Date.now();
-    const supplierA = await onChainSupplier();
-    const supplierB = await onChainSupplier();
+    // Payout wallets that never held MESH: the settle step creates their token accounts.
+    const supplierA = await registerNewSupplier(connection());
+    const supplierB = await registerNewSupplier(connection());
     // A: 3 h lease, 2.5 h in (ended early below). B: 1 h lease whose chain time runs past its end.
     const a = await leasedCluster(42n, 3, new Date(now - 2.5 * HOUR), supplierA.authority.publicKey);
     const b = await leasedCluster(43n, 1, new Date(now - HOUR - 60_000), supplierB.authority.publicKey);

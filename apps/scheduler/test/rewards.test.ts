@@ -1,5 +1,5 @@
 import { ix, pdas, sendInstructions } from "@gpumesh/chain";
-import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, startLocalnet, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
+import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, startLocalnet, tokenBalance as readTokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
 import { cumulativeEmission, epochWindow, hourlyEmission } from "@gpumesh/core";
 import { createDb, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
@@ -26,7 +26,7 @@ const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const claimant = Keypair.generate();
 const HOUR = 3_600_000;
 
-const tokenBalance = async (account: PublicKey) => BigInt((await localnet.connection.getTokenAccountBalance(account)).value.amount);
+const tokenBalance = (account: PublicKey) => readTokenBalance(localnet.connection, account);
 
 beforeAll(async () => {
   await buildLocalnet();

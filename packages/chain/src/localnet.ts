@@ -190,6 +190,20 @@ export async function airdrop(connection: Connection, to: PublicKey, sol = 100):
   await waitForConfirmation(connection, signature, lastValidBlockHeight);
 }
 
+/** A token account's balance in base units. */
+export async function tokenBalance(connection: Connection, account: PublicKey): Promise<bigint> {
+  return BigInt((await connection.getTokenAccountBalance(account, "confirmed")).value.amount);
+}
+
+/** Registers a new supplier on-chain: a funded authority and a payout wallet that holds nothing yet. */
+export async function registerNewSupplier(connection: Connection): Promise<{ authority: Keypair; payout: Keypair }> {
+  const authority = Keypair.generate();
+  const payout = Keypair.generate();
+  await airdrop(connection, authority.publicKey, 10);
+  await sendInstructions(connection, [ix.registerSupplier(authority.publicKey, payout.publicKey)], [authority]);
+  return { authority, payout };
+}
+
 /** Creates the associated token account of (`mint`, `owner`) if needed; returns its address. */
 export async function ensureTokenAccount(connection: Connection, payer: Keypair, mint: PublicKey, owner: PublicKey): Promise<PublicKey> {
   const ata = getAssociatedTokenAddressSync(mint, owner, true);

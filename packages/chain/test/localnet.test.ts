@@ -19,7 +19,7 @@ import {
   TransactionMismatchError,
   type ExpectedTransaction,
 } from "../src/index.ts";
-import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, fundTokens, startLocalnet, warpClock, type LocalnetAccounts, type RunningLocalnet } from "../src/localnet.ts";
+import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, fundTokens, registerNewSupplier, startLocalnet, tokenBalance as readTokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "../src/localnet.ts";
 import { claimRecorder, paymentRecorder, PrismaChainIndexStore } from "../src/store.ts";
 
 // Integration against a real programs/localnet process: the natively compiled program, SPL Token
@@ -32,7 +32,7 @@ let database: TestDatabase;
 let db: Db;
 
 const connection = () => localnet.connection;
-const tokenBalance = async (account: PublicKey) => BigInt((await connection().getTokenAccountBalance(account)).value.amount);
+const tokenBalance = (account: PublicKey) => readTokenBalance(connection(), account);
 const supply = async (mint: PublicKey) => BigInt((await connection().getTokenSupply(mint)).value.amount);
 
 /** The server builds the order's transaction; the wallet (here: a keypair) signs it. */
@@ -47,10 +47,7 @@ async function walletSigned(instructions: TransactionInstruction[], wallet: Keyp
 }
 
 async function newSupplier() {
-  const authority = Keypair.generate();
-  const payout = Keypair.generate();
-  await airdrop(connection(), authority.publicKey, 10);
-  await sendInstructions(connection(), [ix.registerSupplier(authority.publicKey, payout.publicKey)], [authority]);
+  const { authority, payout } = await registerNewSupplier(connection());
   const usdcPayout = await ensureTokenAccount(connection(), chain.admin, chain.usdcMint, payout.publicKey);
   const meshPayout = await ensureTokenAccount(connection(), chain.admin, chain.meshMint, payout.publicKey);
   return { authority, payout, usdcPayout, meshPayout };
