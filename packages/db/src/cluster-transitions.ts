@@ -12,10 +12,12 @@ import type { DbTransaction } from "./client.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 
 /**
- * The only writer of `cluster.status`. A transition locks the cluster row (`SELECT … FOR UPDATE`), so
- * two workers moving the same cluster serialize and the second one validates against the first one's
- * result; it checks the move against the state machine in @gpumesh/core, stamps startedAt/endedAt,
- * and records a ClusterEvent in the same transaction. Publishing happens after COMMIT (an event
+ * The only writer of `cluster.status`: every move goes through the SQL function
+ * `gpumesh_cluster_transition` (migration 20261125000400_reservation_fn), called by `transitionSql`
+ * below. It locks the cluster row (`SELECT … FOR UPDATE`), so two workers moving the same cluster
+ * serialize and the second one validates against the first one's result; the allowed from-statuses
+ * come from the state machine in @gpumesh/core; it stamps startedAt/endedAt once and records a
+ * ClusterEvent in the same transaction. Publishing happens after COMMIT (an event
  * never announces a change that rolled back); the publisher is passed in so this package needs no
  * Redis.
  */
@@ -58,36 +60,28 @@ export async function transitionClusterInTx(
   reason: string,
   options: TransitionOptions = {},
 ): Promise<TransitionResult> {
-  const [cluster] = await tx.$queryRaw<{ status: ClusterStatus; started_at: Date | null; ended_at: Date | null }[]>`
-    select status::text as status, started_at, ended_at from cluster where id = ${clusterId}::uuid for update`;
-  if (!cluster) throw new ClusterNotFoundError(clusterId);
-  const from = cluster.status;
-  if (from === to) return { changed: false, from, to, event: null };
-  if (options.expectedFrom !== undefined) {
-    const expected: readonly ClusterStatus[] = typeof options.expectedFrom === "string" ? [options.expectedFrom] : options.expectedFrom;
-    if (!expected.includes(from)) throw new UnexpectedClusterStatusError(clusterId, expected, from);
-  }
-  assertClusterTransition(from, to, clusterId);
-  const at = options.at ?? new Date();
-  const stamps = transitionTimestamps(to, at, { startedAt: cluster.started_at, endedAt: cluster.ended_at });
-  await tx.cluster.update({
-    where: { id: clusterId },
-    data: { status: to, ...stamps, ...(options.data?.endsAt !== undefined ? { endsAt: options.data.endsAt } : {}), updatedAt: at },
-  });
-  const trimmed = reason.length > 500 ? `${reason.slice(0, 497)}...` : reason;
-  const row = await tx.clusterEvent.create({ data: { clusterId, fromStatus: from, toStatus: to, reason: trimmed, at }, select: { id: true } });
-  return { changed: true, from, to, event: { eventId: row.id.toString(), clusterId, from, to, reason: trimmed, at: at.toISOString() } };
+  const sql = transitionSql(clusterId, to, reason, options);
+  const [row] = await tx.$queryRaw<TransitionSqlRow[]>`select from_status, changed, event_id, released_ids, released_devices from ${sql.call} t`;
+  const { changed, from, event } = sql.result(row);
+  return { changed, from, to, event };
 }
 
-/** One transaction: lock, validate, update, record; then publish (best effort: the row is the truth). */
+/**
+ * The transition in ONE round trip (one implicit transaction), then publish (best effort: the row is
+ * the truth). With `releaseReason` the cluster's ACTIVE allocations are released in the same
+ * statement (FAILED, REFUNDED). One statement instead of an interactive transaction: the deploy step
+ * was CPU-bound on the latter (bench/RESULTS.md, reservation).
+ */
 export async function transitionCluster(
   db: Db,
   clusterId: string,
   to: ClusterStatus,
   reason: string,
-  options: TransitionOptions & { publish?: PublishClusterEvent } = {},
-): Promise<TransitionResult> {
-  const result = await db.$transaction((tx) => transitionClusterInTx(tx, clusterId, to, reason, options));
+  options: TransitionOptions & { publish?: PublishClusterEvent; releaseReason?: string } = {},
+): Promise<TransitionResult & { released: { id: string; deviceId: string }[] }> {
+  const sql = transitionSql(clusterId, to, reason, options);
+  const [row] = await db.$queryRaw<TransitionSqlRow[]>`select from_status, changed, event_id, released_ids, released_devices from ${sql.call} t`;
+  const result = sql.result(row);
   if (result.event && options.publish) await publishSafely(options.publish, result.event);
   return result;
 }
@@ -152,23 +146,4 @@ export function transitionSql(clusterId: string, to: ClusterStatus, reason: stri
       return { changed: true, from, to, event: { eventId: String(row.event_id), clusterId, from, to, reason: trimmed, at: at.toISOString() }, released };
     },
   };
-}
-
-/**
- * `transitionCluster` in ONE round trip (one implicit transaction) instead of an interactive Prisma
- * transaction of 3-4 statements: the deploy step made the scheduler CPU-bound that way
- * (bench/RESULTS.md, reservation). Publishes after the commit, like `transitionCluster`.
- */
-export async function transitionClusterSql(
-  db: Db,
-  clusterId: string,
-  to: ClusterStatus,
-  reason: string,
-  options: TransitionOptions & { publish?: PublishClusterEvent; releaseReason?: string } = {},
-): Promise<TransitionResult & { released: { id: string; deviceId: string }[] }> {
-  const sql = transitionSql(clusterId, to, reason, options);
-  const [row] = await db.$queryRaw<TransitionSqlRow[]>`select from_status, changed, event_id, released_ids, released_devices from ${sql.call} t`;
-  const result = sql.result(row);
-  if (result.event && options.publish) await publishSafely(options.publish, result.event);
-  return result;
 }

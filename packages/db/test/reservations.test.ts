@@ -15,7 +15,7 @@ import {
   reserveGang,
   sqlState,
   startMatchingSql,
-  transitionClusterSql,
+  transitionCluster,
   type Db,
   type GangReservation,
 } from "../src/index.ts";
@@ -335,14 +335,14 @@ describe("gang reservation in one statement (gpumesh_reserve_gang)", () => {
 });
 
 describe("deploy-step transitions in one statement", () => {
-  it("transitionClusterSql: moves with its event and stamps, replays as a no-op, refuses stale and invalid moves", async () => {
+  it("transitionCluster: moves with its event and stamps, replays as a no-op, refuses stale and invalid moves", async () => {
     const c = await newCluster();
-    await expect(transitionClusterSql(db, c, "RUNNING", "too early", { expectedFrom: "MATCHING" })).rejects.toBeInstanceOf(InvalidClusterTransitionError);
-    await expect(transitionClusterSql(db, c, "DEPLOYING", "stale", { expectedFrom: "PAID" })).rejects.toBeInstanceOf(UnexpectedClusterStatusError);
+    await expect(transitionCluster(db, c, "RUNNING", "too early", { expectedFrom: "MATCHING" })).rejects.toBeInstanceOf(InvalidClusterTransitionError);
+    await expect(transitionCluster(db, c, "DEPLOYING", "stale", { expectedFrom: "PAID" })).rejects.toBeInstanceOf(UnexpectedClusterStatusError);
     expect(await db.clusterEvent.count({ where: { clusterId: c } })).toBe(0);
     await reserveDevices(db, { clusterId: c, devices: claims([deviceIds[12]!]), startsAt: hour(500), endsAt: hour(510) });
     const published: unknown[] = [];
-    const failed = await transitionClusterSql(db, c, "FAILED", "nothing fits", { expectedFrom: "MATCHING", at: hour(500), releaseReason: "deploy-failed: nothing fits", publish: (e) => published.push(e) });
+    const failed = await transitionCluster(db, c, "FAILED", "nothing fits", { expectedFrom: "MATCHING", at: hour(500), releaseReason: "deploy-failed: nothing fits", publish: (e) => published.push(e) });
     expect(failed).toMatchObject({ changed: true, from: "MATCHING", to: "FAILED", released: [{ deviceId: deviceIds[12] }] });
     expect(published).toEqual([failed.event]);
     const row = await db.cluster.findUniqueOrThrow({ where: { id: c }, include: { allocations: true, events: true } });
@@ -350,7 +350,7 @@ describe("deploy-step transitions in one statement", () => {
     expect(row.endedAt).toEqual(hour(500));
     expect(row.allocations.map((a) => [a.status, a.releaseReason])).toEqual([["RELEASED", "deploy-failed: nothing fits"]]);
     expect(row.events.map((e) => [e.fromStatus, e.toStatus, e.id.toString()])).toEqual([["MATCHING", "FAILED", failed.event!.eventId]]);
-    expect(await transitionClusterSql(db, c, "FAILED", "again", { expectedFrom: "MATCHING" })).toMatchObject({ changed: false, event: null });
+    expect(await transitionCluster(db, c, "FAILED", "again", { expectedFrom: "MATCHING" })).toMatchObject({ changed: false, event: null });
     expect(await db.clusterEvent.count({ where: { clusterId: c } })).toBe(1);
   });
 
@@ -362,7 +362,7 @@ describe("deploy-step transitions in one statement", () => {
     await expect(startMatchingSql(db, cluster, "again", hour(600))).resolves.toMatchObject({ changed: false });
     const escrow = `escrow:cluster:${c}:USDC`;
     expect(await ledgerBalance(db, escrow)).toBe(86_400_000n);
-    await transitionClusterSql(db, c, "FAILED", "nothing fits", { expectedFrom: "MATCHING", at: hour(600) });
+    await transitionCluster(db, c, "FAILED", "nothing fits", { expectedFrom: "MATCHING", at: hour(600) });
     const options = { at: hour(601), reason: "deposit refunded", why: "deployment failed", releaseReason: "deploy-failed: refunded" };
     const refunded = await refundFailedSql(db, cluster, options);
     expect(refunded).toMatchObject({ changed: true, from: "FAILED", to: "REFUNDED", refund: { amount: 86_400_000n, created: true } });

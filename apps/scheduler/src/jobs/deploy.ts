@@ -9,7 +9,6 @@ import {
   startMatchingSql,
   transitionCluster,
   transitionClusterInTx,
-  transitionClusterSql,
   type Db,
   type GangReservation,
   type PublishClusterEvent,
@@ -456,7 +455,7 @@ export async function handleAgentResponse(deps: DeployDeps, response: AgentRespo
 
 /** Releases everything and marks the cluster FAILED (one statement); the next step refunds it. */
 async function failDeploy(deps: DeployDeps, clusterId: string, reason: string, at: Date, expectedFrom: ClusterStatus): Promise<void> {
-  const moved = await transitionClusterSql(deps.db, clusterId, "FAILED", reason, { expectedFrom, at, releaseReason: `${RELEASE.failed}: ${reason}`, publish: deps.publish });
+  const moved = await transitionCluster(deps.db, clusterId, "FAILED", reason, { expectedFrom, at, releaseReason: `${RELEASE.failed}: ${reason}`, publish: deps.publish });
   if (!moved.changed) throw new StateMoved();
   await Promise.allSettled(moved.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "deployment failed")));
   deps.logger.warn({ cluster: clusterId, reason }, "deployment failed");
