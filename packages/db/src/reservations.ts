@@ -12,7 +12,7 @@ import type { Db, DbTransaction } from "./client.ts";
 import { ClusterNotFoundError, transitionSql, type TransitionResult, type TransitionSqlRow } from "./cluster-transitions.ts";
 import { errorText, isExclusionViolation, SQLSTATE, sqlState } from "./errors.ts";
 import { Prisma } from "./generated/prisma/client.ts";
-import { ledgerReferences } from "./settlement.ts";
+import { ledgerReferences, refundEscrowSql as refundCall } from "./settlement.ts";
 
 /**
  * Atomic gang reservation. A cluster's devices are reserved all or nothing in ONE transaction; the
@@ -326,13 +326,7 @@ export async function startMatchingSql(db: Db, cluster: ClusterMoney, reason: st
 }
 
 /** `gpumesh_refund_escrow(go, …)` for a cluster: the refund journal's references, texts and accounts. */
-function refundCall(go: Prisma.Sql, cluster: Omit<ClusterMoney, "depositAmount">, at: Date, why: string): Prisma.Sql {
-  const token = cluster.paymentToken;
-  return Prisma.sql`gpumesh_refund_escrow(${go}, ${cluster.id}::uuid, ${at}::timestamptz,
-       ${ledgerReferences.deposit(cluster.id)}::text, ${`deposit of cluster ${cluster.id} into escrow`}::text,
-       ${ledgerReferences.refund(cluster.id)}::text, ${`refund of unused deposit of cluster ${cluster.id}: ${why}`}::text,
-       ${LedgerAccounts.renterWallet(cluster.renterId, token)}::text, ${LedgerAccounts.escrow(cluster.id, token)}::text)`;
-}
+
 
 /**
  * FAILED → REFUNDED in one statement: releases whatever the cluster still holds and refunds the

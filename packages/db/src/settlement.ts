@@ -1,5 +1,6 @@
 import { LedgerAccounts, settlementSplit, transfer, type LedgerLine, type PaymentToken, type SettlementSplit } from "@gpumesh/core";
 import type { Db } from "./client.ts";
+import { Prisma } from "./generated/prisma/client.ts";
 import { postJournal } from "./ledger.ts";
 import type { DbTransaction } from "./client.ts";
 
@@ -168,22 +169,25 @@ export async function settledGross(db: Db | DbTransaction, clusterId: string): P
 }
 
 /**
- * Refunds what is left of the deposit (deposit − Σ gross settled) from escrow to the renter, in the
- * caller's transaction (with the status change it belongs to). Idempotent by reference. Requires the
- * deposit journal, which it posts if the payment path has not (same reference, so never twice).
+ * A `gpumesh_refund_escrow(…)` call (migration 20261125000400_reservation_fn), the one refund of a
+ * cluster's escrow: what is left of the deposit (deposit − Σ gross settled) goes back to the renter,
+ * the deposit journal first if the payment path has not posted it (same reference, so never twice).
+ * `go` = false makes it a no-op, so a caller can chain it on a transition's `changed` in one statement.
+ */
+export function refundEscrowSql(go: Prisma.Sql, cluster: { id: string; renterId: string; paymentToken: PaymentToken }, at: Date, why: string): Prisma.Sql {
+  const token = cluster.paymentToken;
+  return Prisma.sql`gpumesh_refund_escrow(${go}, ${cluster.id}::uuid, ${at}::timestamptz,
+       ${ledgerReferences.deposit(cluster.id)}::text, ${`deposit of cluster ${cluster.id} into escrow`}::text,
+       ${ledgerReferences.refund(cluster.id)}::text, ${`refund of unused deposit of cluster ${cluster.id}: ${why}`}::text,
+       ${LedgerAccounts.renterWallet(cluster.renterId, token)}::text, ${LedgerAccounts.escrow(cluster.id, token)}::text)`;
+}
+
+/**
+ * The escrow refund (`refundEscrowSql`) in the caller's transaction, with the status change it
+ * belongs to. Idempotent by reference.
  */
 export async function postRefundJournal(tx: DbTransaction, clusterId: string, occurredAt: Date, why: string): Promise<{ amount: bigint; created: boolean }> {
-  const cluster = await tx.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { renterId: true, paymentToken: true, depositAmount: true } });
-  await postDepositJournal(tx, clusterId, occurredAt);
-  const amount = cluster.depositAmount - (await settledGross(tx, clusterId));
-  if (amount < 0n) throw new Error(`cluster ${clusterId}: settled more than the deposit (${-amount} over)`);
-  if (amount === 0n) return { amount, created: false };
-  const posted = await postJournal(tx, {
-    reference: ledgerReferences.refund(clusterId),
-    description: `refund of unused deposit of cluster ${clusterId}: ${why}`,
-    token: cluster.paymentToken,
-    occurredAt,
-    lines: transfer(LedgerAccounts.escrow(clusterId, cluster.paymentToken), LedgerAccounts.renterWallet(cluster.renterId, cluster.paymentToken), amount),
-  });
-  return { amount, created: posted.created };
+  const cluster = await tx.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { id: true, renterId: true, paymentToken: true } });
+  const [row] = await tx.$queryRaw<{ amount: bigint; created: boolean }[]>`select amount, created from ${refundEscrowSql(Prisma.sql`true`, cluster, occurredAt, why)} r`;
+  return { amount: BigInt(row!.amount), created: row!.created };
 }
