@@ -1,3 +1,4 @@
+import http from "node:http";
 import { LedgerAccounts } from "@gpumesh/core";
 import { ledgerBalance, type Db } from "@gpumesh/db";
 
@@ -87,7 +88,6 @@ export const STANDARD_RPC_METHODS = new Set([
 
 /** An HTTP proxy in front of a JSON-RPC node that records every method called through it. */
 export async function rpcRecorder(target: string): Promise<{ url: string; methods: Set<string>; close(): Promise<void> }> {
-  const http = await import("node:http");
   const methods = new Set<string>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -131,8 +131,3 @@ export async function markRewardEpochPosted(db: Db, epoch: number, signature: st
     data: { status: "POSTED", postedAt: at, ...(signature ? { postedTxSignature: signature } : {}) },
   });
 }
-
-/** The latest posted leaf of a claimant: what a wallet needs to claim (cumulative amount and proof). */
-export async function latestRewardLeaf(db: Db, claimant: string) {
-  return db.rewardLeaf.findFirst({ where: { claimant, rewardEpoch: { status: "POSTED" } }, orderBy: { epoch: "desc" }, include: { rewardEpoch: { select: { merkleRoot: true } } } });
-}

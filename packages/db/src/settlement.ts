@@ -162,12 +162,6 @@ export async function settleClusterPeriod(db: Db, clusterId: string, period: Set
   }, { timeout: 30_000 });
 }
 
-/** Σ gross settled so far for a cluster (what left escrow to suppliers, treasury and burn). */
-export async function settledGross(db: Db | DbTransaction, clusterId: string): Promise<bigint> {
-  const result = await db.usageRecord.aggregate({ where: { clusterId }, _sum: { amount: true } });
-  return result._sum.amount ?? 0n;
-}
-
 /**
  * A `gpumesh_refund_escrow(…)` call (migration 20261125000400_reservation_fn), the one refund of a
  * cluster's escrow: what is left of the deposit (deposit − Σ gross settled) goes back to the renter,
