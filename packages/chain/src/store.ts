@@ -1,5 +1,5 @@
 import { postJournal, type Claim, type Db, type DbTransaction, type Payment, type Prisma } from "@gpumesh/db";
-import { LedgerAccounts } from "@gpumesh/core";
+import { LedgerAccounts, transfer } from "@gpumesh/core";
 import { PublicKey } from "@solana/web3.js";
 import type { GpumeshEvent } from "./events.ts";
 import type { LandedTransaction, TransactionRecorder } from "./gateway.ts";
@@ -210,10 +210,7 @@ export class PrismaChainIndexStore implements ChainIndexStore {
               description: `emission up to hour ${event.data.hour} (tx ${tx.signature})`,
               token: "MESH",
               occurredAt: at,
-              lines: [
-                { account: LedgerAccounts.rewardsVault(), amount: event.data.amount },
-                { account: LedgerAccounts.minted(), amount: -event.data.amount },
-              ],
+              lines: transfer(LedgerAccounts.minted(), LedgerAccounts.rewardsVault(), event.data.amount),
             });
           }
           break;
@@ -230,10 +227,7 @@ export class PrismaChainIndexStore implements ChainIndexStore {
             description: `reward claim of ${event.data.claimant.toBase58()} (tx ${tx.signature})`,
             token: "MESH",
             occurredAt: at,
-            lines: [
-              { account: LedgerAccounts.supplierRewards(event.data.claimant.toBase58()), amount: event.data.amount },
-              { account: LedgerAccounts.rewardsVault(), amount: -event.data.amount },
-            ],
+            lines: transfer(LedgerAccounts.rewardsVault(), LedgerAccounts.supplierRewards(event.data.claimant.toBase58()), event.data.amount),
           });
           break;
         default:
