@@ -26,6 +26,19 @@ pub use errors::GpuMeshError;
 use instructions::*;
 pub use state::*;
 
+/// Host-only entry for `solana-program-test`'s `processor!`: the Rust tests and programs/localnet
+/// run the program natively. Anchor's `entry` wants `&'info [AccountInfo<'info>]`; `processor!`
+/// hands out independent lifetimes. The accounts outlive the call, so unifying them is sound.
+#[cfg(not(target_os = "solana"))]
+pub fn native_entry<'a, 'b, 'c>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
+    entry(program_id, accounts, data)
+}
+
 // Dev program id: ed25519 key derived from seed sha256("gpumesh:dev:program-id").
 declare_id!("E2hY6XMekrhBJfhLTcRsePT9fkaegVxWYwGtnPp3za3Z");
 

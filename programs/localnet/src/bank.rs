@@ -15,9 +15,7 @@ use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 use solana_sdk::system_instruction;
 use solana_sdk::{
     account::Account,
-    account_info::AccountInfo,
     clock::Clock,
-    entrypoint::ProgramResult,
     hash::Hash,
     message::{Message, VersionedMessage},
     pubkey::Pubkey,
@@ -128,18 +126,6 @@ pub enum Req {
     MinRent(usize, oneshot::Sender<Result<u64, RpcErr>>),
 }
 
-/// Anchor's `entry` wants `&'info [AccountInfo<'info>]`; `processor!` hands out independent
-/// lifetimes. The accounts outlive this call, so unifying the lifetimes is sound here (same
-/// wrapper as programs/gpumesh/tests/common/mod.rs).
-fn entry_wrapper<'a, 'b, 'c>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &[u8],
-) -> ProgramResult {
-    let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
-    gpumesh::entry(program_id, accounts, data)
-}
-
 fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -158,7 +144,7 @@ pub struct Bank {
 
 impl Bank {
     async fn start(shared: SharedState) -> Bank {
-        let mut pt = ProgramTest::new("gpumesh", gpumesh::ID, processor!(entry_wrapper));
+        let mut pt = ProgramTest::new("gpumesh", gpumesh::ID, processor!(gpumesh::native_entry));
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         crate::stubs::install();

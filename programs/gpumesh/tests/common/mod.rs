@@ -13,10 +13,8 @@ use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestC
 #[allow(deprecated)]
 use solana_sdk::{
     account::Account as SolAccount,
-    account_info::AccountInfo,
     clock::Clock,
     compute_budget::ComputeBudgetInstruction,
-    entrypoint::ProgramResult,
     instruction::{Instruction, InstructionError},
     program_pack::Pack,
     pubkey::Pubkey,
@@ -28,23 +26,12 @@ use solana_sdk::{
 pub use anchor_lang::error::ErrorCode as AnchorError;
 pub use gpumesh::GpuMeshError;
 
-/// Anchor's `entry` wants `&'info [AccountInfo<'info>]`; `processor!` hands out independent
-/// lifetimes. The accounts outlive this call, so unifying the lifetimes is sound here.
-fn entry_wrapper<'a, 'b, 'c>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &[u8],
-) -> ProgramResult {
-    let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
-    gpumesh::entry(program_id, accounts, data)
-}
-
 pub fn program_test() -> ProgramTest {
     // program-test logs every instruction at debug level unless told otherwise.
     if std::env::var_os("RUST_LOG").is_none() {
         std::env::set_var("RUST_LOG", "error");
     }
-    let mut pt = ProgramTest::new("gpumesh", gpumesh::ID, processor!(entry_wrapper));
+    let mut pt = ProgramTest::new("gpumesh", gpumesh::ID, processor!(gpumesh::native_entry));
     pt.prefer_bpf(false);
     pt
 }
