@@ -1,4 +1,4 @@
-import { LedgerAccounts, settlementSplit, transfer, type LedgerLine, type PaymentToken, type SettlementSplit } from "@gpumesh/core";
+import { allocationSettlement, LedgerAccounts, settlementSplit, transfer, type LedgerLine, type PaymentToken, type SettlementSplit } from "@gpumesh/core";
 import type { Db } from "./client.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 import { postJournal } from "./ledger.ts";
@@ -29,40 +29,33 @@ export interface SettlementPeriod {
   end: Date;
 }
 
+/** Whole seconds: the chain's clock has no milliseconds, so every billed instant is floored to a second. */
+export function floorSecond(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+const seconds = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
+const maxDate = (...dates: (Date | null | undefined)[]) => new Date(Math.max(...dates.filter((d): d is Date => !!d).map((d) => d.getTime())));
+const minDate = (...dates: (Date | null | undefined)[]) => new Date(Math.min(...dates.filter((d): d is Date => !!d).map((d) => d.getTime())));
+
 /**
  * Hourly periods of a lease that started at `startedAt`, up to `until` (now, or when it ended) and
- * never past `endsAt`: [startedAt + k h, min(startedAt + (k+1) h, limit)). Only complete hours unless
- * `includePartial` (the final settlement at the end of a lease).
+ * never past `endsAt`: [start + k h, min(start + (k+1) h, limit)), in whole seconds (the on-chain
+ * `settle_allocation(until)` names the same instants). Only complete hours unless `includePartial`
+ * (the final settlement at the end of a lease).
  */
 export function settlementPeriods(startedAt: Date, until: Date, endsAt: Date | null, includePartial = false): SettlementPeriod[] {
-  const limit = Math.min(until.getTime(), endsAt?.getTime() ?? Number.POSITIVE_INFINITY);
+  const first = floorSecond(startedAt).getTime();
+  const limit = Math.min(floorSecond(until).getTime(), endsAt ? floorSecond(endsAt).getTime() : Number.POSITIVE_INFINITY);
   const periods: SettlementPeriod[] = [];
-  for (let start = startedAt.getTime(); start < limit; start += SETTLEMENT_PERIOD_MS) {
+  for (let start = first; start < limit; start += SETTLEMENT_PERIOD_MS) {
     const fullEnd = start + SETTLEMENT_PERIOD_MS;
     // A period that reaches the lease's own end is complete even if shorter than an hour.
-    const complete = fullEnd <= limit || (endsAt !== null && limit === endsAt.getTime());
+    const complete = fullEnd <= limit || (endsAt !== null && limit === floorSecond(endsAt).getTime());
     if (!complete && !includePartial) break;
     periods.push({ start: new Date(start), end: new Date(Math.min(fullEnd, limit)) });
   }
   return periods;
-}
-
-/**
- * Splits `total` over `weights` in proportion, exactly: floor shares, then the leftover units go to
- * the largest remainders (ties: lower index). Σ result = total, to the base unit.
- */
-export function proportionalSplit(total: bigint, weights: readonly bigint[]): bigint[] {
-  const sum = weights.reduce((a, b) => a + b, 0n);
-  if (sum === 0n) return weights.map(() => 0n);
-  const shares = weights.map((w) => (total * w) / sum);
-  let left = total - shares.reduce((a, b) => a + b, 0n);
-  const order = weights.map((w, i) => ({ i, rem: (total * w) % sum })).sort((a, b) => (a.rem === b.rem ? a.i - b.i : a.rem > b.rem ? -1 : 1));
-  for (const { i } of order) {
-    if (left === 0n) break;
-    shares[i]! += 1n;
-    left -= 1n;
-  }
-  return shares;
 }
 
 async function lockCluster(tx: DbTransaction, clusterId: string) {
@@ -70,8 +63,142 @@ async function lockCluster(tx: DbTransaction, clusterId: string) {
   if (!row) throw new Error(`cluster ${clusterId} does not exist`);
   return tx.cluster.findUniqueOrThrow({
     where: { id: clusterId },
-    select: { id: true, renterId: true, paymentToken: true, pricePerSecond: true, depositAmount: true, startedAt: true, endsAt: true, status: true },
+    select: {
+      id: true, renterId: true, paymentToken: true, pricePerSecond: true, depositAmount: true, gpuCount: true, startedAt: true, endsAt: true,
+      endedAt: true, endRequestedAt: true, status: true, feeBps: true, burnBps: true,
+    },
   });
+}
+
+type LockedCluster = Awaited<ReturnType<typeof lockCluster>>;
+
+/** The fee and burn rates a cluster settles at: its lease's snapshot, else the configured ones. */
+export function clusterRates(cluster: { feeBps: number | null; burnBps: number | null }, config: SettlementConfig): SettlementConfig {
+  return { feeBps: cluster.feeBps === null ? config.feeBps : BigInt(cluster.feeBps), burnBps: cluster.burnBps === null ? config.burnBps : BigInt(cluster.burnBps) };
+}
+
+/**
+ * The base units per second one node bills: its share of the renter's price for the whole cluster,
+ * `⌊price · gpus / cluster gpus⌋`. Σ over a full cluster ≤ price (the program's `open_rate ≤ price`), the
+ * rounding dust goes back with the refund.
+ */
+export function allocationRate(cluster: { pricePerSecond: bigint; gpuCount: number }, gpuCount: number): bigint {
+  if (cluster.gpuCount <= 0) return 0n;
+  return (cluster.pricePerSecond * BigInt(gpuCount)) / BigInt(cluster.gpuCount);
+}
+
+/** A cluster's billed allocation, as the program's `Allocation` holds it. */
+export interface BilledAllocation {
+  id: string;
+  deviceId: string;
+  supplierId: string;
+  chainIndex: number;
+  ratePerSecond: bigint;
+  billedFrom: Date;
+  billedUntil: Date | null;
+  gpuCount: number;
+}
+
+/**
+ * The instant of the last on-chain change of a lease (activation, allocation added or released): a new
+ * change may not be earlier (the program keeps `last_change_ts` monotone so Σ open rates is exact at
+ * every instant).
+ */
+function lastChange(start: Date, billed: { billedFrom: Date | null; billedUntil: Date | null }[]): Date {
+  return maxDate(start, ...billed.map((a) => a.billedFrom), ...billed.map((a) => a.billedUntil));
+}
+
+/**
+ * Assigns, once and in time order, how each node of a running lease is billed: an acknowledged node
+ * gets the next on-chain allocation index, its rate and `billed_from` (the lease start for the first
+ * gang, the agent's ack for a replacement); a released one gets `billed_until`. Instants are whole
+ * seconds and never earlier than the last change already assigned (a late-noticed event is clamped
+ * forward, exactly as the program would clamp it). Idempotent; call it under the cluster's row lock.
+ * Returns the billed allocations.
+ */
+async function planBilling(tx: DbTransaction, cluster: LockedCluster): Promise<BilledAllocation[]> {
+  const rows = await tx.allocation.findMany({
+    where: { clusterId: cluster.id },
+    select: { id: true, deviceId: true, gpuCount: true, acknowledgedAt: true, releasedAt: true, chainIndex: true, ratePerSecond: true, billedFrom: true, billedUntil: true, device: { select: { supplierId: true } } },
+    orderBy: [{ acknowledgedAt: "asc" }, { id: "asc" }],
+  });
+  const billed = () =>
+    rows
+      .filter((a) => a.chainIndex !== null)
+      .map((a) => ({ id: a.id, deviceId: a.deviceId, supplierId: a.device.supplierId, chainIndex: a.chainIndex!, ratePerSecond: a.ratePerSecond!, billedFrom: a.billedFrom!, billedUntil: a.billedUntil, gpuCount: a.gpuCount }))
+      .sort((a, b) => a.chainIndex - b.chainIndex);
+  if (!cluster.startedAt) return billed();
+  const start = floorSecond(cluster.startedAt);
+  const end = leaseEnd(cluster);
+  type Change = { at: Date; kind: "release" | "add"; row: (typeof rows)[number] };
+  const changes: Change[] = [];
+  for (const row of rows) {
+    let adding = false;
+    if (row.chainIndex === null && row.acknowledgedAt) {
+      // A node serves from the lease's start (the first gang) or its own ack (a replacement), if it was
+      // not released by then (a node lost while the cluster was still deploying never served).
+      const from = maxDate(start, floorSecond(row.acknowledgedAt));
+      adding = !row.releasedAt || floorSecond(row.releasedAt) > from;
+      if (adding) changes.push({ at: from, kind: "add", row });
+    }
+    if (row.releasedAt && row.billedUntil === null && (row.chainIndex !== null || adding)) {
+      changes.push({ at: floorSecond(row.releasedAt), kind: "release", row });
+    }
+  }
+  if (!changes.length) return billed();
+  // Time order; at the same instant a release frees its rate before an add takes one.
+  changes.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.kind === b.kind ? 0 : a.kind === "release" ? -1 : 1));
+  let last = lastChange(start, rows);
+  let nextIndex = rows.reduce((n, a) => Math.max(n, (a.chainIndex ?? -1) + 1), 0);
+  for (const change of changes) {
+    const at = maxDate(change.at, last);
+    const row = change.row;
+    if (change.kind === "add") {
+      if (end && at >= end) continue; // acknowledged after the lease's end: never billed
+      const rate = allocationRate(cluster, row.gpuCount);
+      const open = rows.filter((a) => a.chainIndex !== null && a.billedUntil === null).reduce((sum, a) => sum + a.ratePerSecond!, 0n);
+      if (open + rate > cluster.pricePerSecond) throw new Error(`cluster ${cluster.id}: billing node ${row.deviceId} would exceed the lease's price (${open} + ${rate} > ${cluster.pricePerSecond})`);
+      Object.assign(row, { chainIndex: nextIndex++, ratePerSecond: rate, billedFrom: at });
+      await tx.allocation.update({ where: { id: row.id }, data: { chainIndex: row.chainIndex, ratePerSecond: rate, billedFrom: at } });
+    } else {
+      if (row.chainIndex === null) continue; // released before it was ever billed
+      const until = end ? minDate(at, end) : at;
+      row.billedUntil = until;
+      await tx.allocation.update({ where: { id: row.id }, data: { billedUntil: until } });
+    }
+    last = at;
+  }
+  return billed();
+}
+
+/**
+ * The instant a lease's billing ends, in whole seconds: the end fixed at ENDED; while running, the
+ * renter's end request when there is one (clamped to its paid end), else its paid end.
+ */
+export function leaseEnd(cluster: { endsAt: Date | null; endedAt: Date | null; endRequestedAt: Date | null; status: string }): Date | null {
+  if (cluster.status === "ENDED" && cluster.endedAt) return floorSecond(cluster.endedAt);
+  if (!cluster.endsAt) return null;
+  const paidEnd = floorSecond(cluster.endsAt);
+  return cluster.endRequestedAt ? minDate(paidEnd, floorSecond(cluster.endRequestedAt)) : paidEnd;
+}
+
+/**
+ * The end instant to fix when a lease ends now: its `leaseEnd`, never before the last on-chain change
+ * (the program refuses an end earlier than `last_change_ts`). Plans pending billing changes first.
+ */
+export async function decideLeaseEnd(db: Db, clusterId: string): Promise<Date | null> {
+  return db.$transaction(async (tx) => {
+    const cluster = await lockCluster(tx, clusterId);
+    if (!cluster.startedAt) return null;
+    const billed = await planBilling(tx, cluster);
+    const end = leaseEnd(cluster);
+    return end ? maxDate(end, lastChange(floorSecond(cluster.startedAt), billed)) : null;
+  });
+}
+
+/** The billed allocations of a cluster (billing planned first, under the cluster's lock). */
+export async function billedAllocations(db: Db, clusterId: string): Promise<BilledAllocation[]> {
+  return db.$transaction(async (tx) => planBilling(tx, await lockCluster(tx, clusterId)));
 }
 
 /** Records the renter's deposit in escrow (renter wallet → escrow). Called once payment is confirmed; replays are no-ops. */
@@ -99,66 +226,73 @@ export interface PeriodSettlement {
   usage: { allocationId: string; deviceId: string; gpuSeconds: bigint; amount: bigint }[];
 }
 
+const ZERO_SPLIT: SettlementSplit = { gross: 0n, fee: 0n, burn: 0n, treasury: 0n, supplier: 0n };
+
+/** Statuses in which a lease's periods may be settled (it has started, and its money is still in escrow). */
+const SETTLEABLE: ReadonlySet<string> = new Set(["RUNNING", "DEGRADED", "ENDING", "ENDED"]);
+
 /**
- * Settles one period of a cluster in one transaction: a UsageRecord per allocation that was active in
- * the period, and one balanced journal. The renter pays the agreed cluster price for the period
- * (`pricePerSecond · seconds`, exactly what the on-chain lease pays); that gross is split with
- * `settlementSplit` (fee, burn), and the suppliers' part is shared among the allocations in
- * proportion to price × GPUs × seconds served, so a replaced node is paid only for its time.
+ * Settles one period of a cluster in one transaction, exactly as the program's `settle_allocation`
+ * pays it: every billed node is paid `rate · seconds it served in the period` (from its `billed_from`
+ * to its `billed_until` or the lease's end), with fee and burn floored on that node's running totals
+ * (`allocationSettlement`), so the period journals of a node add up to what the chain pays it however
+ * the chain's settles are cut. One UsageRecord per node that served, one balanced journal. A node that
+ * was down is not billed: the renter pays for served GPU-seconds only. Never pays past the deposit.
  */
 export async function settleClusterPeriod(db: Db, clusterId: string, period: SettlementPeriod, config: SettlementConfig): Promise<PeriodSettlement> {
   return db.$transaction(async (tx) => {
     // The row lock serializes two settlers of the same cluster; the unique reference makes the second a no-op.
     const cluster = await lockCluster(tx, clusterId);
     const reference = ledgerReferences.settle(clusterId, period.start);
-    const seconds = BigInt(Math.floor((period.end.getTime() - period.start.getTime()) / 1000));
-    const split = settlementSplit(cluster.pricePerSecond, seconds, config.feeBps, config.burnBps, cluster.paymentToken === "MESH");
+    const token = cluster.paymentToken;
     const existing = await tx.usageRecord.findMany({ where: { clusterId, periodStart: period.start }, select: { allocationId: true, deviceId: true, gpuSeconds: true, amount: true } });
     const journalExists = (await tx.journal.count({ where: { reference } })) > 0;
-    if (journalExists || existing.length > 0) return { clusterId, period, reference, created: false, split, token: cluster.paymentToken, usage: existing };
-
-    const allocations = await tx.allocation.findMany({
-      where: { clusterId, startsAt: { lt: period.end }, OR: [{ releasedAt: null }, { releasedAt: { gt: period.start } }] },
-      select: { id: true, deviceId: true, gpuCount: true, pricePerGpuHour: true, startsAt: true, endsAt: true, releasedAt: true, acknowledgedAt: true, device: { select: { supplierId: true } } },
-      orderBy: { id: "asc" },
-    });
-    const served = allocations
-      .map((a) => {
-        // Served from the later of the period start and the agent's ack until release (or the period end).
-        const from = Math.max(period.start.getTime(), (a.acknowledgedAt ?? a.startsAt).getTime());
-        const to = Math.min(period.end.getTime(), (a.releasedAt ?? period.end).getTime(), a.endsAt.getTime());
-        const secs = BigInt(Math.max(0, Math.floor((to - from) / 1000)));
-        return { allocation: a, seconds: secs, gpuSeconds: secs * BigInt(a.gpuCount) };
-      })
-      .filter((s) => s.seconds > 0n);
-    const weights = served.map((s) => s.allocation.pricePerGpuHour * s.gpuSeconds + (s.allocation.pricePerGpuHour === 0n ? s.gpuSeconds : 0n));
-    // Nobody served (all nodes down the whole period): the renter is not charged for it.
-    const effective = served.length ? split : settlementSplit(0n, 0n, config.feeBps, config.burnBps, false);
-    const amounts = proportionalSplit(effective.gross, weights);
-    const supplierShares = proportionalSplit(effective.supplier, weights);
-    const usage = served.map((s, i) => ({ allocationId: s.allocation.id, deviceId: s.allocation.deviceId, gpuSeconds: s.gpuSeconds, amount: amounts[i]! }));
-    if (usage.length) {
-      await tx.usageRecord.createMany({
-        data: usage.map((u) => ({ ...u, clusterId, periodStart: period.start, periodEnd: period.end })),
-      });
+    if (journalExists || existing.length > 0) {
+      const gross = existing.reduce((sum, u) => sum + u.amount, 0n);
+      return { clusterId, period, reference, created: false, split: { ...ZERO_SPLIT, gross }, token, usage: existing };
     }
-    if (effective.gross > 0n) {
+    if (!SETTLEABLE.has(cluster.status) || !cluster.startedAt) throw new Error(`cluster ${clusterId} is ${cluster.status}: nothing to settle`);
+    const billed = await planBilling(tx, cluster);
+    const end = leaseEnd(cluster);
+    const rates = clusterRates(cluster, config);
+    const mesh = token === "MESH";
+    const before = await tx.usageRecord.groupBy({ by: ["allocationId"], where: { clusterId, periodStart: { lt: period.start } }, _sum: { amount: true } });
+    const paidBefore = new Map(before.map((row) => [row.allocationId, row._sum.amount ?? 0n]));
+    const total = { ...ZERO_SPLIT };
+    const lines: LedgerLine[] = [];
+    const usage: PeriodSettlement["usage"] = [];
+    for (const allocation of billed) {
+      const from = maxDate(period.start, allocation.billedFrom);
+      const to = minDate(period.end, allocation.billedUntil, end);
+      const served = seconds(to) - seconds(from);
+      if (served <= 0n) continue;
+      const prior = paidBefore.get(allocation.id) ?? 0n;
+      const priorSplit = settlementSplit(1n, prior, rates.feeBps, rates.burnBps, mesh);
+      const { split } = allocationSettlement({ gross: prior, fee: priorSplit.fee, burn: priorSplit.burn }, allocation.ratePerSecond, served, rates.feeBps, rates.burnBps, mesh);
+      for (const key of Object.keys(total) as (keyof SettlementSplit)[]) total[key] += split[key];
+      usage.push({ allocationId: allocation.id, deviceId: allocation.deviceId, gpuSeconds: served * BigInt(allocation.gpuCount), amount: split.gross });
+      if (split.supplier > 0n) lines.push({ account: LedgerAccounts.supplierEarnings(allocation.supplierId, token), amount: split.supplier });
+    }
+    const settledBefore = await tx.usageRecord.aggregate({ where: { clusterId }, _sum: { amount: true } });
+    if ((settledBefore._sum.amount ?? 0n) + total.gross > cluster.depositAmount) {
+      throw new Error(`cluster ${clusterId}: settling ${period.start.toISOString()} would pay ${total.gross} past the deposit of ${cluster.depositAmount}`);
+    }
+    if (usage.length) await tx.usageRecord.createMany({ data: usage.map((u) => ({ ...u, clusterId, periodStart: period.start, periodEnd: period.end })) });
+    if (total.gross > 0n) {
       // Escrow must hold the deposit before paying out of it (no-op when the payment path posted it).
-      await postDepositJournal(tx, clusterId, cluster.startedAt ?? period.start);
-      const token = cluster.paymentToken;
-      const lines: LedgerLine[] = [{ account: LedgerAccounts.escrow(clusterId, token), amount: -effective.gross }];
-      served.forEach((s, i) => lines.push({ account: LedgerAccounts.supplierEarnings(s.allocation.device.supplierId, token), amount: supplierShares[i]! }));
-      lines.push({ account: LedgerAccounts.treasury(token), amount: effective.treasury });
-      lines.push({ account: LedgerAccounts.burned(token), amount: effective.burn });
+      await postDepositJournal(tx, clusterId, cluster.startedAt);
+      lines.unshift({ account: LedgerAccounts.escrow(clusterId, token), amount: -total.gross });
+      lines.push({ account: LedgerAccounts.treasury(token), amount: total.treasury });
+      lines.push({ account: LedgerAccounts.burned(token), amount: total.burn });
       await postJournal(tx, {
         reference,
         description: `settlement of cluster ${clusterId} for ${period.start.toISOString()}..${period.end.toISOString()}`,
-        token: cluster.paymentToken,
+        token,
         occurredAt: period.end,
-        lines,
+        lines: lines.filter((line) => line.amount !== 0n),
       });
     }
-    return { clusterId, period, reference, created: true, split: effective, token: cluster.paymentToken, usage };
+    return { clusterId, period, reference, created: true, split: total, token, usage };
   }, { timeout: 30_000 });
 }
 

@@ -1,4 +1,4 @@
-import { LedgerAccounts, settlementSplit } from "@gpumesh/core";
+import { allocationSettlement, LedgerAccounts, settlementSplit, ZERO_TOTALS } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -6,7 +6,6 @@ import {
   ledgerBalance,
   ledgerReferences,
   postRefundJournal,
-  proportionalSplit,
   reserveDevices,
   settleClusterPeriod,
   settlementPeriods,
@@ -49,28 +48,24 @@ afterAll(async () => {
 });
 
 describe("settlement maths", () => {
-  it("splits proportionally and exactly", () => {
-    expect(proportionalSplit(100n, [1n, 1n, 1n])).toEqual([34n, 33n, 33n]);
-    expect(proportionalSplit(10n, [0n, 0n])).toEqual([0n, 0n]);
-    const shares = proportionalSplit(1_000_003n, [12n, 4n, 7n]);
-    expect(shares.reduce((a, b) => a + b, 0n)).toBe(1_000_003n);
-  });
-
   it("cuts hourly periods from the start, complete only unless asked, never past the lease end", () => {
     expect(settlementPeriods(t0, at(150), at(240)).map((p) => [p.start, p.end])).toEqual([[t0, at(60)], [at(60), at(120)]]);
     expect(settlementPeriods(t0, at(150), at(240), true).at(-1)).toEqual({ start: at(120), end: at(150) });
     // A lease of 90 minutes: the second period ends at the lease end and counts as complete.
     expect(settlementPeriods(t0, at(500), at(90)).map((p) => p.end)).toEqual([at(60), at(90)]);
+    // Whole seconds, as on-chain: a start with milliseconds is floored.
+    expect(settlementPeriods(new Date(t0.getTime() + 999), at(61), at(90))[0]).toEqual({ start: t0, end: at(60) });
   });
 });
 
 describe("settling a running cluster", () => {
-  it("writes usage and one balanced journal per period (fee, MESH burn), idempotently, and refunds the rest", async () => {
-    const pricePerSecond = 5_000n; // 12 GPUs
+  it("bills each node for the seconds it served, with fees on its running totals, idempotently, never a node that was down, and refunds the rest", async () => {
+    const pricePerSecond = 5_001n; // 12 GPUs: 8-GPU node 3334/s, 4-GPU node 1667/s (Σ 5001)
     const cluster = await db.cluster.create({
       data: {
         renterId, name: "s", type: "KUBERNETES", gpuModelIds: ["a100-80gb"], gpuCount: 12, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
         durationHours: 3, pricePerSecond, depositAmount: pricePerSecond * 3n * 3600n, paymentToken: "MESH", status: "RUNNING", startedAt: t0, endsAt: at(180),
+        feeBps: 500, burnBps: 5_000,
       },
     });
     await reserveDevices(db, {
@@ -82,35 +77,63 @@ describe("settling a running cluster", () => {
       startsAt: t0,
       endsAt: at(180),
     });
-    await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: t0 } });
+    // Both acknowledged before the lease started: both bill from its start.
+    await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: new Date(t0.getTime() - 5_000) } });
+    // The ledger uses the lease's snapshotted rates, not the config's.
+    const other = { feeBps: 0n, burnBps: 0n };
 
     const period = { start: t0, end: at(60) };
     // Two settlers at once (retry + second scheduler): one writes, the other sees it done.
-    const [a, b] = await Promise.all([settleClusterPeriod(db, cluster.id, period, config), settleClusterPeriod(db, cluster.id, period, config)]);
+    const [a, b] = await Promise.all([settleClusterPeriod(db, cluster.id, period, other), settleClusterPeriod(db, cluster.id, period, other)]);
     expect([a.created, b.created].sort()).toEqual([false, true]);
-    const split = settlementSplit(pricePerSecond, 3600n, 500n, 5_000n, true);
-    expect(a.split).toEqual(split);
-    expect(await db.usageRecord.count({ where: { clusterId: cluster.id } })).toBe(2);
+    const big = settlementSplit(3_334n, 3600n, 500n, 5_000n, true);
+    const small = settlementSplit(1_667n, 3600n, 500n, 5_000n, true);
+    const first = a.created ? a : b;
+    expect(first.split.gross).toBe(big.gross + small.gross);
+    expect(first.split.burn).toBe(big.burn + small.burn);
     const usage = await db.usageRecord.findMany({ where: { clusterId: cluster.id }, orderBy: { amount: "desc" } });
-    // Weights 8 × 1.5 : 4 × 1.0 = 3 : 1.
-    expect(usage.map((u) => u.amount)).toEqual([(split.gross * 3n) / 4n, split.gross / 4n]);
+    expect(usage.map((u) => u.amount)).toEqual([big.gross, small.gross]);
     expect(usage.map((u) => u.gpuSeconds)).toEqual([8n * 3600n, 4n * 3600n]);
-    expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(supplierIds[0]!, "MESH"))).toBe((split.supplier * 3n) / 4n);
-    expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(supplierIds[1]!, "MESH"))).toBe(split.supplier / 4n);
-    expect(await ledgerBalance(db, LedgerAccounts.burned("MESH"))).toBe(split.burn);
-    expect(await ledgerBalance(db, LedgerAccounts.treasury("MESH"))).toBe(split.treasury);
+    expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(supplierIds[0]!, "MESH"))).toBe(big.supplier);
+    expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(supplierIds[1]!, "MESH"))).toBe(small.supplier);
+    expect(await ledgerBalance(db, LedgerAccounts.burned("MESH"))).toBe(big.burn + small.burn);
+    expect(await ledgerBalance(db, LedgerAccounts.treasury("MESH"))).toBe(big.treasury + small.treasury);
     expect(await db.journal.count({ where: { reference: ledgerReferences.settle(cluster.id, t0) } })).toBe(1);
+    const billed = await db.allocation.findMany({ where: { clusterId: cluster.id }, orderBy: { chainIndex: "asc" } });
+    expect(billed.map((x) => x.chainIndex)).toEqual([0, 1]);
+    expect(billed.map((x) => x.ratePerSecond).sort()).toEqual([1_667n, 3_334n]);
+    expect(billed.every((x) => x.billedFrom?.getTime() === t0.getTime())).toBe(true);
 
-    // Device 1 is released at minute 90 (a lost node): it is paid only for its 30 minutes.
-    await db.allocation.updateMany({ where: { clusterId: cluster.id, deviceId: deviceIds[1]! }, data: { status: "RELEASED", releasedAt: at(90) } });
-    const second = await settleClusterPeriod(db, cluster.id, { start: at(60), end: at(120) }, config);
+    // Device 1 is lost at minute 90 and 0.7 s: it is paid for its 30 whole minutes only, its fee on its running total.
+    await db.allocation.updateMany({ where: { clusterId: cluster.id, deviceId: deviceIds[1]! }, data: { status: "RELEASED", releasedAt: new Date(at(90).getTime() + 700) } });
+    const second = await settleClusterPeriod(db, cluster.id, { start: at(60), end: at(120) }, other);
     expect(second.usage.map((u) => u.gpuSeconds).sort()).toEqual([4n * 1800n, 8n * 3600n].sort());
+    const smallStep = allocationSettlement({ gross: small.gross, fee: small.fee, burn: small.burn }, 1_667n, 1_800n, 500n, 5_000n, true).split;
+    const bigStep = allocationSettlement({ gross: big.gross, fee: big.fee, burn: big.burn }, 3_334n, 3_600n, 500n, 5_000n, true).split;
+    expect(second.split.gross).toBe(smallStep.gross + bigStep.gross);
+    // Fees on running totals: the two periods of each node pay exactly the split of its whole time.
+    const smallWhole = allocationSettlement(ZERO_TOTALS, 1_667n, 5_400n, 500n, 5_000n, true).split;
+    expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(supplierIds[1]!, "MESH"))).toBe(smallWhole.supplier);
+    expect((await db.allocation.findFirstOrThrow({ where: { clusterId: cluster.id, deviceId: deviceIds[1]! } })).billedUntil).toEqual(at(90));
 
     const refund = await db.$transaction((tx) => postRefundJournal(tx, cluster.id, at(120), "ended early"));
-    expect(refund.amount).toBe(cluster.depositAmount - 2n * split.gross);
+    const settled = first.split.gross + second.split.gross;
+    expect(refund.amount).toBe(cluster.depositAmount - settled);
     expect(await ledgerBalance(db, LedgerAccounts.escrow(cluster.id, "MESH"))).toBe(0n);
     const again = await db.$transaction((tx) => postRefundJournal(tx, cluster.id, at(121), "replay"));
     expect(again.created).toBe(false);
-    expect(await ledgerBalance(db, LedgerAccounts.renterWallet(renterId, "MESH"))).toBe(-2n * split.gross);
+    expect(await ledgerBalance(db, LedgerAccounts.renterWallet(renterId, "MESH"))).toBe(-settled);
+  });
+
+  it("never books a deposit nor a refund for a cluster that was never paid", async () => {
+    const cluster = await db.cluster.create({
+      data: {
+        renterId, name: "unpaid", type: "KUBERNETES", gpuModelIds: ["a100-80gb"], gpuCount: 1, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
+        durationHours: 1, pricePerSecond: 10n, depositAmount: 36_000n, paymentToken: "USDC", status: "FAILED",
+      },
+    });
+    const refund = await db.$transaction((tx) => postRefundJournal(tx, cluster.id, at(1), "payment not received"));
+    expect(refund).toEqual({ amount: 0n, created: false });
+    expect(await db.journal.count({ where: { reference: { in: [ledgerReferences.deposit(cluster.id), ledgerReferences.refund(cluster.id)] } } })).toBe(0);
   });
 });
