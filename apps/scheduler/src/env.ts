@@ -29,6 +29,14 @@ export const schedulerEnvShape = {
   AGENT_CHANNEL: z.enum(["simulated", "none"]).default("simulated"),
   /** How often running leases are checked for complete hours to settle and for their end. */
   SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
+  /** Attempts of a chain-touching job (settle, end, cancel, reward epoch) before the sweeps take it over. */
+  CHAIN_RETRY_ATTEMPTS: envFields.positiveInt.default(20),
+  /** First retry delay of a chain-touching job; it doubles per attempt up to CHAIN_RETRY_MAX_DELAY_S. */
+  CHAIN_RETRY_DELAY_MS: envFields.positiveInt.default(1_000),
+  /** Cap of the chain-touching jobs' exponential backoff (the defaults ride out about 15 minutes of outage). */
+  CHAIN_RETRY_MAX_DELAY_S: envFields.positiveInt.default(60),
+  /** A REQUESTED cluster not paid within this long fails ("payment not received"; nothing escrowed). */
+  QUOTE_TTL_S: envFields.positiveInt.default(1_800),
   /** Each ONLINE or REGISTERED device gets one proof-of-work challenge per this many seconds (at a per-device phase). */
   VERIFY_EVERY_S: envFields.positiveInt.default(3_600),
   /** How often the verify sweep issues due challenges and expires overdue ones. */

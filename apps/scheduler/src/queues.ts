@@ -1,7 +1,10 @@
+import { CAPPED_BACKOFF } from "./enqueue.ts";
+
 /**
  * Queue names and job ids. Job ids derive from domain ids so that enqueuing the same work twice (a
  * retry, a restarted scheduler, two scheduler processes) yields one job: BullMQ ignores a job whose id
- * already exists.
+ * already exists. Producers and sweeps go through `enqueueOnce` (enqueue.ts), which retries a job
+ * whose id is held by a failed attempt instead of being ignored.
  *
  * Separator: BullMQ refuses custom ids containing ':' (unless they have exactly three parts, a legacy
  * repeat-job form), so ids use '/' and times are written in ISO 8601 basic format (20261125T100000Z).
@@ -53,7 +56,9 @@ export const jobIds = {
    * The end of a lease: `expiry` at its paid end (scheduled when it starts running), `request` when the
    * renter ends it, `degraded` when a lost node cannot be replaced.
    */
-  end: (clusterId: string, cause: "expiry" | "request" | "degraded") => `end/${clusterId}/${cause}`,
+  end: (clusterId: string, cause: "expiry" | "request" | "degraded" | "sweep") => `end/${clusterId}/${cause}`,
+  /** Cancels the on-chain lease of a cluster that never ran (FAILED/REFUNDED): the escrow goes back in full. */
+  cancel: (clusterId: string) => `cancel/${clusterId}`,
   /** A node of a cluster went offline: one job per allocation. */
   nodeLost: (clusterId: string, allocationId: string) => `deploy/${clusterId}/lost/${allocationId}`,
 } as const;
@@ -61,7 +66,17 @@ export const jobIds = {
 export const DEFAULT_JOB_OPTIONS = {
   attempts: 8,
   backoff: { type: "exponential", delay: 1_000 },
-  // Completed jobs are kept a while (dedupe window for ids); failed ones much longer, for inspection.
+  // Completed jobs are kept a while (dedupe window for ids); failed ones much longer, for inspection
+  // (enqueueOnce retries a failed one, so it never blocks its id).
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 } as const;
+
+/**
+ * Queues whose jobs touch the chain (settle, rewards): more attempts, exponential backoff capped by
+ * the workers' strategy (enqueue.ts), so a job rides out a long outage at a steady pace; the sweeps
+ * retry it after a longer one.
+ */
+export function chainJobOptions(retry: { attempts: number; delayMs: number }) {
+  return { ...DEFAULT_JOB_OPTIONS, attempts: retry.attempts, backoff: { type: CAPPED_BACKOFF, delay: retry.delayMs } };
+}

@@ -8,13 +8,17 @@ import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentR
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
 import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
-import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
+import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps, type DeployOutcome } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
-import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
+import { findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
+import { cancelClusterLease } from "./jobs/cancel.ts";
+import { endClusterAsRequested, recordEndRequest, terminateCluster } from "./jobs/terminate.ts";
+import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
-import { DEFAULT_JOB_OPTIONS, jobIds, QUEUES } from "./queues.ts";
+import { cappedExponentialBackoff, enqueueManyOnce, enqueueOnce } from "./enqueue.ts";
+import { chainJobOptions, DEFAULT_JOB_OPTIONS, jobIds, QUEUES } from "./queues.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -25,7 +29,10 @@ export interface RunningScheduler {
   chainContext: ChainContext | null;
   /** Enqueues the deploy workflow of a paid cluster (what the payment path calls). Idempotent. */
   enqueueDeploy(clusterId: string): Promise<void>;
-  /** Ends a lease early (renter's terminate). Idempotent. */
+  /**
+   * The renter's terminate, in any state: before RUNNING it cancels the deployment and refunds it in
+   * full; from RUNNING it ends the lease at this call's instant (the first call's). Idempotent.
+   */
   enqueueEnd(clusterId: string, reason: string): Promise<void>;
   /** URL of the queue dashboard when it is served. */
   adminUrl: string | undefined;
@@ -80,9 +87,10 @@ export async function startScheduler(
   const connection = redisConnection(env.REDIS_URL);
   const base = { connection, prefix: env.QUEUE_PREFIX };
   const queueOptions = { ...base, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+  const chainQueueOptions = { ...base, defaultJobOptions: chainJobOptions({ attempts: env.CHAIN_RETRY_ATTEMPTS, delayMs: env.CHAIN_RETRY_DELAY_MS }) };
   const health = new Queue(QUEUES.health, queueOptions);
   const deploy = new Queue<DeployJobData>(QUEUES.deploy, queueOptions);
-  const settle = new Queue(QUEUES.settle, queueOptions);
+  const settle = new Queue(QUEUES.settle, chainQueueOptions);
   const verify = new Queue(QUEUES.verify, queueOptions);
   // Pub/sub needs its own connection; publishing is best effort (the ClusterEvent row is the record).
   const publisher = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
@@ -94,11 +102,9 @@ export async function startScheduler(
   // The queue always exists (dashboard, stop); its worker and ticks only run with a chain.
   const index = new Queue(QUEUES.index, queueOptions);
   // Like index: the rewards worker and sweep only run with a chain (epochs are timed and posted on it).
-  const rewards = new Queue(QUEUES.rewards, queueOptions);
+  const rewards = new Queue(QUEUES.rewards, chainQueueOptions);
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
-  agents.onResponse((response) =>
-    deploy.add("agent-response", response, { jobId: jobIds.agentResponse(response.clusterId, response.allocationId) }),
-  );
+  agents.onResponse((response) => enqueueOnce(deploy, "agent-response", response, jobIds.agentResponse(response.clusterId, response.allocationId)));
 
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
@@ -118,13 +124,13 @@ export async function startScheduler(
     schedule: {
       async ackDeadline(clusterId, allocationId, at) {
         const delay = Math.max(0, at.getTime() - Date.now()) + 250; // fire just after the deadline
-        await deploy.add("ack-deadline", { clusterId }, { jobId: jobIds.ackDeadline(clusterId, allocationId), delay });
+        await enqueueOnce(deploy, "ack-deadline", { clusterId }, jobIds.ackDeadline(clusterId, allocationId), { delay });
       },
       async running(clusterId, endsAt) {
-        await settle.add("end", { clusterId, reason: "lease reached its paid end" }, { jobId: jobIds.end(clusterId, "expiry"), delay: Math.max(0, endsAt.getTime() - Date.now()) });
+        await enqueueOnce(settle, "end", { clusterId, reason: "lease reached its paid end" }, jobIds.end(clusterId, "expiry"), { delay: Math.max(0, endsAt.getTime() - Date.now()) });
       },
       async endEarly(clusterId, reason) {
-        await settle.add("end", { clusterId, reason }, { jobId: jobIds.end(clusterId, "degraded") });
+        await enqueueOnce(settle, "end", { clusterId, reason }, jobIds.end(clusterId, "degraded"));
       },
     },
   };
@@ -152,11 +158,12 @@ export async function startScheduler(
     },
     schedule: {
       async deliver(challengeIds) {
-        await verify.addBulk(challengeIds.map((challengeId) => ({ name: "deliver", data: { challengeId }, opts: { jobId: jobIds.verifyDeliver(challengeId) } })));
+        await enqueueManyOnce(verify, challengeIds.map((challengeId) => ({ name: "deliver", data: { challengeId }, jobId: jobIds.verifyDeliver(challengeId) })));
       },
       async expire(challenges) {
-        await verify.addBulk(
-          challenges.map((c) => ({ name: "expire", data: { challengeId: c.id }, opts: { jobId: jobIds.verifyExpire(c.id), delay: Math.max(0, c.deadlineAt.getTime() - Date.now()) + 250 } })),
+        await enqueueManyOnce(
+          verify,
+          challenges.map((c) => ({ name: "expire", data: { challengeId: c.id }, jobId: jobIds.verifyExpire(c.id), opts: { delay: Math.max(0, c.deadlineAt.getTime() - Date.now()) + 250 } })),
         );
       },
     },
@@ -164,7 +171,7 @@ export async function startScheduler(
   // Challenge answers, like deploy acks, become durable jobs on arrival (stamped with that time).
   agents.onVerificationAnswer?.((answer) => {
     const job = answerJob(answer, now());
-    return job ? verify.add(job.name, job.data, { jobId: job.jobId }) : undefined;
+    return job ? enqueueOnce(verify, job.name, job.data, job.jobId) : undefined;
   });
 
   if (options.sweeps !== false) {
@@ -180,7 +187,8 @@ export async function startScheduler(
     else await rewards.removeJobScheduler(jobIds.rewardsSweep);
   }
 
-  const workerOptions = { ...base, ...options.workerOptions };
+  // Chain-touching jobs back off exponentially up to CHAIN_RETRY_MAX_DELAY_S (chainJobOptions).
+  const workerOptions = { ...base, ...options.workerOptions, settings: { backoffStrategy: cappedExponentialBackoff(env.CHAIN_RETRY_MAX_DELAY_S * 1000) } };
   const healthWorker = new Worker(
     QUEUES.health,
     async (job) => {
@@ -191,11 +199,12 @@ export async function startScheduler(
       // Looked up from all OFFLINE devices, not just this sweep's, so a crash between the two steps
       // is repaired by the next sweep.
       const lost = await lostAllocations(db);
-      await deploy.addBulk(
+      await enqueueManyOnce(
+        deploy,
         lost.map((a) => ({
           name: "node-lost",
           data: { clusterId: a.clusterId, allocationId: a.id, reason: a.deviceStatus === "OFFLINE" ? `device ${a.deviceId} missed its heartbeat deadline` : `device ${a.deviceId} is ${a.deviceStatus.toLowerCase()}` },
-          opts: { jobId: jobIds.nodeLost(a.clusterId, a.id) },
+          jobId: jobIds.nodeLost(a.clusterId, a.id),
         })),
       );
       return lost.length ? { offline: offline.length, lostNodes: lost.length } : { offline: offline.length };
@@ -203,31 +212,45 @@ export async function startScheduler(
     { ...workerOptions, concurrency: 1 },
   );
 
+  // A deployment that ended refunded may still hold an on-chain lease: cancel it (its own job, retried
+  // like any chain step; the settle sweep re-enqueues it while the lease is open).
+  const cancelIfRefunded = async (clusterId: string, outcome: DeployOutcome): Promise<DeployOutcome> => {
+    if (outcome.state === "refunded") await enqueueOnce(settle, "cancel", { clusterId }, jobIds.cancel(clusterId));
+    return outcome;
+  };
   const deployWorker = new Worker<DeployJobData>(
     QUEUES.deploy,
     async (job: Job<DeployJobData>) => {
       switch (job.name) {
         case "deploy":
         case "ack-deadline":
-        case "nudge":
-          return advanceDeploy(deployDeps, (job.data as { clusterId: string }).clusterId);
-        case "agent-response":
-          return handleAgentResponse(deployDeps, job.data as AgentResponse);
+        case "nudge": {
+          const { clusterId } = job.data as { clusterId: string };
+          return cancelIfRefunded(clusterId, await advanceDeploy(deployDeps, clusterId));
+        }
+        case "agent-response": {
+          const response = job.data as AgentResponse;
+          return cancelIfRefunded(response.clusterId, await handleAgentResponse(deployDeps, response));
+        }
         case "node-lost": {
           const data = job.data as unknown as { clusterId: string; allocationId: string; reason: string };
-          return handleNodeLost(deployDeps, data.clusterId, data.allocationId, data.reason);
+          return cancelIfRefunded(data.clusterId, await handleNodeLost(deployDeps, data.clusterId, data.allocationId, data.reason));
         }
         case "sweep": {
           // Recovery: deployments (and degraded clusters) nobody has touched for a sweep interval (a lost job, a crash between
           // steps, a paid cluster whose deploy job was never enqueued) get a nudge.
           const every = env.DEPLOY_SWEEP_EVERY_S * 1000;
           const stuck = await db.cluster.findMany({
-            where: { status: { in: ["PAID", "MATCHING", "DEPLOYING", "DEGRADED", "FAILED"] }, updatedAt: { lt: new Date(now().getTime() - every) } },
+            where: {
+              status: { in: ["PAID", "MATCHING", "DEPLOYING", "DEGRADED", "FAILED"] },
+              updatedAt: { lt: new Date(now().getTime() - every) },
+            },
             select: { id: true },
+            orderBy: { updatedAt: "asc" },
             take: 1_000,
           });
           const slot = Math.floor(now().getTime() / every);
-          await deploy.addBulk(stuck.map((c) => ({ name: "nudge", data: { clusterId: c.id }, opts: { jobId: jobIds.deployNudge(c.id, slot) } })));
+          await enqueueManyOnce(deploy, stuck.map((c) => ({ name: "nudge", data: { clusterId: c.id }, jobId: jobIds.deployNudge(c.id, slot) })));
           return { nudged: stuck.length };
         }
         default:
@@ -242,16 +265,32 @@ export async function startScheduler(
     async (job) => {
       switch (job.name) {
         case "sweep": {
-          const work = await findSettlementWork(db, now());
-          await settle.addBulk([
+          const at = now();
+          const work = await findSettlementWork(db, at);
+          // The rest of the lifecycle: ends interrupted between ENDING and ENDED, leases still open
+          // on-chain, quotes never paid.
+          const unfinished = await findUnfinishedClusters(db, at, { graceMs: env.SETTLE_SWEEP_EVERY_S * 1000, quoteTtlMs: env.QUOTE_TTL_S * 1000 });
+          let expired = 0;
+          for (const cluster of unfinished.expiredQuotes) if (await expireQuote({ db, publish }, cluster, at)) expired++;
+          const enqueued = await enqueueManyOnce(settle, [
             ...work.periods.map((p) => ({
               name: "period",
               data: { clusterId: p.clusterId, periodStart: p.periodStart.toISOString() },
-              opts: { jobId: jobIds.settlePeriod(p.clusterId, p.periodStart) },
+              jobId: jobIds.settlePeriod(p.clusterId, p.periodStart),
             })),
-            ...work.ends.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease reached its paid end" }, opts: { jobId: jobIds.end(clusterId, "expiry") } })),
+            ...work.ends.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease reached its paid end" }, jobId: jobIds.end(clusterId, "expiry") })),
+            ...unfinished.ending.map((c) => ({ name: "end", data: { clusterId: c.clusterId, reason: c.reason }, jobId: jobIds.end(c.clusterId, "sweep") })),
+            ...unfinished.unclosedEnded.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease ended: closing it on-chain" }, jobId: jobIds.end(clusterId, "sweep") })),
+            ...unfinished.unclosedCancelled.map((clusterId) => ({ name: "cancel", data: { clusterId }, jobId: jobIds.cancel(clusterId) })),
           ]);
-          return { periods: work.periods.length, ends: work.ends.length };
+          return {
+            periods: work.periods.length,
+            ends: work.ends.length,
+            resumedEnds: unfinished.ending.length,
+            unclosed: unfinished.unclosedEnded.length + unfinished.unclosedCancelled.length,
+            expiredQuotes: expired,
+            ...enqueued,
+          };
         }
         case "period": {
           const data = job.data as { clusterId: string; periodStart: string };
@@ -259,9 +298,20 @@ export async function startScheduler(
           return settled ? { created: settled.created, gross: settled.split.gross.toString() } : null;
         }
         case "end": {
-          const data = job.data as { clusterId: string; reason: string };
-          const ended = await endCluster(settleDeps, data.clusterId, data.reason);
+          const data = job.data as { clusterId: string; reason: string; requestedAt?: string };
+          if (data.requestedAt !== undefined) {
+            // The renter's terminate (enqueueEnd): cancels before RUNNING, ends at the request's instant after.
+            const outcome = await terminateCluster(settleDeps, data.clusterId, data.reason, new Date(data.requestedAt));
+            if (outcome.state === "cancelled") await enqueueOnce(settle, "cancel", { clusterId: data.clusterId }, jobIds.cancel(data.clusterId));
+            return "refund" in outcome ? { state: outcome.state, refund: outcome.refund?.toString() ?? null } : outcome;
+          }
+          const ended = await endClusterAsRequested(settleDeps, data.clusterId, data.reason);
           return ended ? { refund: ended.refund.toString() } : null;
+        }
+        case "cancel": {
+          const data = job.data as { clusterId: string };
+          await cancelClusterLease(settleDeps, data.clusterId);
+          return null;
         }
         default:
           throw new Error(`unknown settle job ${job.name}`);
@@ -295,7 +345,7 @@ export async function startScheduler(
         async (job) => {
           const enqueueNextDue = async () => {
             const epoch = await nextDueEpoch(rewardsDeps);
-            if (epoch !== null) await rewards.add("epoch", { epoch }, { jobId: jobIds.rewardsEpoch(epoch) });
+            if (epoch !== null) await enqueueOnce(rewards, "epoch", { epoch }, jobIds.rewardsEpoch(epoch));
             return epoch;
           };
           switch (job.name) {
@@ -344,10 +394,14 @@ export async function startScheduler(
     chainContext,
     adminUrl: admin?.url,
     async enqueueDeploy(clusterId) {
-      await deploy.add("deploy", { clusterId }, { jobId: jobIds.deploy(clusterId) });
+      await enqueueOnce(deploy, "deploy", { clusterId }, jobIds.deploy(clusterId));
     },
     async enqueueEnd(clusterId, reason) {
-      await settle.add("end", { clusterId, reason }, { jobId: jobIds.end(clusterId, "request") });
+      // The end instant is this request's: fixed now if the lease runs (a retried or late job never
+      // bills past it), else by the job from the same instant once the lease has started.
+      const requestedAt = now();
+      await recordEndRequest(db, clusterId, requestedAt);
+      await enqueueOnce(settle, "end", { clusterId, reason, requestedAt: requestedAt.toISOString() }, jobIds.end(clusterId, "request"));
     },
     async stop(stopOptions = {}) {
       // force: do not wait for active jobs (simulates a killed process; their locks expire and another

@@ -443,10 +443,16 @@ async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date, known?
 export async function handleAgentResponse(deps: DeployDeps, response: AgentResponse): Promise<DeployOutcome> {
   const at = new Date(response.at);
   if (response.accepted) {
-    await deps.db.allocation.updateMany({
+    const acked = await deps.db.allocation.updateMany({
       where: { id: response.allocationId, clusterId: response.clusterId, status: "ACTIVE", acknowledgedAt: null },
       data: { acknowledgedAt: at },
     });
+    // An ack for an allocation released meanwhile (the renter terminated, the deployment failed while
+    // its assignment was in flight): the device must not keep serving a cluster that let it go.
+    if (acked.count === 0) {
+      const allocation = await deps.db.allocation.findFirst({ where: { id: response.allocationId, clusterId: response.clusterId, status: "RELEASED" }, select: { deviceId: true } });
+      if (allocation) await Promise.allSettled([deps.agents.revoke(allocation.deviceId, response.allocationId, "allocation released before it was acknowledged")]);
+    }
   } else {
     await releaseAllocations(deps.db, response.clusterId, `${RELEASE.refused}: ${response.reason ?? "no reason given"}`, at, { allocationIds: [response.allocationId] });
   }

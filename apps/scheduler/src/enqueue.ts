@@ -1,0 +1,67 @@
+import type { BackoffStrategy, JobsOptions, Queue } from "bullmq";
+
+/**
+ * Enqueues work under its deterministic id so that its own failed past cannot block it. BullMQ
+ * ignores an add whose id exists, and failed jobs are kept (30 days, for inspection): a plain add
+ * after a job exhausted its attempts would be a silent no-op for a month. Here:
+ * - no job with that id: added;
+ * - a failed one: retried under the same id (attempts counted from zero again, same data: the first
+ *   request's, e.g. its instant);
+ * - waiting, delayed, active or completed: nothing (completed ids dedupe for removeOnComplete's window).
+ * Safe to call from several processes at once: a lost race is either a duplicate add (ignored) or a
+ * retry of a job another process has just retried (no longer failed: nothing to do).
+ */
+export async function enqueueOnce<Data>(queue: Queue<Data>, name: string, data: Data, jobId: string, opts: Omit<JobsOptions, "jobId"> = {}): Promise<EnqueueOutcome> {
+  // Queue<Data>'s add signature is generic over name/result types; the plain form is what we use.
+  const q = queue as unknown as Queue;
+  const state = await q.getJobState(jobId);
+  if (state === "unknown") {
+    await q.add(name, data, { ...opts, jobId });
+    return "added";
+  }
+  if (state !== "failed") return "exists";
+  const job = await q.getJob(jobId);
+  if (!job) return enqueueOnce(queue, name, data, jobId, opts); // removed meanwhile (its age ran out)
+  try {
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    return "retried";
+  } catch (error) {
+    // Another process retried it first: it is no longer failed, which is all we wanted.
+    if ((await q.getJobState(jobId)) !== "failed") return "exists";
+    throw error;
+  }
+}
+
+export type EnqueueOutcome = "added" | "retried" | "exists";
+
+/** `enqueueOnce` for many jobs of one queue (sweeps); their Redis calls are pipelined by the client. */
+export async function enqueueManyOnce<Data>(
+  queue: Queue<Data>,
+  jobs: readonly { name: string; data: Data; jobId: string; opts?: Omit<JobsOptions, "jobId"> }[],
+): Promise<{ added: number; retried: number }> {
+  const counts = { added: 0, retried: 0 };
+  const CHUNK = 200;
+  for (let i = 0; i < jobs.length; i += CHUNK) {
+    const outcomes = await Promise.all(jobs.slice(i, i + CHUNK).map((j) => enqueueOnce(queue, j.name, j.data, j.jobId, j.opts)));
+    for (const outcome of outcomes) if (outcome !== "exists") counts[outcome]++;
+  }
+  return counts;
+}
+
+/** The backoff type of chain-touching jobs (settle, end, cancel, reward epochs): see `cappedExponentialBackoff`. */
+export const CAPPED_BACKOFF = "capped-exponential";
+
+/**
+ * Exponential backoff capped at `maxDelayMs` (BullMQ's built-in exponential has no cap, so with more
+ * attempts its last delays would grow to hours). A chain outage shorter than the attempts × cap
+ * window is ridden out by the job itself; a longer one by the sweeps, which retry failed jobs.
+ * Registered as the workers' custom strategy; the built-in types keep their own meaning.
+ */
+export function cappedExponentialBackoff(maxDelayMs: number): BackoffStrategy {
+  return (attemptsMade, type, _error, job) => {
+    if (type !== CAPPED_BACKOFF) throw new Error(`unknown backoff type ${type ?? "(none)"}`);
+    const backoff = job?.opts.backoff;
+    const base = typeof backoff === "object" && backoff.delay !== undefined ? backoff.delay : 1_000;
+    return Math.min(maxDelayMs, base * 2 ** Math.max(0, attemptsMade - 1));
+  };
+}
