@@ -109,7 +109,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
         logger,
         publish: noop,
         agents: { assign: noop, revoke: noop, onResponse: () => undefined, close: noop },
-        schedule: { ackDeadline: noop, running: noop, endEarly: noop },
+        schedule: { ackDeadline: noop, running: noop, endEarly: noop, leaseChanged: noop },
         config: { ackTimeoutMs: 120_000, maxReplacements: 3, maxReserveAttempts: 5, minVerificationScoreBps: 5_000 },
       };
       return deps;

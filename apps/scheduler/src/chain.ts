@@ -1,96 +1,159 @@
-import type { Db } from "@gpumesh/db";
-import type { ChainGateway, LeaseSettlementResult } from "@gpumesh/chain";
+import { billedAllocations, floorSecond, type Db } from "@gpumesh/db";
+import { fetchAllocations, fetchLease, pdas, planLeaseSync, type ChainGateway, type DesiredLease } from "@gpumesh/chain";
 import { type Keypair, PublicKey } from "@solana/web3.js";
 import type { Logger } from "pino";
 
 /**
- * The on-chain side of settlement (settle_lease / end_lease). `GatewayChainSettlement` sends them
- * through the chain gateway; `RecordingChainSettlement` (no chain configured, tests) records what
- * would be sent. Calls are keyed by the same domain ids as the ledger and are safe to repeat: the
- * program pays by chain time, so a repeated settle is NothingToSettle (done) and a repeated end finds
- * the lease closed (done).
+ * The on-chain side of a lease. `syncLease` brings the program's lease of a cluster in line with the
+ * ledger: activation at the real start, one allocation per node as nodes are billed and released (in
+ * time order), settles up to what the ledger settled (same `until`), the end at the ledger's end
+ * instant, and a full cancel for a deployment that never ran. It reads both sides and sends only what
+ * is missing, so it is safe to run any number of times, from any job, after any crash.
+ * `GatewayChainSettlement` sends through the chain gateway; `RecordingChainSettlement` (no chain
+ * configured, tests) records what was asked.
  */
-export interface ChainSettleRequest {
-  clusterId: string;
-  leaseId: bigint | null;
-  periodStart: Date;
-  periodEnd: Date;
-  gross: bigint;
-}
-
-export interface ChainEndRequest {
-  clusterId: string;
-  leaseId: bigint | null;
-  endedAt: Date;
-  refund: bigint;
+export interface LeaseSyncOutcome {
+  /** Transactions sent by this run. */
+  signatures: string[];
+  /** Nothing is left to do on-chain for this lease (cancelled, or ended and paid out). */
+  finished: boolean;
+  /** Why nothing was sent: the cluster has no on-chain lease, or the chain cannot follow (reported). */
+  skipped?: string;
+  problem?: string;
 }
 
 export interface ChainSettlement {
-  settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }>;
-  endLease(request: ChainEndRequest): Promise<{ signature: string | null }>;
+  syncLease(clusterId: string): Promise<LeaseSyncOutcome>;
+}
+
+const FINISHED_STATUSES = new Set(["ENDED", "REFUNDED"]);
+
+/** One `syncLease` call as `RecordingChainSettlement` saw it: the cluster's state at that moment. */
+export interface RecordedSync {
+  clusterId: string;
+  status: string | null;
+  endedAt: Date | null;
+  /** The ledger's refund of the cluster at that moment (what end_lease or cancel_lease would return). */
+  refund: bigint;
 }
 
 export class RecordingChainSettlement implements ChainSettlement {
-  readonly settled: ChainSettleRequest[] = [];
-  readonly ended: ChainEndRequest[] = [];
+  readonly syncs: RecordedSync[] = [];
 
-  async settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }> {
-    this.settled.push(request);
-    return { signature: null };
+  constructor(private readonly db?: Db) {}
+
+  /** The first sync of each cluster after it ended: where end_lease would go out. */
+  get ended(): RecordedSync[] {
+    return firstPerCluster(this.syncs.filter((s) => s.status === "ENDED"));
   }
 
-  async endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
-    // Like the chain: a lease ends once, ending it again is a no-op.
-    if (!this.ended.some((e) => e.clusterId === request.clusterId)) this.ended.push(request);
-    return { signature: null };
+  /** The first sync of each cluster after it failed: where cancel_lease would go out. */
+  get cancelled(): RecordedSync[] {
+    return firstPerCluster(this.syncs.filter((s) => s.status === "FAILED" || s.status === "REFUNDED"));
+  }
+
+  async syncLease(clusterId: string): Promise<LeaseSyncOutcome> {
+    const cluster = await this.db?.cluster.findUnique({ where: { id: clusterId }, select: { status: true, endedAt: true } });
+    const refund = await this.db?.journal.findUnique({ where: { reference: `refund:${clusterId}` }, select: { entries: { where: { amount: { gt: 0n } }, select: { amount: true } } } });
+    this.syncs.push({ clusterId, status: cluster?.status ?? null, endedAt: cluster?.endedAt ?? null, refund: refund?.entries.reduce((sum, e) => sum + e.amount, 0n) ?? 0n });
+    // Without a chain there is no escrow to unwind: a finished cluster is closed as far as the chain goes.
+    const finished = cluster ? FINISHED_STATUSES.has(cluster.status) : false;
+    if (finished) await this.db?.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+    return { signatures: [], finished, skipped: "no chain configured" };
   }
 }
 
-/**
- * Settles and ends leases on-chain with the settlement authority's key. The lease PDA comes from the
- * renter's wallet and the cluster's lease id; the on-chain amounts are the program's (price per
- * second × chain seconds since the last settlement), which the hourly ledger journals mirror.
- */
+function firstPerCluster(syncs: RecordedSync[]): RecordedSync[] {
+  const seen = new Set<string>();
+  return syncs.filter((s) => !seen.has(s.clusterId) && seen.add(s.clusterId));
+}
+
+/** Sync rounds per run: each round sends what one snapshot allows (activation, then allocations, settles, end, close). */
+const MAX_ROUNDS = 6;
+
 export class GatewayChainSettlement implements ChainSettlement {
   constructor(
     private readonly db: Db,
-    private readonly chain: { gateway: ChainGateway; settlementAuthority: Keypair },
+    private readonly chain: { gateway: ChainGateway; settlementAuthority: Keypair; config(): Promise<{ meshMint: PublicKey }> },
     private readonly logger: Logger,
   ) {}
 
-  /** The renter wallet of a cluster with an on-chain lease; null for seeded/dev clusters without one. */
-  private async renterOf(clusterId: string, leaseId: bigint | null, step: string): Promise<PublicKey | null> {
-    if (leaseId === null) {
-      this.logger.debug({ cluster: clusterId, step }, "cluster has no on-chain lease: chain step skipped");
-      return null;
-    }
-    const cluster = await this.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { renter: { select: { walletAddress: true } } } });
+  async syncLease(clusterId: string): Promise<LeaseSyncOutcome> {
+    const cluster = await this.db.cluster.findUniqueOrThrow({
+      where: { id: clusterId },
+      select: {
+        leaseId: true, status: true, startedAt: true, endedAt: true, durationHours: true, pricePerSecond: true, paymentToken: true, chainClosedAt: true,
+        renter: { select: { walletAddress: true } },
+      },
+    });
+    if (cluster.leaseId === null) return { signatures: [], finished: true, skipped: "no on-chain lease" };
+    if (cluster.chainClosedAt) return { signatures: [], finished: true };
+    let renter: PublicKey;
     try {
-      return new PublicKey(cluster.renter.walletAddress);
+      renter = new PublicKey(cluster.renter.walletAddress);
     } catch {
       // A dev account whose "wallet" is not a key cannot hold a lease.
-      this.logger.warn({ cluster: clusterId, step, wallet: cluster.renter.walletAddress }, "renter wallet is not a Solana address: chain step skipped");
-      return null;
+      return { signatures: [], finished: true, skipped: "renter wallet is not a Solana address" };
     }
+    const { gateway, settlementAuthority } = this.chain;
+    const connection = gateway.connection;
+    const meshMint = (await this.chain.config()).meshMint;
+    const signatures: string[] = [];
+    let problem: string | undefined;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const lease = await fetchLease(connection, renter, cluster.leaseId, gateway.programId);
+      if (!lease) return { signatures, finished: false, problem: "the lease is not on-chain" };
+      const desired = await this.desired(clusterId, cluster, lease.mint, meshMint);
+      const allocations = await fetchAllocations(connection, lease.address, lease.allocationCount, gateway.programId);
+      const escrowOpen = (await connection.getAccountInfo(pdas.escrow(lease.address, gateway.programId)[0], "confirmed")) !== null;
+      const plan = planLeaseSync(desired, lease, allocations, escrowOpen);
+      if (plan.problem && plan.problem !== problem) {
+        problem = plan.problem;
+        this.logger.warn({ cluster: clusterId, lease: lease.address.toBase58(), problem }, "the on-chain lease cannot follow the ledger");
+      }
+      if (plan.finished) {
+        await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+        return { signatures, finished: true, ...(problem ? { problem } : {}) };
+      }
+      if (!plan.steps.length) return { signatures, finished: false, ...(problem ? { problem } : {}) };
+      signatures.push(...(await gateway.sendLeaseSteps(settlementAuthority, lease, plan.steps)));
+      this.logger.info({ cluster: clusterId, lease: lease.address.toBase58(), steps: plan.steps.map((s) => s.kind) }, "lease synced on-chain");
+    }
+    return { signatures, finished: false, ...(problem ? { problem } : {}) };
   }
 
-  settleLease(request: ChainSettleRequest): Promise<{ signature: string | null }> {
-    return this.send("settle_lease", request, (renter, leaseId) => this.chain.gateway.settleLease(this.chain.settlementAuthority, renter, leaseId));
-  }
-
-  endLease(request: ChainEndRequest): Promise<{ signature: string | null }> {
-    return this.send("end_lease", request, (renter, leaseId) => this.chain.gateway.endLease(this.chain.settlementAuthority, renter, leaseId));
-  }
-
-  private async send(
-    step: "settle_lease" | "end_lease",
-    request: { clusterId: string; leaseId: bigint | null },
-    call: (renter: PublicKey, leaseId: bigint) => Promise<LeaseSettlementResult>,
-  ): Promise<{ signature: string | null }> {
-    const renter = await this.renterOf(request.clusterId, request.leaseId, step);
-    if (!renter) return { signature: null };
-    const result = await call(renter, request.leaseId!);
-    this.logger.info({ cluster: request.clusterId, lease: request.leaseId!.toString(), outcome: result.outcome, signature: result.signature }, step);
-    return { signature: result.signature };
+  /** What the ledger says the lease must look like. */
+  private async desired(
+    clusterId: string,
+    cluster: { status: string; startedAt: Date | null; endedAt: Date | null; durationHours: number; pricePerSecond: bigint; paymentToken: string },
+    leaseMint: PublicKey,
+    meshMint: PublicKey,
+  ): Promise<DesiredLease> {
+    const unix = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
+    // The mint is the one the quote named: MESH for a MESH cluster, anything else for USDC.
+    const mintMatches = leaseMint.equals(meshMint) === (cluster.paymentToken === "MESH");
+    const terms = { pricePerSecond: cluster.pricePerSecond, maxSeconds: BigInt(cluster.durationHours * 3600), mint: mintMatches ? leaseMint : PublicKey.default };
+    const started = cluster.startedAt !== null && ["RUNNING", "DEGRADED", "ENDING", "ENDED"].includes(cluster.status);
+    if (!started) return { terms, startTs: null, cancel: ["FAILED", "REFUNDED"].includes(cluster.status), allocations: [], endTs: null };
+    const billed = await billedAllocations(this.db, clusterId);
+    const suppliers = await this.db.device.findMany({ where: { id: { in: billed.map((b) => b.deviceId) } }, select: { id: true, supplier: { select: { account: { select: { walletAddress: true } } } } } });
+    const wallet = new Map(suppliers.map((d) => [d.id, d.supplier.account.walletAddress]));
+    const usage = await this.db.usageRecord.groupBy({ by: ["allocationId"], where: { clusterId }, _sum: { amount: true }, _max: { periodEnd: true } });
+    const ledger = new Map(usage.map((u) => [u.allocationId, u]));
+    return {
+      terms,
+      startTs: unix(floorSecond(cluster.startedAt!)),
+      cancel: false,
+      allocations: billed.map((b) => ({
+        index: b.chainIndex,
+        supplier: new PublicKey(wallet.get(b.deviceId)!),
+        ratePerSecond: b.ratePerSecond,
+        fromTs: unix(b.billedFrom),
+        untilTs: b.billedUntil ? unix(b.billedUntil) : null,
+        ledgerGross: ledger.get(b.id)?._sum.amount ?? 0n,
+        ledgerSettledUntil: ledger.get(b.id)?._max.periodEnd ? unix(ledger.get(b.id)!._max.periodEnd!) : null,
+      })),
+      endTs: cluster.status === "ENDED" && cluster.endedAt ? unix(floorSecond(cluster.endedAt)) : null,
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { LedgerAccounts, settlementSplit } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, ledgerBalance, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { allocationRate, createDb, ledgerBalance, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
@@ -44,16 +44,26 @@ async function runningCluster(startedAt: Date, token: "USDC" | "MESH", durationH
     endsAt: cluster.endsAt!,
   });
   await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: startedAt } });
-  return cluster;
+  // Each node bills its share of the price for its GPUs (Σ ≤ the price; the dust is refunded).
+  const rates = devices.map((d) => allocationRate(cluster, d.gpuCount));
+  return { ...cluster, rates };
 }
 
-function deps(now: Date, chain = new RecordingChainSettlement()): SettleDeps & { chain: RecordingChainSettlement } {
+/** What the nodes of a cluster are paid for `seconds` each, summed (fees on each node's own running total). */
+function served(rates: bigint[], seconds: bigint, mesh: boolean) {
+  const splits = rates.map((rate) => settlementSplit(rate, seconds, 500n, 5_000n, mesh));
+  return { gross: splits.reduce((a, x) => a + x.gross, 0n), burn: splits.reduce((a, x) => a + x.burn, 0n) };
+}
+
+const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
+
+function deps(now: Date, chain = new RecordingChainSettlement(db)): SettleDeps & { chain: RecordingChainSettlement } {
   return { db, chain, agents: new SimulatedAgentChannel(), publish: () => undefined, config: { feeBps: 500n, burnBps: 5_000n }, logger: pino({ level: "silent" }), now: () => now };
 }
 
 describe("settle", () => {
   it("finds each complete hour once, settles it idempotently, and ends the lease at its paid end", async () => {
-    const startedAt = new Date(Date.now() - 10 * HOUR);
+    const startedAt = wholeSecond(Date.now() - 10 * HOUR);
     const cluster = await runningCluster(startedAt, "MESH");
     const midLease = new Date(startedAt.getTime() + 2.5 * HOUR);
     const work = await findSettlementWork(db, midLease);
@@ -69,38 +79,81 @@ describe("settle", () => {
     // An incomplete hour is not settled by the hourly job.
     expect(await settlePeriod(d, cluster.id, new Date(startedAt.getTime() + 2 * HOUR))).toBeNull();
     expect((await findSettlementWork(db, midLease)).periods.filter((p) => p.clusterId === cluster.id)).toEqual([]);
-    const hourly = settlementSplit(777n, 3600n, 500n, 5_000n, true);
-    expect(await ledgerBalance(db, LedgerAccounts.escrow(cluster.id, "MESH"))).toBe(cluster.depositAmount - 2n * hourly.gross);
-    expect(d.chain.settled).toHaveLength(3); // sent again on replay: the gateway treats it as done
+    expect(await ledgerBalance(db, LedgerAccounts.escrow(cluster.id, "MESH"))).toBe(cluster.depositAmount - served(cluster.rates, 7_200n, true).gross);
+    // The on-chain lease is synced after every settle, replays included (the sync sends only what is missing).
+    expect(d.chain.syncs.filter((s) => s.clusterId === cluster.id)).toHaveLength(3);
 
     // After the paid end: the sweep asks for the end; ending settles the last hour, refunds nothing.
     const after = new Date(startedAt.getTime() + 3 * HOUR + 60_000);
     expect((await findSettlementWork(db, after)).ends).toContain(cluster.id);
     const e = deps(after);
-    expect(await endCluster(e, cluster.id, "lease reached its paid end")).toEqual({ refund: 0n });
+    const whole = served(cluster.rates, 10_800n, true);
+    // The price splits into per-node rates with rounding dust: the dust comes back, to the base unit.
+    const dust = cluster.depositAmount - whole.gross;
+    expect(dust).toBeGreaterThanOrEqual(0n);
+    expect(await endCluster(e, cluster.id, "lease reached its paid end")).toEqual({ refund: dust });
     expect(await endCluster(e, cluster.id, "replay")).toBeNull();
     expect((await timeline(db, cluster.id)).slice(-2)).toEqual(["RUNNING->ENDING", "ENDING->ENDED"]);
     const ended = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
     expect(ended.endedAt).toEqual(cluster.endsAt);
     const money = await moneyOfCluster(db, cluster.id);
     expect(money.escrow).toBe(0n);
-    expect(money.burned).toBe(3n * hourly.burn);
-    expect(money.suppliers + money.treasury + money.burned).toBe(cluster.depositAmount);
+    expect(money.burned).toBe(whole.burn);
+    expect(money.suppliers + money.treasury + money.burned + money.refund).toBe(cluster.depositAmount);
     expect(money.references.filter((r) => r.startsWith("settle:"))).toHaveLength(3);
     expect(await db.allocation.count({ where: { clusterId: cluster.id, status: "ACTIVE" } })).toBe(0);
-    expect(e.chain.ended).toEqual([{ clusterId: cluster.id, leaseId: null, endedAt: cluster.endsAt, refund: 0n }]);
+    expect(e.chain.ended).toEqual([{ clusterId: cluster.id, status: "ENDED", endedAt: cluster.endsAt, refund: dust }]);
   });
 
   it("ends early on request: partial last period, unused time refunded to the base unit", async () => {
-    const startedAt = new Date(Date.now() - 20 * HOUR);
+    const startedAt = wholeSecond(Date.now() - 20 * HOUR);
     const cluster = await runningCluster(startedAt, "USDC", 5);
-    const at = new Date(startedAt.getTime() + 90 * 60_000 + 17_000); // 1 h 30 min 17 s
+    const at = new Date(startedAt.getTime() + 90 * 60_000 + 17_400); // 1 h 30 min 17.4 s: billed to the whole second
     const result = await endCluster(deps(at), cluster.id, "terminated by the renter");
-    const used = 777n * (90n * 60n + 17n);
+    const used = served(cluster.rates, 90n * 60n + 17n, false).gross;
     expect(result).toEqual({ refund: cluster.depositAmount - used });
+    // A retry much later (a crash after ENDED) changes nothing: the end instant was fixed once.
+    expect(await endCluster(deps(new Date(at.getTime() + HOUR)), cluster.id, "retry")).toBeNull();
+    expect((await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).endedAt).toEqual(wholeSecond(at.getTime()));
     const money = await moneyOfCluster(db, cluster.id);
     expect(money.burned).toBe(0n); // USDC: no burn
     expect(money.suppliers + money.treasury + money.refund).toBe(cluster.depositAmount);
     expect(money.escrow).toBe(0n);
+  });
+});
+
+describe("settle: the end instant and who is billed", () => {
+  it("a crash between ENDING and ENDED: the retry ends at the first attempt's instant, not its own", async () => {
+    const startedAt = wholeSecond(Date.now() - 30 * HOUR);
+    const cluster = await runningCluster(startedAt, "USDC", 5);
+    const first = new Date(startedAt.getTime() + 2 * HOUR);
+    // The first attempt reaches ENDING and dies there (the chain sync throws after nothing else ran).
+    const crashing = deps(first);
+    await db.$transaction(async (tx) => {
+      const { transitionClusterInTx } = await import("@gpumesh/db");
+      await transitionClusterInTx(tx, cluster.id, "ENDING", "terminated", { expectedFrom: "RUNNING", at: first });
+      await tx.$executeRaw`update cluster set end_requested_at = ${first}::timestamptz where id = ${cluster.id}::uuid`;
+    });
+    const retry = deps(new Date(first.getTime() + 3 * HOUR));
+    const result = await endCluster(retry, cluster.id, "sweep: resume the end");
+    expect(result).toEqual({ refund: cluster.depositAmount - served(cluster.rates, 7_200n, false).gross });
+    expect((await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).endedAt).toEqual(first);
+    expect(crashing.chain.syncs).toEqual([]);
+  });
+
+  it("bills only the nodes that served: a node down the whole period costs nothing", async () => {
+    const startedAt = wholeSecond(Date.now() - 40 * HOUR);
+    const cluster = await runningCluster(startedAt, "USDC", 3);
+    const allocations = await db.allocation.findMany({ where: { clusterId: cluster.id }, orderBy: { id: "asc" } });
+    // One node was lost one second after the start and never replaced.
+    await db.allocation.update({ where: { id: allocations[0]!.id }, data: { status: "RELEASED", releasedAt: new Date(startedAt.getTime() + 1_000), releaseReason: "offline: test" } });
+    const d = deps(new Date(startedAt.getTime() + 2 * HOUR));
+    const second = await settlePeriod(d, cluster.id, new Date(startedAt.getTime() + 0));
+    const lostRate = allocationRate(cluster, allocations[0]!.gpuCount);
+    const keptRate = allocationRate(cluster, allocations[1]!.gpuCount);
+    expect(second!.split.gross).toBe(lostRate * 1n + keptRate * 3_600n);
+    const next = await settlePeriod(d, cluster.id, new Date(startedAt.getTime() + HOUR));
+    expect(next!.usage.map((u) => u.allocationId)).toEqual([allocations[1]!.id]);
+    expect(next!.split.gross).toBe(keptRate * 3_600n);
   });
 });

@@ -14,19 +14,32 @@ export interface GpumeshEvents {
   PausedSet: { paused: boolean };
   PaymentMintSet: { mint: PublicKey; enabled: boolean; isMesh: boolean; minPricePerSecond: bigint };
   SupplierRegistered: { supplier: PublicKey; authority: PublicKey; payoutWallet: PublicKey };
-  LeaseOpened: { lease: PublicKey; leaseId: bigint; renter: PublicKey; supplier: PublicKey; mint: PublicKey; pricePerSecond: bigint; maxSeconds: bigint; startTs: bigint; deposited: bigint };
-  LeaseSettled: { lease: PublicKey; leaseId: bigint; seconds: bigint; settledSeconds: bigint; gross: bigint; fee: bigint; burned: bigint; treasury: bigint; supplierAmount: bigint };
-  LeaseEnded: {
+  PayoutWalletChanged: { supplier: PublicKey; authority: PublicKey; oldPayoutWallet: PublicKey; payoutWallet: PublicKey };
+  AdminProposed: { admin: PublicKey; pendingAdmin: PublicKey };
+  AdminAccepted: { oldAdmin: PublicKey; admin: PublicKey };
+  LeaseOpened: { lease: PublicKey; leaseId: bigint; renter: PublicKey; mint: PublicKey; pricePerSecond: bigint; maxSeconds: bigint; openedAt: bigint; activationDeadline: bigint; deposited: bigint };
+  LeaseActivated: { lease: PublicKey; leaseId: bigint; startTs: bigint; endTs: bigint };
+  AllocationAdded: { lease: PublicKey; allocation: PublicKey; index: number; supplier: PublicKey; ratePerSecond: bigint; fromTs: bigint; openRate: bigint };
+  AllocationReleased: { lease: PublicKey; allocation: PublicKey; index: number; untilTs: bigint; gross: bigint; openRate: bigint };
+  AllocationSettled: {
     lease: PublicKey;
-    leaseId: bigint;
-    endedBy: PublicKey;
-    settledSeconds: bigint;
+    allocation: PublicKey;
+    index: number;
+    supplier: PublicKey;
+    fromTs: bigint;
+    untilTs: bigint;
+    gross: bigint;
+    fee: bigint;
+    burned: bigint;
+    treasury: bigint;
+    supplierAmount: bigint;
     totalGross: bigint;
-    totalSupplier: bigint;
-    totalTreasury: bigint;
-    totalBurned: bigint;
-    refund: bigint;
+    totalFee: bigint;
   };
+  LeaseEnded: { lease: PublicKey; leaseId: bigint; endedBy: PublicKey; endTs: bigint; owedTotal: bigint; totalGross: bigint; refund: bigint; closed: boolean };
+  LeaseClosed: { lease: PublicKey; leaseId: bigint; totalGross: bigint; totalSupplier: bigint; totalTreasury: bigint; totalBurned: bigint; refunded: bigint; dust: bigint };
+  LeaseCancelled: { lease: PublicKey; leaseId: bigint; cancelledBy: PublicKey; refund: bigint };
+  LeaseExtended: { lease: PublicKey; leaseId: bigint; extraSeconds: bigint; maxSeconds: bigint; deposited: bigint; endTs: bigint };
   EmissionsMinted: { hour: bigint; amount: bigint; totalMinted: bigint };
   RewardRootPosted: { epoch: bigint; root: Uint8Array; totalCumulative: bigint };
   RewardsClaimed: { claimant: PublicKey; epoch: bigint; amount: bigint; cumulative: bigint };
@@ -41,9 +54,18 @@ const EVENT_NAMES: ReadonlySet<string> = new Set<GpumeshEventName>([
   "PausedSet",
   "PaymentMintSet",
   "SupplierRegistered",
+  "PayoutWalletChanged",
+  "AdminProposed",
+  "AdminAccepted",
   "LeaseOpened",
-  "LeaseSettled",
+  "LeaseActivated",
+  "AllocationAdded",
+  "AllocationReleased",
+  "AllocationSettled",
   "LeaseEnded",
+  "LeaseClosed",
+  "LeaseCancelled",
+  "LeaseExtended",
   "EmissionsMinted",
   "RewardRootPosted",
   "RewardsClaimed",

@@ -1,13 +1,14 @@
 import { base58 } from "@scure/base";
 import { ComputeBudgetProgram, type Commitment, type Connection, type Keypair, PublicKey, type Signer, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import { BN } from "./anchor.ts";
-import { createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync } from "@solana/spl-token";
+import { ASSOCIATED_TOKEN_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { ChainError, ProgramError, ReplayedTransactionError, TransactionFailedError, TransactionMismatchError, classifySendError } from "./errors.ts";
 import { parseEvents, type GpumeshEvent } from "./events.ts";
 import { decodeInstruction, ix } from "./instructions.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
 import { decodeProgramConfig } from "./config.ts";
 import { decodeAccount } from "./program.ts";
+import type { LeaseAccount, LeaseStep } from "./lease.ts";
 import { sendInstructions, waitForConfirmation, type ConfirmOptions } from "./send.ts";
 
 /**
@@ -203,132 +204,87 @@ export class ChainGateway {
   }
 
   /**
-   * `settle_lease` of (`renter`, `leaseId`) signed by the settlement authority: pays the seconds
-   * elapsed on-chain since the last settlement. Nothing to pay (a second settle at the same chain
-   * time: NothingToSettle) and a lease already ended both count as done, with no signature.
+   * Sends `steps` (from `planLeaseSync`) for `lease`, signed by the settlement authority, a few
+   * instructions per transaction in order. Token accounts the steps pay into (payout wallets, the
+   * treasury, the renter) are created idempotently first, so a wallet that never held the token cannot
+   * block a payout. Returns the signatures; a failure throws (typed), and the caller plans again.
    */
-  async settleLease(settlementAuthority: Signer | Keypair, renter: PublicKey, leaseId: bigint): Promise<LeaseSettlementResult> {
-    const lease = await fetchLease(this.connection, renter, leaseId, this.programId);
-    if (!lease) return { signature: null, outcome: "already-ended", events: [] };
-    const { accounts, creates } = await leaseAccounts(this.connection, lease, settlementAuthority.publicKey, this.programId);
-    try {
-      const landed = await this.sendServerSigned(() => [creates.payout, creates.treasury, ix.settleLease(settlementAuthority.publicKey, accounts, this.programId)], [settlementAuthority]);
-      return { signature: landed.signature, outcome: "settled", events: landed.events };
-    } catch (error) {
-      if (isNothingToSettle(error)) return { signature: null, outcome: "nothing-to-settle", events: [] };
-      throw error;
+  async sendLeaseSteps(authority: Signer | Keypair, lease: LeaseAccount, steps: readonly LeaseStep[]): Promise<string[]> {
+    const signatures: string[] = [];
+    const payees = await leasePayees(this.connection, lease, steps, authority.publicKey, this.programId);
+    const escrow = { lease: lease.address, renter: lease.renter, mint: lease.mint, renterToken: payees.renterToken };
+    const instructions = (step: LeaseStep): TransactionInstruction[] => {
+      switch (step.kind) {
+        case "cancel":
+          return [payees.create(lease.renter), ix.cancelLease(authority.publicKey, escrow, this.programId)];
+        case "activate":
+          return [ix.activateLease(authority.publicKey, lease.address, { startTs: step.startTs, pricePerSecond: lease.pricePerSecond, maxSeconds: lease.maxSeconds }, this.programId)];
+        case "add":
+          return [ix.addAllocation(authority.publicKey, lease.address, step.index, step.supplier, { ratePerSecond: step.ratePerSecond, fromTs: step.fromTs }, this.programId)];
+        case "release":
+          return [ix.releaseAllocation(authority.publicKey, lease.address, step.index, step.untilTs, this.programId)];
+        case "settle": {
+          const payout = payees.payout(step.supplier);
+          const accounts = { lease: lease.address, index: step.index, mint: lease.mint, supplierAuthority: step.supplier, supplierToken: payees.ata(payout), treasuryToken: payees.ata(payees.treasury) };
+          return [payees.create(payout), payees.create(payees.treasury), ix.settleAllocation(accounts, step.until, this.programId)];
+        }
+        case "end":
+          return [payees.create(lease.renter), ix.endLease(authority.publicKey, escrow, step.endTs, this.programId)];
+        case "close":
+          return [payees.create(lease.renter), ix.closeLease(escrow, this.programId)];
+      }
+    };
+    // A few steps per transaction keeps each well under the size and compute limits.
+    for (let i = 0; i < steps.length; i += LEASE_STEPS_PER_TRANSACTION) {
+      const batch = steps.slice(i, i + LEASE_STEPS_PER_TRANSACTION).flatMap(instructions);
+      const landed = await this.sendServerSigned(() => dedupeCreates(batch), [authority]);
+      signatures.push(landed.signature);
     }
-  }
-
-  /**
-   * `end_lease` of (`renter`, `leaseId`) signed by `caller` (the settlement authority for the
-   * scheduler): final settle, the rest of the escrow back to the renter, lease closed. A lease that
-   * is already closed is done (no signature).
-   */
-  async endLease(caller: Signer | Keypair, renter: PublicKey, leaseId: bigint): Promise<LeaseSettlementResult> {
-    const lease = await fetchLease(this.connection, renter, leaseId, this.programId);
-    if (!lease) return { signature: null, outcome: "already-ended", events: [] };
-    const { accounts, renterToken, creates } = await leaseAccounts(this.connection, lease, caller.publicKey, this.programId);
-    try {
-      const landed = await this.sendServerSigned(
-        () => [creates.payout, creates.treasury, creates.renter, ix.endLease(caller.publicKey, { ...accounts, renter: lease.renter, renterToken }, this.programId)],
-        [caller],
-      );
-      return { signature: landed.signature, outcome: "ended", events: landed.events };
-    } catch (error) {
-      // Ended by someone else (renter, supplier, an earlier attempt) between the read and the send.
-      if (!(await fetchLease(this.connection, renter, leaseId, this.programId))) return { signature: null, outcome: "already-ended", events: [] };
-      throw error;
-    }
+    return signatures;
   }
 }
 
-/** A lease account as the program stores it (the fields settlement needs). */
-export interface LeaseAccount {
-  address: PublicKey;
-  leaseId: bigint;
-  renter: PublicKey;
-  /** The supplier's wallet (`Supplier.authority`). */
-  supplier: PublicKey;
-  mint: PublicKey;
-  pricePerSecond: bigint;
-  maxSeconds: bigint;
-  startTs: bigint;
-  settledSeconds: bigint;
-  deposited: bigint;
-  isMesh: boolean;
-}
+const LEASE_STEPS_PER_TRANSACTION = 4;
 
-/** What a settle/end call did: `signature` is null when there was nothing to send. */
-export interface LeaseSettlementResult {
-  signature: string | null;
-  outcome: "settled" | "nothing-to-settle" | "ended" | "already-ended";
-  events: GpumeshEvent[];
+/** The same idempotent account creation twice in one transaction is harmless but wasteful: keep the first. */
+function dedupeCreates(instructions: TransactionInstruction[]): TransactionInstruction[] {
+  const seen = new Set<string>();
+  return instructions.filter((instruction) => {
+    if (!instruction.programId.equals(ASSOCIATED_TOKEN_PROGRAM_ID)) return true;
+    const key = instruction.keys[1]!.pubkey.toBase58();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
-
-interface RawLease {
-  lease_id: BN;
-  renter: PublicKey;
-  supplier: PublicKey;
-  mint: PublicKey;
-  price_per_second: BN;
-  max_seconds: BN;
-  start_ts: BN;
-  settled_seconds: BN;
-  deposited: BN;
-  is_mesh: boolean;
-}
-
-const big = (value: BN) => BigInt(value.toString());
 
 /** The associated token account of (`mint`, `owner`), owner allowed off-curve (a PDA treasury). */
 export function associatedTokenAddress(mint: PublicKey, owner: PublicKey): PublicKey {
   return getAssociatedTokenAddressSync(mint, owner, true);
 }
 
-/** Reads the lease of (`renter`, `leaseId`); null once it is closed (ended) or was never opened. */
-export async function fetchLease(connection: Connection, renter: PublicKey, leaseId: bigint, programId: PublicKey = GPUMESH_PROGRAM_ID): Promise<LeaseAccount | null> {
-  const address = pdas.lease(renter, leaseId, programId)[0];
-  const info = await connection.getAccountInfo(address, "confirmed");
-  // end_lease closes the account (data zeroed, owner the system program).
-  if (!info || !info.owner.equals(programId) || info.data.length === 0) return null;
-  const raw = decodeAccount<RawLease>("Lease", info.data);
-  return {
-    address,
-    leaseId: big(raw.lease_id),
-    renter: raw.renter,
-    supplier: raw.supplier,
-    mint: raw.mint,
-    pricePerSecond: big(raw.price_per_second),
-    maxSeconds: big(raw.max_seconds),
-    startTs: big(raw.start_ts),
-    settledSeconds: big(raw.settled_seconds),
-    deposited: big(raw.deposited),
-    isMesh: raw.is_mesh,
-  };
-}
-
 /**
- * The settle/end accounts of a lease, plus idempotent creations of the token accounts they pay into
- * (the program only requires a token account of the lease mint owned by the supplier's payout wallet,
- * the config's treasury, and the renter; their associated accounts are used, created by `payer` when
- * missing so a payout wallet that never held the token cannot block settlement).
+ * Who the steps pay: each allocation supplier's payout wallet (read from its Supplier account), the
+ * config's treasury and the renter, with their associated token accounts of the lease's mint.
  */
-async function leaseAccounts(connection: Connection, lease: LeaseAccount, payer: PublicKey, programId: PublicKey) {
-  const [supplierInfo, configInfo] = await connection.getMultipleAccountsInfo([pdas.supplier(lease.supplier, programId)[0], pdas.config(programId)[0]], "confirmed");
-  if (!supplierInfo) throw new ChainError(`supplier ${lease.supplier.toBase58()} of lease ${lease.address.toBase58()} is not registered`);
+async function leasePayees(connection: Connection, lease: LeaseAccount, steps: readonly LeaseStep[], payer: PublicKey, programId: PublicKey) {
+  const suppliers = [...new Set(steps.flatMap((s) => (s.kind === "settle" ? [s.supplier.toBase58()] : [])))].map((k) => new PublicKey(k));
+  const infos = await connection.getMultipleAccountsInfo([pdas.config(programId)[0], ...suppliers.map((s) => pdas.supplier(s, programId)[0])], "confirmed");
+  const [configInfo, ...supplierInfos] = infos;
   if (!configInfo) throw new ChainError(`the program ${programId.toBase58()} is not initialized (no config account)`);
-  const payout = decodeAccount<{ payout_wallet: PublicKey }>("Supplier", supplierInfo.data).payout_wallet;
-  const { treasury } = decodeProgramConfig(configInfo.data);
+  const payouts = new Map<string, PublicKey>();
+  supplierInfos.forEach((info, i) => {
+    if (!info) throw new ChainError(`supplier ${suppliers[i]!.toBase58()} of lease ${lease.address.toBase58()} is not registered`);
+    payouts.set(suppliers[i]!.toBase58(), decodeAccount<{ payout_wallet: PublicKey }>("Supplier", info.data).payout_wallet);
+  });
   const ata = (owner: PublicKey) => associatedTokenAddress(lease.mint, owner);
-  const create = (owner: PublicKey) => createAssociatedTokenAccountIdempotentInstruction(payer, ata(owner), owner, lease.mint);
   return {
-    accounts: { lease: lease.address, mint: lease.mint, supplierAuthority: lease.supplier, supplierToken: ata(payout), treasuryToken: ata(treasury) },
+    ata,
+    treasury: decodeProgramConfig(configInfo.data).treasury,
     renterToken: ata(lease.renter),
-    creates: { payout: create(payout), treasury: create(treasury), renter: create(lease.renter) },
+    payout: (supplier: PublicKey) => payouts.get(supplier.toBase58())!,
+    create: (owner: PublicKey) => createAssociatedTokenAccountIdempotentInstruction(payer, ata(owner), owner, lease.mint),
   };
 }
-
-const isNothingToSettle = (error: unknown) => error instanceof ProgramError && error.errorName === "NothingToSettle";
 
 export { ChainError };

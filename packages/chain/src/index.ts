@@ -14,4 +14,5 @@ export * from "./events.ts";
 export * from "./errors.ts";
 export * from "./send.ts";
 export * from "./gateway.ts";
+export * from "./lease.ts";
 export * from "./indexer.ts";

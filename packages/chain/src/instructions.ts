@@ -1,7 +1,7 @@
 import { BN } from "./anchor.ts";
 import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { type PublicKey, SystemProgram, TransactionInstruction, type AccountMeta } from "@solana/web3.js";
-import type { GpumeshInstructionName } from "./idl.ts";
+import { GPUMESH_IDL, type GpumeshInstructionName } from "./idl.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
 import { gpumeshCoder } from "./program.ts";
 
@@ -22,27 +22,36 @@ const bytes32 = (value: Uint8Array) => {
   return Array.from(value);
 };
 
-const w = (pubkey: PublicKey, isSigner = false): AccountMeta => ({ pubkey, isSigner, isWritable: true });
-const r = (pubkey: PublicKey, isSigner = false): AccountMeta => ({ pubkey, isSigner, isWritable: false });
+interface IdlAccountSpec {
+  name: string;
+  writable?: boolean;
+  signer?: boolean;
+}
 
-/** Account names of each instruction, in order (from the Rust `Accounts` structs). */
-export const INSTRUCTION_ACCOUNTS: Record<GpumeshInstructionName, readonly string[]> = {
-  initialize: ["admin", "config", "mesh_mint", "mint_authority", "rewards_vault", "token_program", "system_program"],
-  update_config: ["admin", "config"],
-  set_paused: ["admin", "config"],
-  set_payment_mint: ["admin", "config", "mint", "payment_mint", "system_program"],
-  register_supplier: ["authority", "supplier", "system_program"],
-  open_lease: ["renter", "config", "payment_mint", "mint", "supplier", "lease", "escrow", "renter_token", "token_program", "system_program"],
-  settle_lease: ["settlement_authority", "config", "lease", "escrow", "mint", "supplier", "supplier_token", "treasury_token", "token_program"],
-  end_lease: ["caller", "config", "lease", "renter", "escrow", "mint", "supplier", "supplier_token", "treasury_token", "renter_token", "token_program"],
-  crank_emissions: ["config", "mesh_mint", "mint_authority", "rewards_vault", "token_program"],
-  post_reward_root: ["rewards_authority", "config"],
-  claim_rewards: ["claimant", "config", "claim_record", "rewards_vault", "mesh_mint", "claimant_token", "token_program", "system_program"],
-};
+const idlInstructions = new Map(
+  (GPUMESH_IDL.instructions as unknown as { name: string; accounts: IdlAccountSpec[] }[]).map((instruction) => [instruction.name, instruction.accounts]),
+);
 
-function build(name: GpumeshInstructionName, keys: AccountMeta[], args: Record<string, unknown>, programId: PublicKey): TransactionInstruction {
+/** Account names of each instruction, in order (the Rust `Accounts` structs, read from the IDL). */
+export const INSTRUCTION_ACCOUNTS = Object.fromEntries([...idlInstructions].map(([name, accounts]) => [name, accounts.map((a) => a.name)])) as unknown as Record<GpumeshInstructionName, readonly string[]>;
+
+/**
+ * An instruction of ours: the accounts in the order and with the signer/writable flags of the IDL
+ * (the Rust `Accounts` struct), so a builder can neither misorder nor misflag an account; data is the
+ * discriminator ++ borsh(args).
+ */
+function build(name: GpumeshInstructionName, accounts: Record<string, PublicKey>, args: Record<string, unknown>, programId: PublicKey): TransactionInstruction {
+  const spec = idlInstructions.get(name);
+  if (!spec) throw new Error(`the IDL has no instruction ${name}`);
+  const keys: AccountMeta[] = spec.map((account) => {
+    const pubkey = accounts[account.name];
+    if (!pubkey) throw new Error(`${name}: account ${account.name} missing`);
+    return { pubkey, isSigner: account.signer === true, isWritable: account.writable === true };
+  });
   return new TransactionInstruction({ programId, keys, data: gpumeshCoder.instruction.encode(name, args) });
 }
+
+const programs = { token_program: TOKEN_PROGRAM_ID, system_program: SystemProgram.programId };
 
 export interface InitializeArgs {
   settlementAuthority: PublicKey;
@@ -55,7 +64,6 @@ export interface InitializeArgs {
 }
 
 export interface UpdateConfigArgs {
-  admin?: PublicKey | null;
   settlementAuthority?: PublicKey | null;
   rewardsAuthority?: PublicKey | null;
   treasury?: PublicKey | null;
@@ -66,8 +74,6 @@ export interface UpdateConfigArgs {
 export interface OpenLeaseAccounts {
   renter: PublicKey;
   mint: PublicKey;
-  /** The supplier's wallet (`Supplier.authority`); the Supplier PDA is derived from it. */
-  supplierAuthority: PublicKey;
   renterToken: PublicKey;
 }
 
@@ -77,9 +83,20 @@ export interface LeaseTerms {
   maxSeconds: bigint;
 }
 
-export interface SettleAccounts {
+/** The accounts that move a lease's escrow back to its renter (end, close, cancel, extend). */
+export interface LeaseEscrowAccounts {
   lease: PublicKey;
+  renter: PublicKey;
   mint: PublicKey;
+  /** Token account of `mint` owned by the renter. */
+  renterToken: PublicKey;
+}
+
+export interface SettleAllocationAccounts {
+  lease: PublicKey;
+  index: number;
+  mint: PublicKey;
+  /** The allocation's supplier wallet (`Supplier.authority`); the Supplier PDA is derived from it. */
   supplierAuthority: PublicKey;
   /** Token account of `mint` owned by the supplier's payout wallet. */
   supplierToken: PublicKey;
@@ -87,16 +104,13 @@ export interface SettleAccounts {
   treasuryToken: PublicKey;
 }
 
-export interface EndAccounts extends SettleAccounts {
-  renter: PublicKey;
-  renterToken: PublicKey;
-}
+const opt = (value: bigint | number | null | undefined) => (value === null || value === undefined ? null : i64(value));
 
 export const ix = {
   initialize(admin: PublicKey, meshMint: PublicKey, args: InitializeArgs, programId = GPUMESH_PROGRAM_ID) {
     return build(
       "initialize",
-      [w(admin, true), w(pdas.config(programId)[0]), w(meshMint), r(pdas.mintAuthority(programId)[0]), w(pdas.rewardsVault(programId)[0]), r(TOKEN_PROGRAM_ID), r(SystemProgram.programId)],
+      { admin, config: pdas.config(programId)[0], mesh_mint: meshMint, mint_authority: pdas.mintAuthority(programId)[0], rewards_vault: pdas.rewardsVault(programId)[0], ...programs },
       {
         args: {
           settlement_authority: args.settlementAuthority,
@@ -114,10 +128,9 @@ export const ix = {
   updateConfig(admin: PublicKey, args: UpdateConfigArgs, programId = GPUMESH_PROGRAM_ID) {
     return build(
       "update_config",
-      [r(admin, true), w(pdas.config(programId)[0])],
+      { admin, config: pdas.config(programId)[0] },
       {
         args: {
-          admin: args.admin ?? null,
           settlement_authority: args.settlementAuthority ?? null,
           rewards_authority: args.rewardsAuthority ?? null,
           treasury: args.treasury ?? null,
@@ -129,88 +142,139 @@ export const ix = {
     );
   },
 
+  /** Step one of the admin handover: the admin names its successor. */
+  proposeAdmin(admin: PublicKey, newAdmin: PublicKey, programId = GPUMESH_PROGRAM_ID) {
+    return build("propose_admin", { admin, config: pdas.config(programId)[0] }, { new_admin: newAdmin }, programId);
+  },
+
+  /** Step two: the proposed admin signs to take the role. */
+  acceptAdmin(newAdmin: PublicKey, programId = GPUMESH_PROGRAM_ID) {
+    return build("accept_admin", { new_admin: newAdmin, config: pdas.config(programId)[0] }, {}, programId);
+  },
+
   setPaused(admin: PublicKey, paused: boolean, programId = GPUMESH_PROGRAM_ID) {
-    return build("set_paused", [r(admin, true), w(pdas.config(programId)[0])], { paused }, programId);
+    return build("set_paused", { admin, config: pdas.config(programId)[0] }, { paused }, programId);
   },
 
   setPaymentMint(admin: PublicKey, mint: PublicKey, enabled: boolean, minPricePerSecond: bigint, programId = GPUMESH_PROGRAM_ID) {
     return build(
       "set_payment_mint",
-      [w(admin, true), r(pdas.config(programId)[0]), r(mint), w(pdas.paymentMint(mint, programId)[0]), r(SystemProgram.programId)],
+      { admin, config: pdas.config(programId)[0], mint, payment_mint: pdas.paymentMint(mint, programId)[0], ...programs },
       { enabled, min_price_per_second: u64(minPricePerSecond) },
       programId,
     );
   },
 
   registerSupplier(authority: PublicKey, payoutWallet: PublicKey, programId = GPUMESH_PROGRAM_ID) {
-    return build("register_supplier", [w(authority, true), w(pdas.supplier(authority, programId)[0]), r(SystemProgram.programId)], { payout_wallet: payoutWallet }, programId);
+    return build("register_supplier", { authority, supplier: pdas.supplier(authority, programId)[0], ...programs }, { payout_wallet: payoutWallet }, programId);
   },
 
+  /** The supplier rotates the wallet its payouts go to. */
+  setPayoutWallet(authority: PublicKey, payoutWallet: PublicKey, programId = GPUMESH_PROGRAM_ID) {
+    return build("set_payout_wallet", { authority, supplier: pdas.supplier(authority, programId)[0] }, { payout_wallet: payoutWallet }, programId);
+  },
+
+  /** The renter escrows `price · max` for a Pending lease (the server builds it from its quote; the wallet signs). */
   openLease(accounts: OpenLeaseAccounts, terms: LeaseTerms, programId = GPUMESH_PROGRAM_ID) {
     const lease = pdas.lease(accounts.renter, terms.leaseId, programId)[0];
     return build(
       "open_lease",
-      [
-        w(accounts.renter, true),
-        r(pdas.config(programId)[0]),
-        r(pdas.paymentMint(accounts.mint, programId)[0]),
-        r(accounts.mint),
-        r(pdas.supplier(accounts.supplierAuthority, programId)[0]),
-        w(lease),
-        w(pdas.escrow(lease, programId)[0]),
-        w(accounts.renterToken),
-        r(TOKEN_PROGRAM_ID),
-        r(SystemProgram.programId),
-      ],
+      {
+        renter: accounts.renter,
+        config: pdas.config(programId)[0],
+        payment_mint: pdas.paymentMint(accounts.mint, programId)[0],
+        mint: accounts.mint,
+        lease,
+        escrow: pdas.escrow(lease, programId)[0],
+        renter_token: accounts.renterToken,
+        ...programs,
+      },
       { lease_id: u64(terms.leaseId), price_per_second: u64(terms.pricePerSecond), max_seconds: u64(terms.maxSeconds) },
       programId,
     );
   },
 
-  settleLease(settlementAuthority: PublicKey, accounts: SettleAccounts, programId = GPUMESH_PROGRAM_ID) {
+  /** Pending → Active from `startTs`, only if the terms are the lease's (the quote the server issued). */
+  activateLease(settlementAuthority: PublicKey, lease: PublicKey, args: { startTs: bigint | number; pricePerSecond: bigint; maxSeconds: bigint }, programId = GPUMESH_PROGRAM_ID) {
     return build(
-      "settle_lease",
-      [
-        r(settlementAuthority, true),
-        r(pdas.config(programId)[0]),
-        w(accounts.lease),
-        w(pdas.escrow(accounts.lease, programId)[0]),
-        w(accounts.mint),
-        r(pdas.supplier(accounts.supplierAuthority, programId)[0]),
-        w(accounts.supplierToken),
-        w(accounts.treasuryToken),
-        r(TOKEN_PROGRAM_ID),
-      ],
-      {},
+      "activate_lease",
+      { settlement_authority: settlementAuthority, config: pdas.config(programId)[0], lease },
+      { start_ts: i64(args.startTs), price_per_second: u64(args.pricePerSecond), max_seconds: u64(args.maxSeconds) },
       programId,
     );
   },
 
-  endLease(caller: PublicKey, accounts: EndAccounts, programId = GPUMESH_PROGRAM_ID) {
+  /** Allocation number `index` (the lease's `allocation_count`): `supplierAuthority` is paid `ratePerSecond` from `fromTs`. */
+  addAllocation(settlementAuthority: PublicKey, lease: PublicKey, index: number, supplierAuthority: PublicKey, args: { ratePerSecond: bigint; fromTs: bigint | number }, programId = GPUMESH_PROGRAM_ID) {
     return build(
-      "end_lease",
-      [
-        r(caller, true),
-        r(pdas.config(programId)[0]),
-        w(accounts.lease),
-        w(accounts.renter),
-        w(pdas.escrow(accounts.lease, programId)[0]),
-        w(accounts.mint),
-        r(pdas.supplier(accounts.supplierAuthority, programId)[0]),
-        w(accounts.supplierToken),
-        w(accounts.treasuryToken),
-        w(accounts.renterToken),
-        r(TOKEN_PROGRAM_ID),
-      ],
-      {},
+      "add_allocation",
+      {
+        settlement_authority: settlementAuthority,
+        config: pdas.config(programId)[0],
+        lease,
+        supplier: pdas.supplier(supplierAuthority, programId)[0],
+        allocation: pdas.allocation(lease, index, programId)[0],
+        ...programs,
+      },
+      { rate_per_second: u64(args.ratePerSecond), from_ts: i64(args.fromTs) },
       programId,
     );
+  },
+
+  /** The node behind allocation `index` stopped serving at `untilTs`. */
+  releaseAllocation(settlementAuthority: PublicKey, lease: PublicKey, index: number, untilTs: bigint | number, programId = GPUMESH_PROGRAM_ID) {
+    return build(
+      "release_allocation",
+      { settlement_authority: settlementAuthority, config: pdas.config(programId)[0], lease, allocation: pdas.allocation(lease, index, programId)[0] },
+      { until_ts: i64(untilTs) },
+      programId,
+    );
+  },
+
+  /** Pays an allocation what it is owed up to `until` (or now); anyone may send it. */
+  settleAllocation(accounts: SettleAllocationAccounts, until: bigint | number | null, programId = GPUMESH_PROGRAM_ID) {
+    return build(
+      "settle_allocation",
+      {
+        config: pdas.config(programId)[0],
+        lease: accounts.lease,
+        allocation: pdas.allocation(accounts.lease, accounts.index, programId)[0],
+        escrow: pdas.escrow(accounts.lease, programId)[0],
+        mint: accounts.mint,
+        supplier: pdas.supplier(accounts.supplierAuthority, programId)[0],
+        supplier_token: accounts.supplierToken,
+        treasury_token: accounts.treasuryToken,
+        ...programs,
+      },
+      { until: opt(until) },
+      programId,
+    );
+  },
+
+  /** Active → Ended at `endTs` (the authority's fixed end; null: now, or the expiry); unused deposit back to the renter. */
+  endLease(caller: PublicKey, accounts: LeaseEscrowAccounts, endTs: bigint | number | null = null, programId = GPUMESH_PROGRAM_ID) {
+    return build("end_lease", { caller, ...escrowAccounts(accounts, programId) }, { end_ts: opt(endTs) }, programId);
+  },
+
+  /** Ended and fully paid: the escrow's dust back to the renter, escrow closed. Anyone may send it. */
+  closeLease(accounts: LeaseEscrowAccounts, programId = GPUMESH_PROGRAM_ID) {
+    return build("close_lease", escrowAccounts(accounts, programId), {}, programId);
+  },
+
+  /** Pending → Cancelled, 100 % back to the renter. */
+  cancelLease(caller: PublicKey, accounts: LeaseEscrowAccounts, programId = GPUMESH_PROGRAM_ID) {
+    return build("cancel_lease", { caller, ...escrowAccounts(accounts, programId) }, {}, programId);
+  },
+
+  /** The renter buys `extraSeconds` more at the lease's price. */
+  extendLease(accounts: LeaseEscrowAccounts, extraSeconds: bigint, programId = GPUMESH_PROGRAM_ID) {
+    return build("extend_lease", escrowAccounts(accounts, programId), { extra_seconds: u64(extraSeconds) }, programId);
   },
 
   crankEmissions(meshMint: PublicKey, programId = GPUMESH_PROGRAM_ID) {
     return build(
       "crank_emissions",
-      [w(pdas.config(programId)[0]), w(meshMint), r(pdas.mintAuthority(programId)[0]), w(pdas.rewardsVault(programId)[0]), r(TOKEN_PROGRAM_ID)],
+      { config: pdas.config(programId)[0], mesh_mint: meshMint, mint_authority: pdas.mintAuthority(programId)[0], rewards_vault: pdas.rewardsVault(programId)[0], ...programs },
       {},
       programId,
     );
@@ -219,7 +283,7 @@ export const ix = {
   postRewardRoot(rewardsAuthority: PublicKey, epoch: bigint, root: Uint8Array, totalCumulative: bigint, programId = GPUMESH_PROGRAM_ID) {
     return build(
       "post_reward_root",
-      [r(rewardsAuthority, true), w(pdas.config(programId)[0])],
+      { rewards_authority: rewardsAuthority, config: pdas.config(programId)[0] },
       { epoch: u64(epoch), root: bytes32(root), total_cumulative: u64(totalCumulative) },
       programId,
     );
@@ -228,21 +292,33 @@ export const ix = {
   claimRewards(claimant: PublicKey, meshMint: PublicKey, claimantToken: PublicKey, cumulative: bigint, proof: readonly Uint8Array[], programId = GPUMESH_PROGRAM_ID) {
     return build(
       "claim_rewards",
-      [
-        w(claimant, true),
-        w(pdas.config(programId)[0]),
-        w(pdas.claimRecord(claimant, programId)[0]),
-        w(pdas.rewardsVault(programId)[0]),
-        r(meshMint),
-        w(claimantToken),
-        r(TOKEN_PROGRAM_ID),
-        r(SystemProgram.programId),
-      ],
+      {
+        claimant,
+        config: pdas.config(programId)[0],
+        claim_record: pdas.claimRecord(claimant, programId)[0],
+        rewards_vault: pdas.rewardsVault(programId)[0],
+        mesh_mint: meshMint,
+        claimant_token: claimantToken,
+        ...programs,
+      },
       { cumulative: u64(cumulative), proof: proof.map(bytes32) },
       programId,
     );
   },
 } as const;
+
+/** The accounts that return a lease's escrow to its renter (end, close, cancel) or fill it (extend). */
+function escrowAccounts(accounts: LeaseEscrowAccounts, programId: PublicKey): Record<string, PublicKey> {
+  return {
+    renter: accounts.renter,
+    config: pdas.config(programId)[0],
+    lease: accounts.lease,
+    escrow: pdas.escrow(accounts.lease, programId)[0],
+    mint: accounts.mint,
+    renter_token: accounts.renterToken,
+    ...programs,
+  };
+}
 
 export interface DecodedInstruction {
   name: GpumeshInstructionName;

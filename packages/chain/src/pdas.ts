@@ -16,6 +16,7 @@ export const SEEDS = {
   supplier: "supplier",
   lease: "lease",
   escrow: "escrow",
+  allocation: "allocation",
   claim: "claim",
 } as const;
 
@@ -33,6 +34,13 @@ export function u64le(value: bigint | number): Uint8Array {
 
 const find = (seeds: Uint8Array[], programId: PublicKey): Pda => PublicKey.findProgramAddressSync(seeds, programId);
 
+export function u32le(value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`${value} does not fit in a u32`);
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value, true);
+  return out;
+}
+
 export const pdas = {
   config: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.config)], programId),
   mintAuthority: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.mintAuthority)], programId),
@@ -41,5 +49,7 @@ export const pdas = {
   supplier: (authority: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.supplier), authority.toBytes()], programId),
   lease: (renter: PublicKey, leaseId: bigint | number, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.lease), renter.toBytes(), u64le(leaseId)], programId),
   escrow: (lease: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.escrow), lease.toBytes()], programId),
+  /** The lease's allocation number `index` (a supplier's node: its rate over the time it serves). */
+  allocation: (lease: PublicKey, index: number, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.allocation), lease.toBytes(), u32le(index)], programId),
   claimRecord: (claimant: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.claim), claimant.toBytes()], programId),
 } as const;

@@ -25,12 +25,16 @@ async function accountIdFor(db: Db | DbTransaction, wallet: string): Promise<str
  * Records the renter's deposit of a confirmed `open_lease` as a CONFIRMED Payment (amount from the
  * LeaseOpened event; it must equal `order.amount`).
  */
-export function paymentRecorder(db: Db, order: { accountId: string; clusterId?: string | null; token: Token; amount: bigint }): TransactionRecorder<Payment> {
+export function paymentRecorder(
+  db: Db,
+  order: { accountId: string; clusterId?: string | null; token: Token; amount: bigint; rates?: { feeBps: number; burnBps: number } },
+): TransactionRecorder<Payment> {
   return {
-    find: (signature) => db.payment.findUnique({ where: { txSignature: signature } }),
+    find: (signature) => db.payment.findFirst({ where: { txSignature: signature } }),
     async record(landed: LandedTransaction) {
-      const opened = landed.events.find((e) => e.name === "LeaseOpened");
-      if (!opened) throw new Error(`transaction ${landed.signature} opened no lease`);
+      const eventIndex = landed.events.findIndex((e) => e.name === "LeaseOpened");
+      const opened = landed.events[eventIndex];
+      if (!opened || opened.name !== "LeaseOpened") throw new Error(`transaction ${landed.signature} opened no lease`);
       if (opened.data.deposited !== order.amount) throw new Error(`transaction ${landed.signature} deposited ${opened.data.deposited}, the order says ${order.amount}`);
       const { count } = await db.payment.createMany({
         data: [
@@ -41,6 +45,7 @@ export function paymentRecorder(db: Db, order: { accountId: string; clusterId?: 
             token: order.token,
             amount: opened.data.deposited,
             txSignature: landed.signature,
+            eventIndex,
             status: "CONFIRMED",
             slot: BigInt(landed.slot),
             confirmedAt: new Date(),
@@ -48,7 +53,13 @@ export function paymentRecorder(db: Db, order: { accountId: string; clusterId?: 
         ],
         skipDuplicates: true,
       });
-      return { created: count === 1, record: await db.payment.findUniqueOrThrow({ where: { txSignature: landed.signature } }) };
+      if (order.clusterId) {
+        // The lease's address and rates, as the program snapshotted them: the indexer matches the lease by
+        // its address, and the ledger settles at the lease's own rates.
+        const lease = opened.data.lease.toBase58();
+        await db.cluster.updateMany({ where: { id: order.clusterId, OR: [{ leasePda: null }, { leasePda: lease }] }, data: { leasePda: lease, ...(order.rates ?? {}) } });
+      }
+      return { created: count === 1, record: await db.payment.findUniqueOrThrow({ where: { txSignature_eventIndex: { txSignature: landed.signature, eventIndex } } }) };
     },
   };
 }
@@ -103,13 +114,21 @@ function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, me
   switch (event.name) {
     case "LeaseOpened":
       return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: event.data.mint.toBase58(), deposit: event.data.deposited };
-    case "LeaseSettled": {
+    case "AllocationSettled": {
       const d = event.data;
-      return { ...row, lease: d.lease.toBase58(), leaseId: d.leaseId, mint: leaseMint(d.lease), gross: d.gross, fee: d.fee, burned: d.burned, treasury: d.treasury, supplierAmount: d.supplierAmount };
+      return { ...row, lease: d.lease.toBase58(), mint: leaseMint(d.lease), gross: d.gross, fee: d.fee, burned: d.burned, treasury: d.treasury, supplierAmount: d.supplierAmount };
     }
     case "LeaseEnded":
-      // Totals stay in `data` only: the final settle already has its own LeaseSettled row.
       return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: leaseMint(event.data.lease), refund: event.data.refund };
+    case "LeaseCancelled":
+      return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: leaseMint(event.data.lease), refund: event.data.refund };
+    case "LeaseActivated":
+    case "LeaseClosed":
+    case "LeaseExtended":
+      return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: leaseMint(event.data.lease) };
+    case "AllocationAdded":
+    case "AllocationReleased":
+      return { ...row, lease: event.data.lease.toBase58(), mint: leaseMint(event.data.lease) };
     case "EmissionsMinted":
       return { ...row, mint: meshMint, emission: event.data.amount };
     case "RewardsClaimed":
@@ -148,10 +167,14 @@ export class PrismaChainIndexStore implements ChainIndexStore {
     return row?.signature ?? null;
   }
 
-  /** A deposit or refund as a confirmed Payment, once per transaction signature. */
-  private async recordPayment(db: DbTransaction, tx: IndexedTransaction, at: Date, wallet: string, leaseId: bigint, kind: "DEPOSIT" | "REFUND", mint: string | undefined, amount: bigint): Promise<void> {
+  /**
+   * A deposit or refund as a confirmed Payment, once per (signature, event index). The cluster is the
+   * one whose lease is this lease account, never matched by lease id alone (anyone can open a lease
+   * under any id from their own wallet).
+   */
+  private async recordPayment(db: DbTransaction, tx: IndexedTransaction, eventIndex: number, at: Date, wallet: string, lease: PublicKey, kind: "DEPOSIT" | "REFUND", mint: string | undefined, amount: bigint): Promise<void> {
     const accountId = await accountIdFor(db, wallet);
-    const cluster = await db.cluster.findUnique({ where: { leaseId }, select: { id: true } });
+    const cluster = await db.cluster.findUnique({ where: { leasePda: lease.toBase58() }, select: { id: true } });
     await db.payment.createMany({
       data: [
         {
@@ -161,6 +184,7 @@ export class PrismaChainIndexStore implements ChainIndexStore {
           token: mint === this.meshMint ? "MESH" : "USDC",
           amount,
           txSignature: tx.signature,
+          eventIndex,
           status: "CONFIRMED",
           slot: BigInt(tx.slot),
           confirmedAt: at,
@@ -192,15 +216,17 @@ export class PrismaChainIndexStore implements ChainIndexStore {
     const at = tx.blockTime ? new Date(tx.blockTime * 1000) : new Date();
     let index = 0;
     for (const event of tx.events) {
-      const ref = `chain:${tx.signature}:${index++}`;
+      const eventIndex = index++;
+      const ref = `chain:${tx.signature}:${eventIndex}`;
       switch (event.name) {
         case "LeaseOpened":
-          await this.recordPayment(db, tx, at, event.data.renter.toBase58(), event.data.leaseId, "DEPOSIT", event.data.mint.toBase58(), event.data.deposited);
+          await this.recordPayment(db, tx, eventIndex, at, event.data.renter.toBase58(), event.data.lease, "DEPOSIT", event.data.mint.toBase58(), event.data.deposited);
           break;
-        case "LeaseEnded": {
+        case "LeaseEnded":
+        case "LeaseCancelled": {
           const lease = tx.leases[event.data.lease.toBase58()];
           if (event.data.refund === 0n || !lease?.renter) break;
-          await this.recordPayment(db, tx, at, lease.renter, event.data.leaseId, "REFUND", lease.mint, event.data.refund);
+          await this.recordPayment(db, tx, eventIndex, at, lease.renter, event.data.lease, "REFUND", lease.mint, event.data.refund);
           break;
         }
         case "EmissionsMinted":

@@ -273,6 +273,10 @@ export async function settleClusterPeriod(db: Db, clusterId: string, period: Set
       usage.push({ allocationId: allocation.id, deviceId: allocation.deviceId, gpuSeconds: served * BigInt(allocation.gpuCount), amount: split.gross });
       if (split.supplier > 0n) lines.push({ account: LedgerAccounts.supplierEarnings(allocation.supplierId, token), amount: split.supplier });
     }
+    if (total.gross > 0n && (await tx.journal.count({ where: { reference: ledgerReferences.refund(clusterId) } })) > 0) {
+      // The escrow was already refunded: paying from it now would pay with the renter's money twice.
+      throw new Error(`cluster ${clusterId}: escrow already refunded, ${period.start.toISOString()} cannot be settled any more`);
+    }
     const settledBefore = await tx.usageRecord.aggregate({ where: { clusterId }, _sum: { amount: true } });
     if ((settledBefore._sum.amount ?? 0n) + total.gross > cluster.depositAmount) {
       throw new Error(`cluster ${clusterId}: settling ${period.start.toISOString()} would pay ${total.gross} past the deposit of ${cluster.depositAmount}`);

@@ -1,16 +1,10 @@
 import type { SettleDeps } from "./settle.ts";
 
-/** What a chain settlement that can cancel a lease (cancel_lease, MONEY-V2.md) offers. */
-interface CancellingChain {
-  cancelLease?(request: { clusterId: string }): Promise<unknown>;
-}
-
 /**
- * Cancels the on-chain lease of a cluster that never ran (FAILED/REFUNDED): cancel_lease refunds the
- * escrow in full. Safe to repeat (a cancelled lease stays cancelled). A chain settlement without
- * `cancelLease` (no chain configured, or one that cannot cancel yet) has nothing to send.
+ * Cancels the on-chain lease of a cluster that never ran (FAILED/REFUNDED): the lease sync sends
+ * cancel_lease, which refunds the escrow in full with no fee. Safe to repeat (a cancelled lease stays
+ * cancelled, and the sync sends only what is missing).
  */
 export async function cancelClusterLease(deps: SettleDeps, clusterId: string): Promise<void> {
-  const chain = deps.chain as SettleDeps["chain"] & CancellingChain;
-  await chain.cancelLease?.({ clusterId });
+  await deps.chain.syncLease(clusterId);
 }

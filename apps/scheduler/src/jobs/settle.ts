@@ -1,11 +1,13 @@
 import { CLUSTER_BILLABLE, type ClusterStatus } from "@gpumesh/core";
 import {
+  decideLeaseEnd,
+  floorSecond,
+  leaseEnd,
   postRefundJournal,
   publishSafely,
   releaseAllocations,
   settleClusterPeriod,
   settlementPeriods,
-  transitionCluster,
   transitionClusterInTx,
   type Db,
   type PeriodSettlement,
@@ -52,61 +54,76 @@ export async function findSettlementWork(db: Db, now: Date): Promise<SweepResult
   return result;
 }
 
-/** Settles one complete period (ledger, then chain). */
+/** Settles one complete period in the ledger, then brings the on-chain lease in line (settles the same period). */
 export async function settlePeriod(deps: SettleDeps, clusterId: string, periodStart: Date): Promise<PeriodSettlement | null> {
   const now = (deps.now ?? (() => new Date()))();
-  const cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { startedAt: true, endsAt: true, endedAt: true, leaseId: true } });
+  const cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { startedAt: true, endsAt: true, endedAt: true, endRequestedAt: true, status: true } });
   if (!cluster.startedAt) return null;
+  const end = leaseEnd(cluster);
   const until = cluster.endedAt ?? now;
-  const period = settlementPeriods(cluster.startedAt, until, cluster.endsAt, cluster.endedAt !== null).find((p) => p.start.getTime() === periodStart.getTime());
+  const period = settlementPeriods(cluster.startedAt, until, end, cluster.endedAt !== null).find((p) => p.start.getTime() === periodStart.getTime());
   if (!period) return null; // not complete yet, or not a period of this lease
   const settlement = await settleClusterPeriod(deps.db, clusterId, period, deps.config);
-  // Sent on every run: the gateway treats an already settled range as done (NothingToSettle).
-  if (settlement.split.gross > 0n) {
-    await deps.chain.settleLease({ clusterId, leaseId: cluster.leaseId, periodStart: period.start, periodEnd: period.end, gross: settlement.split.gross });
-  }
+  await deps.chain.syncLease(clusterId);
   return settlement;
 }
 
 /**
- * Ends a lease: RUNNING/DEGRADED → ENDING, settle every period up to the end (the last one partial),
- * then in one transaction release the devices, refund the unused deposit and go ENDED. Idempotent
- * from any point: a crash between steps resumes where it stopped.
+ * Ends a lease: RUNNING/DEGRADED → ENDING, fix the end instant once (the renter's request, or the paid
+ * end, never before the last on-chain change), settle every period up to it (the last one partial),
+ * then in one transaction release the devices, refund the unused deposit and go ENDED at that instant;
+ * then the on-chain lease follows (settles, end_lease with the same end, escrow closed). Idempotent
+ * from any point: a crash between steps resumes where it stopped, and a retry bills exactly the same.
  */
 export async function endCluster(deps: SettleDeps, clusterId: string, reason: string): Promise<{ refund: bigint } | null> {
   const now = (deps.now ?? (() => new Date()))();
   let cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
   if (cluster.status === "RUNNING" || cluster.status === "DEGRADED") {
-    // The lease ends at its paid end, or now if ended early (renter, or no replacement for a lost node).
-    await transitionCluster(deps.db, clusterId, "ENDING", reason, { expectedFrom: ["RUNNING", "DEGRADED"], publish: deps.publish, at: now });
+    // The end instant is fixed with the move to ENDING, in one transaction (the renter's request if it
+    // came first): a crash after it and a retry later still end, and bill, at the same instant.
+    const asked = cluster.endsAt && cluster.endsAt < now ? cluster.endsAt : now;
+    const moved = await deps.db.$transaction(async (tx) => {
+      const result = await transitionClusterInTx(tx, clusterId, "ENDING", reason, { expectedFrom: ["RUNNING", "DEGRADED"], at: now });
+      if (result.changed) await tx.$executeRaw`update cluster set end_requested_at = coalesce(end_requested_at, ${asked}::timestamptz) where id = ${clusterId}::uuid`;
+      return result;
+    });
+    if (moved.event) await publishSafely(deps.publish, moved.event);
     cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
   }
   if (cluster.status === "ENDED") {
-    // A retry whose chain step failed after the database had committed: without sending end_lease
-    // again the escrow would stay locked on-chain. Repeating it is a no-op once the lease is closed.
-    await deps.chain.endLease({ clusterId, leaseId: cluster.leaseId, endedAt: cluster.endedAt ?? now, refund: 0n });
+    // A retry whose chain step failed after the database had committed: the chain must still end the
+    // lease, or the escrow stays locked. The sync sends only what is missing.
+    await deps.chain.syncLease(clusterId);
     return null;
   }
   if (cluster.status !== "ENDING") return null;
-  const endAt = new Date(Math.min(now.getTime(), cluster.endsAt?.getTime() ?? now.getTime()));
+  let endAt: Date | null = null;
   if (cluster.startedAt) {
-    for (const period of settlementPeriods(cluster.startedAt, endAt, cluster.endsAt, true)) {
-      const settlement = await settleClusterPeriod(deps.db, clusterId, period, deps.config);
-      if (settlement.created && settlement.split.gross > 0n) {
-        await deps.chain.settleLease({ clusterId, leaseId: cluster.leaseId, periodStart: period.start, periodEnd: period.end, gross: settlement.split.gross });
-      }
+    // Clusters that reached ENDING before the end instant was stored with the move: fix it now, once.
+    if (!cluster.endRequestedAt) {
+      const asked = cluster.endsAt && cluster.endsAt < now ? cluster.endsAt : now;
+      await deps.db.cluster.updateMany({ where: { id: clusterId, endRequestedAt: null }, data: { endRequestedAt: asked } });
+    }
+    endAt = await decideLeaseEnd(deps.db, clusterId);
+    if (endAt && (!cluster.endRequestedAt || endAt.getTime() !== cluster.endRequestedAt.getTime())) {
+      // The end instant the ledger and the chain both use (clamped to the last on-chain change).
+      await deps.db.cluster.update({ where: { id: clusterId }, data: { endRequestedAt: endAt } });
+    }
+    for (const period of settlementPeriods(cluster.startedAt, endAt ?? now, endAt, true)) {
+      await settleClusterPeriod(deps.db, clusterId, period, deps.config);
     }
   }
+  const at = endAt ?? floorSecond(now);
   const result = await deps.db.$transaction(async (tx) => {
-    const moved = await transitionClusterInTx(tx, clusterId, "ENDED", "lease ended: settled and unused deposit refunded", { expectedFrom: "ENDING", at: endAt });
-    const released = moved.changed ? await releaseAllocations(tx, clusterId, "lease ended", endAt) : [];
-    const refund = moved.changed ? await postRefundJournal(tx, clusterId, endAt, reason) : { amount: 0n, created: false };
+    const moved = await transitionClusterInTx(tx, clusterId, "ENDED", "lease ended: settled and unused deposit refunded", { expectedFrom: "ENDING", at });
+    const released = moved.changed ? await releaseAllocations(tx, clusterId, "lease ended", at) : [];
+    const refund = moved.changed ? await postRefundJournal(tx, clusterId, at, reason) : { amount: 0n, created: false };
     return { moved, released, refund };
   });
   if (!result.moved.changed) return null;
   if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
   await Promise.allSettled(result.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "lease ended")));
-  await deps.chain.endLease({ clusterId, leaseId: cluster.leaseId, endedAt: endAt, refund: result.refund.amount });
-  deps.logger.info({ cluster: clusterId, refund: result.refund.amount.toString() }, "lease ended");
+  deps.logger.info({ cluster: clusterId, refund: result.refund.amount.toString(), endedAt: at.toISOString() }, "lease ended");
+  await deps.chain.syncLease(clusterId);
   return { refund: result.refund.amount };
 }
