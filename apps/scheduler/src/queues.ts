@@ -59,6 +59,11 @@ export const jobIds = {
   end: (clusterId: string, cause: "expiry" | "request" | "degraded" | "sweep") => `end/${clusterId}/${cause}`,
   /** Cancels the on-chain lease of a cluster that never ran (FAILED/REFUNDED): the escrow goes back in full. */
   cancel: (clusterId: string) => `cancel/${clusterId}`,
+  /**
+   * Brings a cluster's on-chain lease in line with the ledger (activation, allocations, settles, end,
+   * cancel): one per trigger instant, since each change of the cluster may need another sync.
+   */
+  leaseSync: (clusterId: string, at: Date) => `lease/${clusterId}/${basicIso(at)}`,
   /** A node of a cluster went offline: one job per allocation. */
   nodeLost: (clusterId: string, allocationId: string) => `deploy/${clusterId}/lost/${allocationId}`,
 } as const;

@@ -41,6 +41,12 @@ export interface DeployScheduling {
   running(clusterId: string, endsAt: Date): Promise<void>;
   /** A degraded cluster cannot be repaired: end it now (settle what was used, refund the rest). */
   endEarly(clusterId: string, reason: string): Promise<void>;
+  /**
+   * The cluster's billing changed (it started, a node was lost or replaced, it failed after payment):
+   * its on-chain lease must follow (activate, allocations, cancel). Asynchronous: the control plane
+   * never waits on the chain.
+   */
+  leaseChanged(clusterId: string): Promise<void>;
 }
 
 export interface DeployDeps {
@@ -216,6 +222,7 @@ async function matchAndReserve(
   deps.logger.warn({ cluster: cluster.id, reason: outcome.reason }, "deployment failed");
   if (!result.refunded.changed) return { status: null, reason: outcome.reason };
   if (result.refunded.event) await publishSafely(deps.publish, result.refunded.event);
+  await deps.schedule.leaseChanged(cluster.id);
   deps.logger.info({ cluster: cluster.id, refund: result.refund.amount.toString() }, "failed deployment refunded");
   return { status: "REFUNDED", reason: outcome.reason };
 }
@@ -365,6 +372,7 @@ async function degraded(deps: DeployDeps, cluster: ClusterRow, at: Date): Promis
   const pending = active.filter((a) => a.acknowledgedAt === null);
   if (pending.length === 0) {
     await transition(deps, cluster.id, "RUNNING", `replacement acknowledged: all ${active.length} node(s) serving`, "DEGRADED");
+    await deps.schedule.leaseChanged(cluster.id);
     return { state: "running" };
   }
   await sendAssignments(deps, cluster, pending);
@@ -386,6 +394,7 @@ export async function handleNodeLost(deps: DeployDeps, clusterId: string, alloca
     return null;
   });
   if (result?.event) await publishSafely(deps.publish, result.event);
+  await deps.schedule.leaseChanged(clusterId);
   return advanceDeploy(deps, clusterId);
 }
 
@@ -432,6 +441,7 @@ async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date, known?
     });
     if (result.event) await publishSafely(deps.publish, result.event);
     await deps.schedule.running(cluster.id, endsAt);
+    await deps.schedule.leaseChanged(cluster.id);
     return { state: "running" };
   }
 
@@ -475,6 +485,7 @@ async function refundFailed(deps: DeployDeps, cluster: ClusterRow, at: Date): Pr
   const result = await refundFailedSql(deps.db, cluster, { at, reason: "deposit refunded", why: "deployment failed", releaseReason: `${RELEASE.failed}: refunded` });
   if (!result.changed) return false;
   if (result.event) await publishSafely(deps.publish, result.event);
+  await deps.schedule.leaseChanged(cluster.id);
   deps.logger.info({ cluster: cluster.id, refund: result.refund.amount.toString() }, "failed deployment refunded");
   return true;
 }
