@@ -7,11 +7,21 @@ import type { BackoffStrategy, JobsOptions, Queue } from "bullmq";
  * - no job with that id: added;
  * - a failed one: retried under the same id (attempts counted from zero again, same data: the first
  *   request's, e.g. its instant);
- * - waiting, delayed, active or completed: nothing (completed ids dedupe for removeOnComplete's window).
+ * - waiting, delayed or active: nothing;
+ * - completed: nothing (completed ids dedupe for removeOnComplete's window), unless `rerunCompleted`:
+ *   sweeps pass it for work Postgres says is still unfinished, where a completed job only means an
+ *   earlier run stopped short (it lost a race to a job that then failed): removed and added again.
  * Safe to call from several processes at once: a lost race is either a duplicate add (ignored) or a
  * retry of a job another process has just retried (no longer failed: nothing to do).
  */
-export async function enqueueOnce<Data>(queue: Queue<Data>, name: string, data: Data, jobId: string, opts: Omit<JobsOptions, "jobId"> = {}): Promise<EnqueueOutcome> {
+export async function enqueueOnce<Data>(
+  queue: Queue<Data>,
+  name: string,
+  data: Data,
+  jobId: string,
+  opts: Omit<JobsOptions, "jobId"> = {},
+  { rerunCompleted = false }: { rerunCompleted?: boolean } = {},
+): Promise<EnqueueOutcome> {
   // Queue<Data>'s add signature is generic over name/result types; the plain form is what we use.
   const q = queue as unknown as Queue;
   const state = await q.getJobState(jobId);
@@ -19,9 +29,14 @@ export async function enqueueOnce<Data>(queue: Queue<Data>, name: string, data: 
     await q.add(name, data, { ...opts, jobId });
     return "added";
   }
+  if (state === "completed" && rerunCompleted) {
+    await (await q.getJob(jobId))?.remove();
+    await q.add(name, data, { ...opts, jobId });
+    return "added";
+  }
   if (state !== "failed") return "exists";
   const job = await q.getJob(jobId);
-  if (!job) return enqueueOnce(queue, name, data, jobId, opts); // removed meanwhile (its age ran out)
+  if (!job) return enqueueOnce(queue, name, data, jobId, opts, { rerunCompleted }); // removed meanwhile (its age ran out)
   try {
     await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
     return "retried";
@@ -37,12 +52,12 @@ export type EnqueueOutcome = "added" | "retried" | "exists";
 /** `enqueueOnce` for many jobs of one queue (sweeps); their Redis calls are pipelined by the client. */
 export async function enqueueManyOnce<Data>(
   queue: Queue<Data>,
-  jobs: readonly { name: string; data: Data; jobId: string; opts?: Omit<JobsOptions, "jobId"> }[],
+  jobs: readonly { name: string; data: Data; jobId: string; opts?: Omit<JobsOptions, "jobId">; rerunCompleted?: boolean }[],
 ): Promise<{ added: number; retried: number }> {
   const counts = { added: 0, retried: 0 };
   const CHUNK = 200;
   for (let i = 0; i < jobs.length; i += CHUNK) {
-    const outcomes = await Promise.all(jobs.slice(i, i + CHUNK).map((j) => enqueueOnce(queue, j.name, j.data, j.jobId, j.opts)));
+    const outcomes = await Promise.all(jobs.slice(i, i + CHUNK).map((j) => enqueueOnce(queue, j.name, j.data, j.jobId, j.opts, { rerunCompleted: j.rerunCompleted ?? false })));
     for (const outcome of outcomes) if (outcome !== "exists") counts[outcome]++;
   }
   return counts;

@@ -279,9 +279,10 @@ export async function startScheduler(
               jobId: jobIds.settlePeriod(p.clusterId, p.periodStart),
             })),
             ...work.ends.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease reached its paid end" }, jobId: jobIds.end(clusterId, "expiry") })),
-            ...unfinished.ending.map((c) => ({ name: "end", data: { clusterId: c.clusterId, reason: c.reason }, jobId: jobIds.end(c.clusterId, "sweep") })),
-            ...unfinished.unclosedEnded.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease ended: closing it on-chain" }, jobId: jobIds.end(clusterId, "sweep") })),
-            ...unfinished.unclosedCancelled.map((clusterId) => ({ name: "cancel", data: { clusterId }, jobId: jobIds.cancel(clusterId) })),
+            // Postgres says these are unfinished: a completed job under their id stopped short, run it again.
+            ...unfinished.ending.map((c) => ({ name: "end", data: { clusterId: c.clusterId, reason: c.reason }, jobId: jobIds.end(c.clusterId, "sweep"), rerunCompleted: true })),
+            ...unfinished.unclosedEnded.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease ended: closing it on-chain" }, jobId: jobIds.end(clusterId, "sweep"), rerunCompleted: true })),
+            ...unfinished.unclosedCancelled.map((clusterId) => ({ name: "cancel", data: { clusterId }, jobId: jobIds.cancel(clusterId), rerunCompleted: true })),
           ]);
           return {
             periods: work.periods.length,

@@ -1,6 +1,6 @@
 import http from "node:http";
 import { LedgerAccounts } from "@gpumesh/core";
-import { ledgerBalance, type Db } from "@gpumesh/db";
+import { ledgerBalance, reserveDevices, type Db } from "@gpumesh/db";
 
 /** A paid cluster that fits the seeded network: `nodes` devices of the best-stocked (model, region) bucket. */
 export async function paidCluster(
@@ -32,6 +32,89 @@ export async function paidCluster(
     },
   });
   return { id: cluster.id, gpuCount, gpuModelId: bucket.gpu_model_id, region: bucket.region, deposit };
+}
+
+/**
+ * A chain settlement that fails every call while `down` (an RPC outage), for the paths a real localnet
+ * cannot be made to fail on cue. Otherwise it records, per cluster, the first call that found the lease
+ * over in the ledger: `ended` (ENDED: where end_lease goes out) and `cancelled` (FAILED/REFUNDED:
+ * cancel_lease). It answers both `syncLease` and the per-step calls (settle/end/cancel), so the tests
+ * hold whichever shape ChainSettlement has; pass it as `chain as unknown as ChainSettlement`.
+ */
+export class FlakyChainSettlement {
+  down = false;
+  failures = 0;
+  readonly ended: { clusterId: string; endedAt: Date | null }[] = [];
+  readonly cancelled: string[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  async syncLease(clusterId: string): Promise<{ signatures: string[]; finished: boolean }> {
+    this.fail();
+    const cluster = await this.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { status: true, endedAt: true } });
+    if (cluster.status === "ENDED") this.end(clusterId, cluster.endedAt);
+    if (cluster.status === "FAILED" || cluster.status === "REFUNDED") this.cancel(clusterId);
+    const finished = cluster.status === "ENDED" || cluster.status === "REFUNDED";
+    // Like the gateway: a lease that is over on-chain is recorded as closed.
+    if (finished) await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+    return { signatures: [], finished };
+  }
+
+  async settleLease(_request: { clusterId: string }): Promise<{ signature: string | null }> {
+    this.fail();
+    return { signature: null };
+  }
+
+  async endLease(request: { clusterId: string; endedAt: Date }): Promise<{ signature: string | null }> {
+    this.fail();
+    this.end(request.clusterId, request.endedAt);
+    return { signature: null };
+  }
+
+  async cancelLease(request: { clusterId: string }): Promise<{ signature: string | null }> {
+    this.fail();
+    this.cancel(request.clusterId);
+    return { signature: null };
+  }
+
+  private end(clusterId: string, endedAt: Date | null): void {
+    if (!this.ended.some((e) => e.clusterId === clusterId)) this.ended.push({ clusterId, endedAt });
+  }
+
+  private cancel(clusterId: string): void {
+    if (!this.cancelled.includes(clusterId)) this.cancelled.push(clusterId);
+  }
+
+  private fail(): void {
+    if (!this.down) return;
+    this.failures++;
+    throw new Error("chain unavailable (test outage)");
+  }
+}
+
+let nextLeaseId = BigInt(Date.now()) * 1_000n;
+
+/** A RUNNING lease on `nodes` free devices, acknowledged at `startedAt`, with an on-chain lease id. */
+export async function runningCluster(db: Db, options: { startedAt: Date; durationHours: number; nodes?: number; pricePerSecond?: bigint }) {
+  const devices = await db.device.findMany({ where: { gpuCount: { gt: 0 }, status: "ONLINE", allocations: { none: {} } }, take: options.nodes ?? 1, orderBy: { id: "asc" } });
+  const renter = await db.account.create({ data: { walletAddress: `RenterRun${Math.random().toString(36).slice(2, 12)}`.padEnd(43, "1") } });
+  const pricePerSecond = options.pricePerSecond ?? 100n;
+  const endsAt = new Date(options.startedAt.getTime() + options.durationHours * 3_600_000);
+  const cluster = await db.cluster.create({
+    data: {
+      renterId: renter.id, name: "running", type: "RAY", gpuModelIds: [devices[0]!.gpuModelId!], gpuCount: devices.reduce((n, d) => n + d.gpuCount, 0),
+      regions: [devices[0]!.region], supplierNetworks: ["GPUMESH"], durationHours: options.durationHours, pricePerSecond,
+      depositAmount: pricePerSecond * BigInt(options.durationHours * 3600), status: "RUNNING", startedAt: options.startedAt, endsAt, leaseId: nextLeaseId++,
+    },
+  });
+  await reserveDevices(db, {
+    clusterId: cluster.id,
+    devices: devices.map((d) => ({ deviceId: d.id, gpuCount: d.gpuCount, pricePerGpuHour: d.pricePerGpuHour })),
+    startsAt: options.startedAt,
+    endsAt,
+  });
+  await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: options.startedAt } });
+  return cluster;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {

@@ -11,7 +11,7 @@ import { endCluster, type SettleDeps } from "./settle.ts";
  *   then cancels the on-chain lease (job `cancel/<cluster>`).
  * - from RUNNING/DEGRADED it records the request's instant once (`end_requested_at`, first request
  *   wins) and ends the lease at that instant, however late or often the end job runs.
- * - ENDING finishes the end; ENDED, FAILED, REFUNDED: nothing to do.
+ * - ENDING finishes the end, ENDED re-sends end_lease (idempotent); FAILED, REFUNDED: nothing to do.
  */
 export const TERMINATED_BEFORE_RUNNING = "terminated by the renter before it ran";
 
@@ -53,7 +53,10 @@ export async function terminateCluster(deps: SettleDeps, clusterId: string, reas
         case "DEGRADED":
           await recordEndRequest(deps.db, clusterId, requestedAt);
           return { state: "ended", refund: (await endClusterAsRequested(deps, clusterId, reason))?.refund ?? null };
+        // ENDING: finish the end. ENDED: nothing left in the ledger, but a retried terminate whose
+        // end_lease failed sends it again (a closed lease makes that a no-op).
         case "ENDING":
+        case "ENDED":
           return { state: "ended", refund: (await endClusterAsRequested(deps, clusterId, reason))?.refund ?? null };
         default:
           return { state: "done", status: cluster.status };
