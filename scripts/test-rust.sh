@@ -24,6 +24,21 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
+# The program builds two ways (src/constants.rs): the tests and localnet enable the
+# `dev-admin` feature (the published dev key may initialize); a real build names its admin
+# with GPUMESH_ADMIN and no feature. Check the real build compiles, and that a build with
+# neither refuses to compile rather than fall back to the dev key.
+real_admin=9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin # any key that is not the dev key
+GPUMESH_ADMIN=$real_admin cargo check --locked -p gpumesh --lib
+if env -u GPUMESH_ADMIN cargo check --locked -p gpumesh --lib >"${TMPDIR:-/tmp}/gpumesh-noadmin.log" 2>&1; then
+  echo "test-rust.sh: gpumesh built without GPUMESH_ADMIN and without the dev-admin feature" >&2
+  exit 1
+fi
+grep -q "set GPUMESH_ADMIN" "${TMPDIR:-/tmp}/gpumesh-noadmin.log" || {
+  cat "${TMPDIR:-/tmp}/gpumesh-noadmin.log" >&2
+  echo "test-rust.sh: the build without an admin failed for another reason" >&2
+  exit 1
+}
 # tests/idl.rs runs a nested `cargo test --lib --features idl-build` (the way `anchor idl
 # build` does) in "$CARGO_TARGET_DIR/idl-build"; its first run compiles the tree once more.
 cargo test --locked --workspace "$@"

@@ -54,4 +54,30 @@ pub enum GpuMeshError {
     InvalidMintAuthority, // 6023
     #[msg("Account is not the lease's renter")]
     RenterMismatch, // 6024
+    #[msg("Arguments do not equal the lease's terms (the quote the server issued)")]
+    TermsMismatch, // 6025
+    #[msg("Time argument is outside the allowed range")]
+    InvalidTime, // 6026
+    #[msg("Allocated rates would exceed the lease's price per second")]
+    AllocationExceedsPrice, // 6027
+    #[msg("The escrow holds less than the amount due")]
+    EscrowShortfall, // 6028
+    #[msg("The lease is not in a status that allows this action")]
+    InvalidLeaseStatus, // 6029
+    #[msg("The allocation is already released")]
+    AllocationClosed, // 6030
+    #[msg("An authority or wallet must not be the default (all-zero) key")]
+    InvalidAuthority, // 6031
+    #[msg("No admin handover is pending")]
+    NoPendingAdmin, // 6032
+    #[msg("Reward epoch is later than the current emission hour")]
+    EpochInFuture, // 6033
+    #[msg("Reward total exceeds the emission schedule for that epoch")]
+    RewardTotalExceedsSchedule, // 6034
+    #[msg("The renter may cancel only after the activation deadline")]
+    ActivationWindowOpen, // 6035
+    #[msg("The lease still owes allocations money; settle them first")]
+    LeaseNotSettled, // 6036
+    #[msg("The allocation does not belong to this lease")]
+    AllocationMismatch, // 6037
 }

@@ -44,31 +44,86 @@ pub struct SupplierRegistered {
 }
 
 #[event]
+pub struct PayoutWalletChanged {
+    pub supplier: Pubkey,
+    pub authority: Pubkey,
+    pub old_payout_wallet: Pubkey,
+    pub payout_wallet: Pubkey,
+}
+
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    pub pending_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminAccepted {
+    pub old_admin: Pubkey,
+    pub admin: Pubkey,
+}
+
+#[event]
 pub struct LeaseOpened {
     pub lease: Pubkey,
     pub lease_id: u64,
     pub renter: Pubkey,
-    pub supplier: Pubkey,
     pub mint: Pubkey,
     pub price_per_second: u64,
     pub max_seconds: u64,
-    pub start_ts: i64,
+    pub opened_at: i64,
+    pub activation_deadline: i64,
     pub deposited: u64,
 }
 
 #[event]
-pub struct LeaseSettled {
+pub struct LeaseActivated {
     pub lease: Pubkey,
     pub lease_id: u64,
-    /// Seconds covered by this settlement.
-    pub seconds: u64,
-    /// Total seconds settled so far (after this settlement).
-    pub settled_seconds: u64,
+    pub start_ts: i64,
+    pub end_ts: i64,
+}
+
+#[event]
+pub struct AllocationAdded {
+    pub lease: Pubkey,
+    pub allocation: Pubkey,
+    pub index: u32,
+    pub supplier: Pubkey,
+    pub rate_per_second: u64,
+    pub from_ts: i64,
+    /// Σ rate of the lease's open allocations after this one.
+    pub open_rate: u64,
+}
+
+#[event]
+pub struct AllocationReleased {
+    pub lease: Pubkey,
+    pub allocation: Pubkey,
+    pub index: u32,
+    pub until_ts: i64,
+    /// rate · (until − from): what this allocation earns in total.
+    pub gross: u64,
+    pub open_rate: u64,
+}
+
+#[event]
+pub struct AllocationSettled {
+    pub lease: Pubkey,
+    pub allocation: Pubkey,
+    pub index: u32,
+    pub supplier: Pubkey,
+    /// The period covered: `[from_ts, until_ts)`.
+    pub from_ts: i64,
+    pub until_ts: i64,
     pub gross: u64,
     pub fee: u64,
     pub burned: u64,
     pub treasury: u64,
     pub supplier_amount: u64,
+    /// Allocation running totals after this settlement.
+    pub total_gross: u64,
+    pub total_fee: u64,
 }
 
 #[event]
@@ -76,12 +131,44 @@ pub struct LeaseEnded {
     pub lease: Pubkey,
     pub lease_id: u64,
     pub ended_by: Pubkey,
-    pub settled_seconds: u64,
+    pub end_ts: i64,
+    pub owed_total: u64,
+    /// Already paid out at the time of the end.
+    pub total_gross: u64,
+    pub refund: u64,
+    /// True when nothing was owed any more and the escrow was closed (status Closed).
+    pub closed: bool,
+}
+
+#[event]
+pub struct LeaseClosed {
+    pub lease: Pubkey,
+    pub lease_id: u64,
     pub total_gross: u64,
     pub total_supplier: u64,
     pub total_treasury: u64,
     pub total_burned: u64,
+    pub refunded: u64,
+    /// Tokens a third party had sent into the escrow, returned to the renter.
+    pub dust: u64,
+}
+
+#[event]
+pub struct LeaseCancelled {
+    pub lease: Pubkey,
+    pub lease_id: u64,
+    pub cancelled_by: Pubkey,
     pub refund: u64,
+}
+
+#[event]
+pub struct LeaseExtended {
+    pub lease: Pubkey,
+    pub lease_id: u64,
+    pub extra_seconds: u64,
+    pub max_seconds: u64,
+    pub deposited: u64,
+    pub end_ts: i64,
 }
 
 #[event]

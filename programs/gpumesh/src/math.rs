@@ -148,20 +148,62 @@ pub fn split_gross(gross: u64, fee_bps: u16, burn_bps: u16, is_mesh: bool) -> Op
     })
 }
 
-/// Seconds to settle now: `min(now, start + max) − (start + settled)`, 0 if not positive.
-pub fn settleable_seconds(
-    start_ts: i64,
-    settled_seconds: u64,
-    max_seconds: u64,
-    now: i64,
-) -> Option<u64> {
-    let end = (start_ts as i128).checked_add(max_seconds as i128)?;
-    let until = (now as i128).min(end);
-    let settled_until = (start_ts as i128).checked_add(settled_seconds as i128)?;
-    if until <= settled_until {
+/// Split the next `gross` of an allocation whose running totals so far are
+/// (`prev_gross`, `prev_fee`, `prev_burned`). Fees and burns are floored on the running
+/// totals, not per settlement:
+/// `fee = ⌊(G + gross)·fee_bps/10⁴⌋ − prev_fee`, `burn = ⌊(F + fee)·burn_bps/10⁴⌋ − prev_burned`
+/// (MESH only), so however the time is cut into settlements the totals are the same as one
+/// settlement of everything: `split_running` summed = `split_gross` of the sum.
+pub fn split_running(
+    prev_gross: u64,
+    prev_fee: u64,
+    prev_burned: u64,
+    gross: u64,
+    fee_bps: u16,
+    burn_bps: u16,
+    is_mesh: bool,
+) -> Option<Split> {
+    if fee_bps as u64 > BPS_DENOMINATOR || burn_bps as u64 > BPS_DENOMINATOR {
+        return None;
+    }
+    let total_gross = prev_gross.checked_add(gross)?;
+    let total_fee = bps_of(total_gross, fee_bps)?;
+    let fee = total_fee.checked_sub(prev_fee)?;
+    let burn = if is_mesh {
+        bps_of(total_fee, burn_bps)?.checked_sub(prev_burned)?
+    } else {
+        0
+    };
+    Some(Split {
+        gross,
+        fee,
+        burn,
+        treasury: fee.checked_sub(burn)?,
+        supplier: gross.checked_sub(fee)?,
+    })
+}
+
+/// End of the next settlement of an allocation:
+/// `t = min(until ?? now, now, alloc_until, lease_end)`.
+pub fn settle_until(until: Option<i64>, now: i64, alloc_until: i64, lease_end: i64) -> i64 {
+    until.unwrap_or(now).min(now).min(alloc_until).min(lease_end)
+}
+
+/// Gross earned by `rate` over `[from, until)`; 0 if the range is empty.
+pub fn gross_between(rate: u64, from: i64, until: i64) -> Option<u64> {
+    if until <= from {
         return Some(0);
     }
-    u64::try_from(until - settled_until).ok()
+    let seconds = u64::try_from((until as i128).checked_sub(from as i128)?).ok()?;
+    rate.checked_mul(seconds)
+}
+
+/// What the allocations of a lease have earned in total by `end` (≥ every open
+/// allocation's `from_ts`): `released_gross + end·open_rate − open_rate_from`.
+pub fn owed_total(released_gross: u64, end: i64, open_rate: u64, open_rate_from: u128) -> Option<u64> {
+    let end = u128::try_from(end).ok()?;
+    let open = end.checked_mul(open_rate as u128)?.checked_sub(open_rate_from)?;
+    u64::try_from(open.checked_add(released_gross as u128)?).ok()
 }
 
 /// Deposit for a lease: `price · max`.
@@ -224,11 +266,35 @@ mod tests {
     }
 
     #[test]
-    fn settleable() {
-        assert_eq!(settleable_seconds(1000, 0, 100, 1050), Some(50));
-        assert_eq!(settleable_seconds(1000, 50, 100, 1050), Some(0));
-        assert_eq!(settleable_seconds(1000, 50, 100, 5000), Some(50));
-        assert_eq!(settleable_seconds(1000, 100, 100, 5000), Some(0));
-        assert_eq!(settleable_seconds(1000, 0, 100, 900), Some(0));
+    fn running_totals_do_not_depend_on_how_time_is_cut() {
+        // 9_999 gross in three settles of 3_333 vs one settle: per-settle flooring would lose
+        // fee units; running totals give exactly the one-shot split.
+        let one = split_gross(9_999, 250, 5_000, true).unwrap();
+        let (mut g, mut f, mut b, mut t, mut sup) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        for _ in 0..3 {
+            let s = split_running(g, f, b, 3_333, 250, 5_000, true).unwrap();
+            g += s.gross;
+            f += s.fee;
+            b += s.burn;
+            t += s.treasury;
+            sup += s.supplier;
+        }
+        assert_eq!((g, f, b, t, sup), (one.gross, one.fee, one.burn, one.treasury, one.supplier));
+        assert_eq!(split_running(0, 0, 0, 9_999, 250, 5_000, true), Some(one));
+        // A corrupted running total (fee above the floor) is refused, not wrapped.
+        assert_eq!(split_running(100, 50, 0, 1, 250, 0, false), None);
+    }
+
+    #[test]
+    fn settle_window_and_owed() {
+        assert_eq!(settle_until(None, 100, i64::MAX, 200), 100);
+        assert_eq!(settle_until(Some(90), 100, i64::MAX, 200), 90);
+        assert_eq!(settle_until(Some(150), 100, i64::MAX, 200), 100);
+        assert_eq!(settle_until(None, 300, 250, 200), 200);
+        assert_eq!(gross_between(7, 10, 5), Some(0));
+        assert_eq!(gross_between(7, 10, 15), Some(35));
+        // two open allocations (3/s from 10, 4/s from 20) and 50 released, ended at 30
+        assert_eq!(owed_total(50, 30, 7, 3 * 10 + 4 * 20), Some(50 + 3 * 20 + 4 * 10));
+        assert_eq!(owed_total(0, 5, 1, 10), None);
     }
 }

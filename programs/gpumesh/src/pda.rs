@@ -35,3 +35,7 @@ pub fn escrow(lease: &Pubkey) -> (Pubkey, u8) {
 pub fn claim_record(claimant: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[CLAIM_SEED, claimant.as_ref()], &crate::ID)
 }
+
+pub fn allocation(lease: &Pubkey, index: u32) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[ALLOCATION_SEED, lease.as_ref(), &index.to_le_bytes()], &crate::ID)
+}

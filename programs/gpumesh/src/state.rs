@@ -1,15 +1,19 @@
 //! Account layouts. Every account is a PDA of this program with an Anchor discriminator,
-//! so a foreign or differently-typed account is rejected on deserialisation.
+//! so a foreign or differently-typed account is rejected on deserialisation. Every account
+//! ends in `reserved` bytes (zero) so fields can be added without a migration.
 use anchor_lang::prelude::*;
+
+/// Bytes kept free at the end of every account for later fields.
+pub const RESERVED_BYTES: usize = 64; // = the `reserved: [u8; 64]` of every account (literal for the IDL)
 
 /// Singleton configuration and the program-wide emission / reward bookkeeping.
 /// Seeds: `["config"]`.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Config {
-    /// May update the config, pause, and manage payment mints.
+    /// May update the config, pause, manage payment mints and propose a new admin.
     pub admin: Pubkey,
-    /// Only signer allowed to call `settle_lease` (besides the parties, for `end_lease`).
+    /// Activates, allocates, releases, ends (with a named time) and cancels leases.
     pub settlement_authority: Pubkey,
     /// Only signer allowed to call `post_reward_root`.
     pub rewards_authority: Pubkey,
@@ -33,12 +37,22 @@ pub struct Config {
     pub reward_total_cumulative: u64,
     /// Sum of everything paid out by `claim_rewards`.
     pub reward_total_claimed: u64,
-    /// Blocks `open_lease`, `claim_rewards`, `crank_emissions`, `post_reward_root`.
-    /// Settlement and ending stay possible so escrowed funds can always be unwound.
+    /// Blocks `open_lease`, `extend_lease`, `claim_rewards`, `crank_emissions`,
+    /// `post_reward_root`. Settlement, ending and cancelling stay possible so escrowed funds
+    /// can always be unwound.
     pub paused: bool,
     pub bump: u8,
     pub mint_authority_bump: u8,
     pub rewards_vault_bump: u8,
+    /// Admin proposed by `propose_admin`, until it signs `accept_admin`
+    /// (`Pubkey::default()` = none).
+    pub pending_admin: Pubkey,
+    /// The root posted before the current one stays claimable for one epoch, so a proof
+    /// fetched just before a post still works.
+    pub prev_reward_epoch: u64,
+    pub prev_reward_root: [u8; 32],
+    pub prev_reward_total_cumulative: u64,
+    pub reserved: [u8; 64],
 }
 
 /// Per-mint payment settings. Seeds: `["payment_mint", mint]`.
@@ -52,48 +66,104 @@ pub struct PaymentMint {
     /// Lowest accepted `price_per_second` in base units (0 = any positive price).
     pub min_price_per_second: u64,
     pub bump: u8,
+    pub reserved: [u8; 64],
 }
 
 /// A registered supplier. Seeds: `["supplier", authority]`.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Supplier {
-    /// The supplier's wallet (signs `end_lease` as the supplier party).
+    /// The supplier's wallet (names it in allocations; rotates the payout wallet).
     pub authority: Pubkey,
     /// Owner of the token accounts settlement pays into (one per payment mint).
     pub payout_wallet: Pubkey,
     pub registered_at: i64,
     pub bump: u8,
+    pub reserved: [u8; 64],
 }
 
 /// One escrowed rental. Seeds: `["lease", renter, lease_id_le]`.
 /// The escrow token account is the PDA `["escrow", lease]`, owned by this lease PDA.
+/// Never closed: the account is the tombstone that stops a `lease_id` from being reused.
+///
+/// Allocation bookkeeping: at any time `t ≥ last_change_ts` the amount all allocations have
+/// earned is `released_gross + t·open_rate − open_rate_from`, and `open_rate ≤
+/// price_per_second` always holds, so `owed_total ≤ price · (end − start) ≤ deposited`.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Lease {
     pub lease_id: u64,
     pub renter: Pubkey,
-    /// Supplier wallet (`Supplier.authority`).
-    pub supplier: Pubkey,
     pub mint: Pubkey,
     pub price_per_second: u64,
     pub max_seconds: u64,
-    pub start_ts: i64,
-    /// Seconds since `start_ts` already settled; settlement covers
-    /// `[start_ts + settled_seconds, min(now, start_ts + max_seconds))`.
-    pub settled_seconds: u64,
-    /// `price_per_second * max_seconds`, moved into escrow at open.
+    /// `price_per_second · max_seconds`, moved into escrow at open (and on extend).
     pub deposited: u64,
+    /// `lease_status::*`: 0 Pending, 1 Active, 2 Ended, 3 Cancelled, 4 Closed.
+    pub status: u8,
+    pub opened_at: i64,
+    /// `opened_at + ACTIVATION_WINDOW_SECONDS`: from then on the renter may cancel.
+    pub activation_deadline: i64,
+    /// Billing start (0 while Pending).
+    pub start_ts: i64,
+    /// 0 while Pending; `start_ts + max_seconds` while Active; the real end once Ended.
+    pub end_ts: i64,
     /// Fee terms snapshotted at open so later config changes never alter an agreed lease.
     pub fee_bps: u16,
     pub burn_bps: u16,
     pub is_mesh: bool,
+    /// Σ rate of the open allocations.
+    pub open_rate: u64,
+    /// Σ rate · from_ts of the open allocations.
+    pub open_rate_from: u128,
+    /// Σ rate · (until − from) of the released allocations.
+    pub released_gross: u64,
+    /// Time of the last activation / allocation change / end; never decreases.
+    pub last_change_ts: i64,
+    /// Index of the next allocation (= number of allocations created).
+    pub allocation_count: u32,
+    /// Set at end: what all allocations may claim in total (earned, paid or not).
+    pub owed_total: u64,
+    /// Paid out so far by `settle_allocation` (gross = supplier + treasury + burned).
     pub total_gross: u64,
     pub total_supplier: u64,
     pub total_treasury: u64,
     pub total_burned: u64,
+    /// Deposit returned to the renter (end or cancel).
+    pub refunded: u64,
     pub bump: u8,
     pub escrow_bump: u8,
+    /// Latest `settled_until` of any allocation of this lease: an end (or a release) is never
+    /// placed before time that has already been paid for.
+    pub settled_until_max: i64,
+    pub reserved: [u8; 64],
+}
+
+/// One supplier's share of a lease over `[from_ts, until_ts)`.
+/// Seeds: `["allocation", lease, index_u32_le]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Allocation {
+    pub lease: Pubkey,
+    pub index: u32,
+    /// `Supplier.authority`; payouts go to that supplier's current `payout_wallet`.
+    pub supplier: Pubkey,
+    pub rate_per_second: u64,
+    pub from_ts: i64,
+    /// `ALLOCATION_OPEN` (i64::MAX) until released.
+    pub until_ts: i64,
+    /// Paid up to here (starts at `from_ts`).
+    pub settled_until: i64,
+    /// Running totals (fees and burns are floored on these, not per settlement).
+    pub total_gross: u64,
+    pub total_fee: u64,
+    pub total_burned: u64,
+    pub total_supplier: u64,
+    pub total_treasury: u64,
+    /// Who paid the rent (the settlement authority).
+    pub rent_payer: Pubkey,
+    pub bump: u8,
+    pub reserved: [u8; 64],
 }
 
 /// Per-claimant claim record. Seeds: `["claim", claimant]`.
@@ -106,4 +176,5 @@ pub struct ClaimRecord {
     /// Epoch of the root the last claim was proven against.
     pub last_epoch: u64,
     pub bump: u8,
+    pub reserved: [u8; 64],
 }

@@ -1,11 +1,13 @@
-//! Creating program-owned token accounts at PDAs by hand.
+//! Token helpers: program-owned token accounts at PDAs, escrow transfers / burns / close.
+//!
+//! Creating program-owned token accounts at PDAs by hand:
 //!
 //! Anchor's `init` + `token::*` constraints expand to `anchor_spl::token_interface` calls,
 //! which need anchor-spl's `token_2022` feature (and the whole spl-token-2022 dependency
 //! tree). We only support the classic SPL Token program, so the account is created here.
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfer};
-use anchor_spl::token::{self, InitializeAccount3, TokenAccount};
+use anchor_spl::token::{self, Burn, CloseAccount, InitializeAccount3, TokenAccount, TransferChecked};
 
 /// Create an SPL token account at the PDA `account` (signed with `account_seeds`) for
 /// `mint`, owned (as token authority) by `authority`, rent paid by `payer`.
@@ -73,4 +75,79 @@ pub fn create_pda_token_account<'info>(
             authority: authority.clone(),
         },
     ))
+}
+
+/// Move `amount` out of a lease's escrow (the lease PDA signs with `lease_seeds`).
+pub fn escrow_transfer<'info>(
+    token_program: &AccountInfo<'info>,
+    escrow: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    lease: &AccountInfo<'info>,
+    lease_seeds: &[&[u8]],
+    amount: u64,
+    decimals: u8,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    token::transfer_checked(
+        CpiContext::new_with_signer(
+            token_program.clone(),
+            TransferChecked { from: escrow.clone(), mint: mint.clone(), to: to.clone(), authority: lease.clone() },
+            &[lease_seeds],
+        ),
+        amount,
+        decimals,
+    )
+}
+
+/// Burn `amount` from a lease's escrow (MESH fees).
+pub fn escrow_burn<'info>(
+    token_program: &AccountInfo<'info>,
+    escrow: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    lease: &AccountInfo<'info>,
+    lease_seeds: &[&[u8]],
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    token::burn(
+        CpiContext::new_with_signer(
+            token_program.clone(),
+            Burn { mint: mint.clone(), from: escrow.clone(), authority: lease.clone() },
+            &[lease_seeds],
+        ),
+        amount,
+    )
+}
+
+/// Empty the escrow into `to` (whatever it holds, so third-party dust can never block the
+/// close) and close it, rent to `rent_to`. Returns the amount moved.
+pub fn drain_and_close_escrow<'info>(
+    token_program: &AccountInfo<'info>,
+    escrow: &Account<'info, TokenAccount>,
+    mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    rent_to: &AccountInfo<'info>,
+    lease: &AccountInfo<'info>,
+    lease_seeds: &[&[u8]],
+    decimals: u8,
+) -> Result<u64> {
+    let amount = escrow.amount;
+    escrow_transfer(token_program, &escrow.to_account_info(), mint, to, lease, lease_seeds, amount, decimals)?;
+    token::close_account(CpiContext::new_with_signer(
+        token_program.clone(),
+        CloseAccount { account: escrow.to_account_info(), destination: rent_to.clone(), authority: lease.clone() },
+        &[lease_seeds],
+    ))?;
+    Ok(amount)
+}
+
+/// `require!(key != Pubkey::default())` for every role and wallet the program stores.
+pub fn require_not_default(key: &Pubkey) -> Result<()> {
+    require!(*key != Pubkey::default(), crate::errors::GpuMeshError::InvalidAuthority);
+    Ok(())
 }

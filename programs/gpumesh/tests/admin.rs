@@ -1,4 +1,5 @@
-//! initialize, update_config, set_paused, set_payment_mint, register_supplier.
+//! initialize, update_config, the two-step admin handover, set_paused, set_payment_mint,
+//! register_supplier.
 mod common;
 
 use common::*;
@@ -56,6 +57,23 @@ async fn initialize_validation() {
     let mut args = env.default_init_args();
     args.emission_start = 0;
     assert_err(env.initialize(args).await, GpuMeshError::InvalidEmissionStart);
+    // Bounded: at most a week in the past (no long unearned catch-up), a year ahead.
+    let mut args = env.default_init_args();
+    args.emission_start = T0 - gpumesh::MAX_EMISSION_START_PAST_SECONDS - 1;
+    assert_err(env.initialize(args).await, GpuMeshError::InvalidEmissionStart);
+    let mut args = env.default_init_args();
+    args.emission_start = T0 + gpumesh::MAX_EMISSION_START_FUTURE_SECONDS + 1;
+    assert_err(env.initialize(args).await, GpuMeshError::InvalidEmissionStart);
+    // No role may be the default key.
+    for field in 0..3 {
+        let mut args = env.default_init_args();
+        match field {
+            0 => args.settlement_authority = Pubkey::default(),
+            1 => args.rewards_authority = Pubkey::default(),
+            _ => args.treasury = Pubkey::default(),
+        }
+        assert_err(env.initialize(args).await, GpuMeshError::InvalidAuthority);
+    }
 
     let admin = env.admin.insecure_clone();
     let ap = admin.pubkey();
@@ -74,13 +92,11 @@ async fn initialize_validation() {
 }
 
 #[tokio::test]
-async fn update_config_and_admin_handover() {
+async fn update_config_changes_roles_and_fees_but_never_to_the_default_key() {
     let mut env = Env::new().await;
     let admin = env.admin.insecure_clone();
-    let new_admin = env.funded_keypair().await;
     let (s, r, t) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
     let args = UpdateConfigArgs {
-        admin: Some(new_admin.pubkey()),
         settlement_authority: Some(s),
         rewards_authority: Some(r),
         treasury: Some(t),
@@ -91,19 +107,52 @@ async fn update_config_and_admin_handover() {
     let cfg = env.config().await;
     assert_eq!(
         (cfg.admin, cfg.settlement_authority, cfg.rewards_authority, cfg.treasury, cfg.fee_bps, cfg.burn_bps),
-        (new_admin.pubkey(), s, r, t, 100, 10_000)
+        (admin.pubkey(), s, r, t, 100, 10_000)
     );
-    // The old admin is out.
-    let args = UpdateConfigArgs { fee_bps: Some(1), ..Default::default() };
-    assert_err(env.send(&[ix::update_config(&admin.pubkey(), args.clone())], &[&admin]).await, GpuMeshError::Unauthorized);
     // Bps bounds.
     let bad = UpdateConfigArgs { fee_bps: Some(10_001), ..Default::default() };
-    assert_err(env.send(&[ix::update_config(&new_admin.pubkey(), bad)], &[&new_admin]).await, GpuMeshError::InvalidBps);
+    assert_err(env.send(&[ix::update_config(&admin.pubkey(), bad)], &[&admin]).await, GpuMeshError::InvalidBps);
     let bad = UpdateConfigArgs { burn_bps: Some(10_001), ..Default::default() };
-    assert_err(env.send(&[ix::update_config(&new_admin.pubkey(), bad)], &[&new_admin]).await, GpuMeshError::InvalidBps);
+    assert_err(env.send(&[ix::update_config(&admin.pubkey(), bad)], &[&admin]).await, GpuMeshError::InvalidBps);
+    // No role may become the default key.
+    for bad in [
+        UpdateConfigArgs { settlement_authority: Some(Pubkey::default()), ..Default::default() },
+        UpdateConfigArgs { rewards_authority: Some(Pubkey::default()), ..Default::default() },
+        UpdateConfigArgs { treasury: Some(Pubkey::default()), ..Default::default() },
+    ] {
+        assert_err(env.send(&[ix::update_config(&admin.pubkey(), bad)], &[&admin]).await, GpuMeshError::InvalidAuthority);
+    }
     // Empty update keeps everything.
-    env.send(&[ix::update_config(&new_admin.pubkey(), UpdateConfigArgs::default())], &[&new_admin]).await.unwrap();
+    env.send(&[ix::update_config(&admin.pubkey(), UpdateConfigArgs::default())], &[&admin]).await.unwrap();
     assert_eq!(env.config().await.fee_bps, 100);
+}
+
+#[tokio::test]
+async fn admin_handover_takes_two_steps() {
+    let mut env = Env::new().await;
+    let admin = env.admin.insecure_clone();
+    let next = env.funded_keypair().await;
+    let stranger = env.funded_keypair().await;
+    // Nothing pending yet.
+    assert_err(env.send(&[ix::accept_admin(&next.pubkey())], &[&next]).await, GpuMeshError::NoPendingAdmin);
+    // Only the admin proposes, never the default key.
+    let i = ix::propose_admin(&stranger.pubkey(), &stranger.pubkey());
+    assert_err(env.send(&[i], &[&stranger]).await, GpuMeshError::Unauthorized);
+    let i = ix::propose_admin(&admin.pubkey(), &Pubkey::default());
+    assert_err(env.send(&[i], &[&admin]).await, GpuMeshError::InvalidAuthority);
+    env.send(&[ix::propose_admin(&admin.pubkey(), &next.pubkey())], &[&admin]).await.unwrap();
+    let cfg = env.config().await;
+    assert_eq!((cfg.admin, cfg.pending_admin), (admin.pubkey(), next.pubkey()));
+    // Only the proposed key accepts.
+    assert_err(env.send(&[ix::accept_admin(&stranger.pubkey())], &[&stranger]).await, GpuMeshError::Unauthorized);
+    env.send(&[ix::accept_admin(&next.pubkey())], &[&next]).await.unwrap();
+    let cfg = env.config().await;
+    assert_eq!((cfg.admin, cfg.pending_admin), (next.pubkey(), Pubkey::default()));
+    // The old admin is out; a second accept finds nothing pending.
+    let args = UpdateConfigArgs { fee_bps: Some(1), ..Default::default() };
+    assert_err(env.send(&[ix::update_config(&admin.pubkey(), args.clone())], &[&admin]).await, GpuMeshError::Unauthorized);
+    env.send(&[ix::update_config(&next.pubkey(), args)], &[&next]).await.unwrap();
+    assert_err(env.send(&[ix::accept_admin(&next.pubkey())], &[&next]).await, GpuMeshError::NoPendingAdmin);
 }
 
 #[tokio::test]
@@ -134,6 +183,9 @@ async fn set_payment_mint_creates_then_updates() {
 async fn register_supplier_records_the_payout_wallet() {
     let mut env = Env::new().await;
     let s = register_supplier(&mut env).await;
+    let a = env.funded_keypair().await;
+    let i = ix::register_supplier(&a.pubkey(), &Pubkey::default());
+    assert_err(env.send(&[i], &[&a]).await, GpuMeshError::InvalidAuthority);
     let rec: Supplier = env.anchor_account(&pda::supplier(&s.authority.pubkey()).0).await;
     assert_eq!(rec.authority, s.authority.pubkey());
     assert_eq!(rec.payout_wallet, s.payout_wallet.pubkey());

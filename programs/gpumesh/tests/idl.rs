@@ -71,16 +71,25 @@ fn check_structure(text: &str) {
     let idl: serde_json::Value = serde_json::from_str(text).unwrap();
     assert_eq!(idl["address"], gpumesh::ID.to_string());
     let expected: Vec<(&str, &[u8])> = vec![
+        ("accept_admin", i::AcceptAdmin::DISCRIMINATOR),
+        ("activate_lease", i::ActivateLease::DISCRIMINATOR),
+        ("add_allocation", i::AddAllocation::DISCRIMINATOR),
+        ("cancel_lease", i::CancelLease::DISCRIMINATOR),
         ("claim_rewards", i::ClaimRewards::DISCRIMINATOR),
+        ("close_lease", i::CloseLease::DISCRIMINATOR),
         ("crank_emissions", i::CrankEmissions::DISCRIMINATOR),
         ("end_lease", i::EndLease::DISCRIMINATOR),
+        ("extend_lease", i::ExtendLease::DISCRIMINATOR),
         ("initialize", i::Initialize::DISCRIMINATOR),
         ("open_lease", i::OpenLease::DISCRIMINATOR),
         ("post_reward_root", i::PostRewardRoot::DISCRIMINATOR),
+        ("propose_admin", i::ProposeAdmin::DISCRIMINATOR),
         ("register_supplier", i::RegisterSupplier::DISCRIMINATOR),
+        ("release_allocation", i::ReleaseAllocation::DISCRIMINATOR),
         ("set_paused", i::SetPaused::DISCRIMINATOR),
         ("set_payment_mint", i::SetPaymentMint::DISCRIMINATOR),
-        ("settle_lease", i::SettleLease::DISCRIMINATOR),
+        ("set_payout_wallet", i::SetPayoutWallet::DISCRIMINATOR),
+        ("settle_allocation", i::SettleAllocation::DISCRIMINATOR),
         ("update_config", i::UpdateConfig::DISCRIMINATOR),
     ];
     let ixs = idl["instructions"].as_array().unwrap();
@@ -91,8 +100,15 @@ fn check_structure(text: &str) {
         assert_eq!(bytes, disc, "{name}");
     }
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(accounts, ["ClaimRecord", "Config", "Lease", "PaymentMint", "Supplier"]);
+    assert_eq!(accounts, ["Allocation", "ClaimRecord", "Config", "Lease", "PaymentMint", "Supplier"]);
     let errors = idl["errors"].as_array().unwrap();
     assert_eq!(errors[0]["code"], 6000);
     assert_eq!(errors[0]["name"], "Unauthorized");
+    // Append only: existing codes keep their numbers.
+    let names: Vec<&str> = errors.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names[24], "RenterMismatch");
+    assert_eq!(names[25], "TermsMismatch");
+    for (i, e) in errors.iter().enumerate() {
+        assert_eq!(e["code"], 6000 + i as u64);
+    }
 }

@@ -82,10 +82,20 @@ async fn post_root_rules() {
     assert_eq!((cfg.reward_epoch, cfg.reward_root, cfg.reward_total_cumulative), (1, [1; 32], 1_000));
     assert_err(post(&mut env, 1, [2; 32], 1_000).await, GpuMeshError::EpochNotIncreasing);
     assert_err(post(&mut env, 2, [2; 32], 999).await, GpuMeshError::RewardTotalDecreased);
-    post(&mut env, 5, [3; 32], minted).await.unwrap();
+    // Epochs are emission hours: not one that has not completed yet (now = hour 10).
+    assert_err(post(&mut env, 11, [3; 32], 1_000).await, GpuMeshError::EpochInFuture);
+    // The total is bounded by the schedule at that epoch, not just by what was minted.
+    let c2 = math::cumulative_emission(2).unwrap();
+    assert_err(post(&mut env, 2, [3; 32], c2 + 1).await, GpuMeshError::RewardTotalExceedsSchedule);
+    post(&mut env, 2, [3; 32], c2).await.unwrap();
+    post(&mut env, 10, [4; 32], minted).await.unwrap();
+    // The replaced root is kept for one epoch.
+    let cfg = env.config().await;
+    assert_eq!((cfg.prev_reward_epoch, cfg.prev_reward_root, cfg.prev_reward_total_cumulative), (2, [3; 32], c2));
+    env.advance(HOUR).await;
     let admin = env.admin.insecure_clone();
     env.send(&[ix::set_paused(&admin.pubkey(), true)], &[&admin]).await.unwrap();
-    assert_err(post(&mut env, 6, [3; 32], minted).await, GpuMeshError::Paused);
+    assert_err(post(&mut env, 11, [3; 32], minted).await, GpuMeshError::Paused);
 }
 
 #[tokio::test]
@@ -110,8 +120,8 @@ async fn claims_pay_the_difference_and_reject_double_claims() {
     post(&mut env, 2, tree2.root, tree2.total()).await.unwrap();
     claim(&mut env, &cs[1], entries2[1].1, tree2.proof(1)).await.unwrap();
     assert_eq!(env.balance(&cs[1].token).await, entries2[1].1);
-    // The old proof no longer matches the new root.
-    assert_err(claim(&mut env, &cs[2], entries[2].1, tree.proof(2)).await, GpuMeshError::InvalidProof);
+    // The previous root still verifies, but cs[2] was paid for it already.
+    assert_err(claim(&mut env, &cs[2], entries[2].1, tree.proof(2)).await, GpuMeshError::NothingToClaim);
     let record: ClaimRecord = env.anchor_account(&pda::claim_record(&cs[1].kp.pubkey()).0).await;
     assert_eq!((record.claimant, record.claimed, record.last_epoch), (cs[1].kp.pubkey(), entries2[1].1, 2));
     let cfg = env.config().await;
@@ -185,4 +195,51 @@ async fn single_leaf_tree_and_claim_without_root() {
     post(&mut env, 1, tree.root, 123).await.unwrap();
     claim(&mut env, &cs[0], 123, vec![]).await.unwrap();
     assert_eq!(env.balance(&cs[0].token).await, 123);
+}
+
+#[tokio::test]
+async fn a_proof_fetched_just_before_a_post_still_works_for_one_epoch() {
+    let mut env = funded_env().await;
+    let cs = claimants(&mut env, 3).await;
+    let e1: Vec<(Pubkey, u64)> = cs.iter().map(|c| (c.kp.pubkey(), 100)).collect();
+    let t1 = Tree::new(&e1);
+    post(&mut env, 1, t1.root, t1.total()).await.unwrap();
+    // The rewards job posts epoch 2 while two claimants still hold epoch-1 proofs.
+    let e2: Vec<(Pubkey, u64)> = cs.iter().map(|c| (c.kp.pubkey(), 250)).collect();
+    let t2 = Tree::new(&e2);
+    post(&mut env, 2, t2.root, t2.total()).await.unwrap();
+    claim(&mut env, &cs[0], 100, t1.proof(0)).await.unwrap();
+    let record: ClaimRecord = env.anchor_account(&pda::claim_record(&cs[0].kp.pubkey()).0).await;
+    assert_eq!((record.claimed, record.last_epoch), (100, 1));
+    // The previous root's own total bounds it: an amount above it never verifies there.
+    assert_err(claim(&mut env, &cs[1], 200, t1.proof(1)).await, GpuMeshError::InvalidProof);
+    // And the current root pays the rest.
+    claim(&mut env, &cs[0], 250, t2.proof(0)).await.unwrap();
+    assert_eq!(env.balance(&cs[0].token).await, 250);
+    // Two posts later the epoch-1 proof is gone.
+    let e3: Vec<(Pubkey, u64)> = cs.iter().map(|c| (c.kp.pubkey(), 300)).collect();
+    let t3 = Tree::new(&e3);
+    post(&mut env, 3, t3.root, t3.total()).await.unwrap();
+    assert_err(claim(&mut env, &cs[1], 100, t1.proof(1)).await, GpuMeshError::InvalidProof);
+    claim(&mut env, &cs[1], 250, t2.proof(1)).await.unwrap();
+    claim(&mut env, &cs[2], 300, t3.proof(2)).await.unwrap();
+}
+
+#[tokio::test]
+async fn faulty_tree_and_lowered_cumulative() {
+    let mut env = funded_env().await;
+    let cs = claimants(&mut env, 2).await;
+    // A faulty tree: the leaves owe 1_600 but only 1_000 was posted.
+    let entries: Vec<(Pubkey, u64)> = cs.iter().map(|c| (c.kp.pubkey(), 800)).collect();
+    let tree = Tree::new(&entries);
+    post(&mut env, 1, tree.root, 1_000).await.unwrap();
+    claim(&mut env, &cs[0], 800, tree.proof(0)).await.unwrap();
+    assert_err(claim(&mut env, &cs[1], 800, tree.proof(1)).await, GpuMeshError::CumulativeExceedsTotal);
+    assert_eq!(env.config().await.reward_total_claimed, 800);
+    // A lowered total is refused; a lowered leaf pays nothing (cumulative ≤ claimed).
+    assert_err(post(&mut env, 2, [9; 32], 999).await, GpuMeshError::RewardTotalDecreased);
+    let lower = Tree::new(&[(cs[0].kp.pubkey(), 500), (cs[1].kp.pubkey(), 500)]);
+    post(&mut env, 2, lower.root, 1_000).await.unwrap();
+    assert_err(claim(&mut env, &cs[0], 500, lower.proof(0)).await, GpuMeshError::NothingToClaim);
+    assert_eq!(env.config().await.reward_total_claimed, 800);
 }

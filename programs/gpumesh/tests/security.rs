@@ -1,11 +1,14 @@
 //! One test per attack class: each proves the program rejects it with a precise code.
 mod common;
 
+use anchor_spl::token::spl_token;
 use common::*;
-use gpumesh::{instructions::UpdateConfigArgs, math, pda};
+use gpumesh::{instructions::UpdateConfigArgs, math, merkle, pda};
 #[allow(deprecated)]
 use solana_sdk::{
     account::{Account, AccountSharedData},
+    instruction::Instruction,
+    program_pack::Pack,
     pubkey::Pubkey,
     signature::{Keypair, Signer},
     system_instruction,
@@ -13,234 +16,362 @@ use solana_sdk::{
 
 const PRICE: u64 = 1_000;
 const MAX: u64 = 3_600;
+const TOKEN_2022: Pubkey = Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
 
+/// An active USDC lease with allocation 0 for `s`, 60 s served.
 async fn env_with_lease() -> (Env, SupplierFixture, LeaseFixture) {
     let mut env = Env::new().await;
     let s = register_supplier(&mut env).await;
     let usdc = env.usdc_mint;
-    let l = open_lease(&mut env, &s, usdc, 1, PRICE, MAX).await;
+    let l = active_lease(&mut env, &s, usdc, 1, PRICE, MAX).await;
     env.advance(60).await;
     (env, s, l)
 }
 
-fn index_of(ix: &solana_sdk::instruction::Instruction, key: &Pubkey) -> usize {
+fn index_of(ix: &Instruction, key: &Pubkey) -> usize {
     ix.accounts.iter().position(|m| m.pubkey == *key).expect("account in instruction")
+}
+
+fn with(mut i: Instruction, from: &Pubkey, to: Pubkey) -> Instruction {
+    let idx = index_of(&i, from);
+    i.accounts[idx].pubkey = to;
+    i
+}
+
+fn unsigned(mut i: Instruction, signer: &Pubkey) -> Instruction {
+    let idx = index_of(&i, signer);
+    i.accounts[idx].is_signer = false;
+    i
+}
+
+/// A copy of `real` (same data and lamports) at a new address, owned by `owner`.
+async fn forge(env: &mut Env, real: &Pubkey, owner: Pubkey) -> Pubkey {
+    let acc = env.account(real).await.unwrap();
+    let forged = Pubkey::new_unique();
+    env.ctx.set_account(
+        &forged,
+        &AccountSharedData::from(Account { lamports: acc.lamports, data: acc.data, owner, executable: false, rent_epoch: 0 }),
+    );
+    forged
 }
 
 #[tokio::test]
 async fn missing_signer() {
     let (mut env, s, l) = env_with_lease().await;
-    // Settlement authority listed but not signing.
-    let sp = env.settlement.pubkey();
-    let mut i = l.settle_ix(&sp);
-    i.accounts[0].is_signer = false;
-    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountNotSigner);
-    // Renter not signing an open (someone tries to spend the renter's tokens).
-    let renter = env.funded_keypair().await;
+    let st = env.settlement.pubkey();
+    let r = l.renter.pubkey();
+    let admin = env.admin.pubkey();
     let usdc = env.usdc_mint;
-    let rt = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
-    let mut i = ix::open_lease(&renter.pubkey(), &usdc, &s.authority.pubkey(), &rt, 1, PRICE, MAX);
-    i.accounts[0].is_signer = false;
-    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountNotSigner);
-    // Admin not signing a config update.
-    let mut i = ix::update_config(&env.admin.pubkey(), UpdateConfigArgs { fee_bps: Some(0), ..Default::default() });
-    i.accounts[0].is_signer = false;
-    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountNotSigner);
+    for i in [
+        unsigned(l.activate_ix(&st, T0), &st),
+        unsigned(l.add_ix(&st, 1, &s, 1, T0), &st),
+        unsigned(l.release_ix(&st, 0, T0 + 10), &st),
+        unsigned(l.end_ix(&st, None), &st),
+        unsigned(l.end_ix(&r, None), &r),
+        unsigned(l.cancel_ix(&st), &st),
+        unsigned(l.close_ix(&r), &r),
+        unsigned(l.extend_ix(1), &r),
+        unsigned(ix::open_lease(&r, &usdc, &l.renter_token, 9, PRICE, 1), &r),
+        unsigned(ix::update_config(&admin, UpdateConfigArgs { fee_bps: Some(0), ..Default::default() }), &admin),
+        unsigned(ix::propose_admin(&admin, &r), &admin),
+        unsigned(ix::accept_admin(&r), &r),
+        unsigned(ix::set_payout_wallet(&s.authority.pubkey(), &r), &s.authority.pubkey()),
+        unsigned(ix::claim_rewards(&r, &env.mesh_mint, &l.renter_token, 1, vec![]), &r),
+    ] {
+        assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountNotSigner);
+    }
 }
 
 #[tokio::test]
-async fn wrong_owner_forged_config() {
-    let (mut env, _s, l) = env_with_lease().await;
-    // An exact copy of the config, but owned by another program and naming the attacker
-    // as settlement authority.
+async fn forged_accounts_of_every_type_owned_by_another_program() {
+    let (mut env, s, l) = env_with_lease().await;
     let attacker = env.funded_keypair().await;
+    let other = Pubkey::new_unique();
+    // Config naming the attacker as settlement authority (right after discriminator + admin).
     let real = env.account(&pda::config().0).await.unwrap();
-    let mut data = real.data.clone();
-    // settlement_authority sits right after the discriminator and admin.
-    data[8 + 32..8 + 64].copy_from_slice(attacker.pubkey().as_ref());
-    let forged = Pubkey::new_unique();
-    env.ctx.set_account(
-        &forged,
-        &AccountSharedData::from(Account {
-            lamports: real.lamports,
-            data,
-            owner: Pubkey::new_unique(),
-            executable: false,
-            rent_epoch: 0,
-        }),
-    );
-    let mut i = l.settle_ix(&attacker.pubkey());
-    i.accounts[1].pubkey = forged;
+    let forged = forge(&mut env, &pda::config().0, other).await;
+    let mut acc = env.account(&forged).await.unwrap();
+    acc.data[8 + 32..8 + 64].copy_from_slice(attacker.pubkey().as_ref());
+    assert_eq!(real.data.len(), acc.data.len());
+    env.ctx.set_account(&forged, &AccountSharedData::from(acc));
+    let i = with(l.end_ix(&attacker.pubkey(), Some(T0 + 1)), &pda::config().0, forged);
     assert_anchor(env.send(&[i], &[&attacker]).await, AnchorError::AccountOwnedByWrongProgram);
-    // A non-token account where a token account is expected.
-    let mut i = l.settle_ix(&env.settlement.pubkey());
-    let idx = index_of(&i, &l.supplier_token);
-    i.accounts[idx].pubkey = l.lease;
-    let settlement = env.settlement.insecure_clone();
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::AccountOwnedByWrongProgram);
+    // Lease, Allocation, Supplier (settle), PaymentMint (open), ClaimRecord (claim).
+    let settle = l.settle_for(&env, 0, &s, None);
+    for real in [l.lease, l.allocation(0), pda::supplier(&s.authority.pubkey()).0] {
+        let forged = forge(&mut env, &real, other).await;
+        let i = with(settle.clone(), &real, forged);
+        assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountOwnedByWrongProgram);
+    }
+    let usdc = env.usdc_mint;
+    let pm = pda::payment_mint(&usdc).0;
+    let forged = forge(&mut env, &pm, other).await;
+    let r = l.renter.insecure_clone();
+    let i = with(ix::open_lease(&r.pubkey(), &usdc, &l.renter_token, 9, 1, 1), &pm, forged);
+    assert_anchor(env.send(&[i], &[&r]).await, AnchorError::AccountOwnedByWrongProgram);
+    // A token account where a program account is expected, and the reverse.
+    let i = with(settle.clone(), &l.lease, l.escrow);
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountOwnedByWrongProgram);
+    let i = with(settle.clone(), &s.usdc_payout, l.lease);
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountOwnedByWrongProgram);
+    // Mints and token accounts of Token-2022 (same bytes, other owner) are refused.
+    let fake_mint = forge(&mut env, &usdc, TOKEN_2022).await;
+    let i = with(ix::open_lease(&r.pubkey(), &usdc, &l.renter_token, 9, 1, 1), &usdc, fake_mint);
+    assert_anchor(env.send(&[i], &[&r]).await, AnchorError::AccountOwnedByWrongProgram);
+    let fake_payout = forge(&mut env, &s.usdc_payout, TOKEN_2022).await;
+    let i = with(settle, &s.usdc_payout, fake_payout);
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountOwnedByWrongProgram);
 }
 
 #[tokio::test]
 async fn type_cosplay() {
     let (mut env, s, l) = env_with_lease().await;
-    let settlement = env.settlement.insecure_clone();
-    // A Supplier account (same owner, other type) passed as the lease.
-    let mut i = l.settle_ix(&settlement.pubkey());
-    i.accounts[2].pubkey = pda::supplier(&s.authority.pubkey()).0;
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::AccountDiscriminatorMismatch);
-    // The Config passed as the lease.
-    let mut i = l.settle_ix(&settlement.pubkey());
-    i.accounts[2].pubkey = pda::config().0;
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::AccountDiscriminatorMismatch);
-    // The Lease passed as the Supplier.
-    let mut i = l.settle_ix(&settlement.pubkey());
-    i.accounts[5].pubkey = l.lease;
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::AccountDiscriminatorMismatch);
+    let settle = l.settle_for(&env, 0, &s, None);
+    let supplier = pda::supplier(&s.authority.pubkey()).0;
+    // Program-owned accounts of another type in each typed slot.
+    for (slot, imposter) in [
+        (l.lease, supplier),
+        (l.lease, pda::config().0),
+        (l.lease, l.allocation(0)),
+        (l.allocation(0), l.lease),
+        (supplier, l.lease),
+        (pda::config().0, l.allocation(0)),
+    ] {
+        let i = with(settle.clone(), &slot, imposter);
+        assert_anchor(env.send(&[i], &[]).await, AnchorError::AccountDiscriminatorMismatch);
+    }
 }
 
 #[tokio::test]
-async fn wrong_mint_and_wrong_token_accounts() {
+async fn worthless_mint_beside_usdcs_payment_mint() {
+    let mut env = Env::new().await;
+    let usdc = env.usdc_mint;
+    let attacker = env.funded_keypair().await;
+    let junk = env.create_mint(&attacker.pubkey(), None, 6).await;
+    let junk_acc = env.create_token_account(&junk, &attacker.pubkey()).await;
+    env.mint_to(&junk, &junk_acc, PRICE * MAX, &attacker).await;
+    // Open "paying" junk tokens while presenting USDC's PaymentMint record.
+    let mut i = ix::open_lease(&attacker.pubkey(), &junk, &junk_acc, 1, PRICE, MAX);
+    i.accounts[2].pubkey = pda::payment_mint(&usdc).0;
+    assert_anchor(env.send(&[i], &[&attacker]).await, AnchorError::ConstraintSeeds);
+    // Its own record does not exist.
+    let i = ix::open_lease(&attacker.pubkey(), &junk, &junk_acc, 1, PRICE, MAX);
+    assert_anchor(env.send(&[i], &[&attacker]).await, AnchorError::AccountNotInitialized);
+}
+
+#[tokio::test]
+async fn settle_account_checks() {
     let (mut env, s, l) = env_with_lease().await;
-    let settlement = env.settlement.insecure_clone();
     let (usdc, mesh) = (env.usdc_mint, env.mesh_mint);
-    // MESH payout account on a USDC lease.
-    let i = ix::settle_lease(&settlement.pubkey(), &l.lease, &usdc, &s.authority.pubkey(), &s.mesh_payout, &l.treasury_token);
-    assert_err(env.send(&[i], &[&settlement]).await, GpuMeshError::InvalidMint);
-    // Opening a USDC lease paying from a MESH account.
-    let renter = env.funded_keypair().await;
-    let mesh_acc = env.funded_token_account(&mesh, &renter.pubkey(), PRICE * MAX).await;
-    let i = ix::open_lease(&renter.pubkey(), &usdc, &s.authority.pubkey(), &mesh_acc, 1, PRICE, MAX);
-    assert_err(env.send(&[i], &[&renter]).await, GpuMeshError::InvalidMint);
-    // Paying from somebody else's account (owner check before the token program's).
-    let thief = env.funded_keypair().await;
-    let i = ix::open_lease(&thief.pubkey(), &mesh, &s.authority.pubkey(), &mesh_acc, 1, PRICE, MAX);
-    assert_err(env.send(&[i], &[&thief]).await, GpuMeshError::InvalidTokenOwner);
+    let a = s.authority.pubkey();
+    let settle = l.settle_for(&env, 0, &s, None);
+    // Wrong mint: a MESH payout account on a USDC lease; the MESH mint itself.
+    let i = l.settle_ix(0, &a, &s.mesh_payout, None);
+    assert_err(env.send(&[i], &[]).await, GpuMeshError::InvalidMint);
+    let i = with(settle.clone(), &usdc, mesh);
+    assert_err(env.send(&[i], &[]).await, GpuMeshError::InvalidMint);
+    let mesh_treasury = env.treasury_token(&mesh).await;
+    let i = with(settle.clone(), &l.treasury_token, mesh_treasury);
+    assert_err(env.send(&[i], &[]).await, GpuMeshError::InvalidMint);
+    // Wrong owner: the attacker's account as payout or treasury.
+    let attacker = env.funded_keypair().await;
+    let theirs = env.create_token_account(&usdc, &attacker.pubkey()).await;
+    assert_err(env.send(&[l.settle_ix(0, &a, &theirs, None)], &[]).await, GpuMeshError::InvalidTokenOwner);
+    let i = with(settle.clone(), &l.treasury_token, theirs);
+    assert_err(env.send(&[i], &[]).await, GpuMeshError::InvalidTokenOwner);
+    // Escrow as payee.
+    assert_err(env.send(&[l.settle_ix(0, &a, &l.escrow, None)], &[]).await, GpuMeshError::DuplicateAccount);
+    let i = with(settle.clone(), &l.treasury_token, l.escrow);
+    assert_err(env.send(&[i], &[]).await, GpuMeshError::DuplicateAccount);
+    // Another supplier's record (and its payout account): seeds follow the allocation.
+    let b = register_supplier(&mut env).await;
+    let i = l.settle_ix(0, &b.authority.pubkey(), &b.usdc_payout, None);
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::ConstraintSeeds);
+    // Another lease's escrow or allocation.
+    let other = active_lease(&mut env, &b, usdc, 2, PRICE, MAX).await;
+    let i = with(settle.clone(), &l.escrow, other.escrow);
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::ConstraintSeeds);
+    let i = with(settle.clone(), &l.allocation(0), other.allocation(0));
+    assert_anchor(env.send(&[i], &[]).await, AnchorError::ConstraintSeeds);
+    // Fake or Token-2022 token program.
+    for fake in [Pubkey::new_unique(), TOKEN_2022, solana_sdk::system_program::ID] {
+        let i = with(settle.clone(), &spl_token::ID, fake);
+        assert_anchor(env.send(&[i], &[]).await, AnchorError::InvalidProgramId);
+    }
+    // Nothing moved; the honest settle works.
+    env.send(&[settle], &[]).await.unwrap();
+    assert_eq!(env.balance(&other.escrow).await, other.deposit);
 }
 
 #[tokio::test]
-async fn re_initialization() {
-    let mut env = Env::new().await;
-    // Config: second initialize fails in the system program (account already in use = 0).
-    let args = env.default_init_args();
-    assert_code(env.initialize(args).await, 0);
-    // Supplier: registering twice cannot overwrite the record.
-    let s = register_supplier(&mut env).await;
-    let a = s.authority.insecure_clone();
-    let i = ix::register_supplier(&a.pubkey(), &Pubkey::new_unique());
-    assert_code(env.send(&[i], &[&a]).await, 0);
-    let sup: gpumesh::state::Supplier = env.anchor_account(&pda::supplier(&a.pubkey()).0).await;
-    assert_eq!(sup.payout_wallet, s.payout_wallet.pubkey());
-    // Lease: the same id cannot be opened twice while it exists.
-    let usdc = env.usdc_mint;
-    let l = open_lease(&mut env, &s, usdc, 5, PRICE, MAX).await;
-    let renter = l.renter.insecure_clone();
-    let more = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
-    let i = ix::open_lease(&renter.pubkey(), &usdc, &s.authority.pubkey(), &more, 5, 1, 1);
-    assert_code(env.send(&[i], &[&renter]).await, 0);
-    assert_eq!(env.lease(&l.lease).await.price_per_second, PRICE);
-}
-
-#[tokio::test]
-async fn arbitrary_cpi_fake_token_program() {
-    let (mut env, s, l) = env_with_lease().await;
-    let fake = Pubkey::new_unique();
-    let settlement = env.settlement.insecure_clone();
-    let mut i = l.settle_ix(&settlement.pubkey());
-    let idx = index_of(&i, &anchor_spl::token::ID);
-    i.accounts[idx].pubkey = fake;
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::InvalidProgramId);
-    // Open with a fake token program would let a renter "pay" nothing.
-    let renter = env.funded_keypair().await;
-    let usdc = env.usdc_mint;
-    let rt = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
-    let mut i = ix::open_lease(&renter.pubkey(), &usdc, &s.authority.pubkey(), &rt, 1, PRICE, MAX);
-    let idx = index_of(&i, &anchor_spl::token::ID);
-    i.accounts[idx].pubkey = fake;
-    assert_anchor(env.send(&[i], &[&renter]).await, AnchorError::InvalidProgramId);
-    // Crank with a fake token program.
-    let mesh = env.mesh_mint;
-    let mut i = ix::crank_emissions(&mesh);
-    i.accounts[4].pubkey = solana_sdk::system_program::ID;
-    assert_anchor(env.send(&[i], &[]).await, AnchorError::InvalidProgramId);
-}
-
-#[tokio::test]
-async fn duplicate_mutable_accounts() {
-    let mut env = Env::new().await;
-    let usdc = env.usdc_mint;
-    // A supplier that names the (predictable) lease PDA as payout wallet, so the escrow
-    // itself passes the payout-owner check: paying escrow -> escrow would leave the money
-    // stuck and the lease un-endable.
-    let renter = env.funded_keypair().await;
-    let lease = pda::lease(&renter.pubkey(), 1).0;
-    let escrow = pda::escrow(&lease).0;
-    let sup = env.funded_keypair().await;
-    env.send(&[ix::register_supplier(&sup.pubkey(), &lease)], &[&sup]).await.unwrap();
-    let rt = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
-    let treasury_token = env.treasury_token(&usdc).await;
-    env.send(&[ix::open_lease(&renter.pubkey(), &usdc, &sup.pubkey(), &rt, 1, PRICE, MAX)], &[&renter])
-        .await
-        .unwrap();
-    env.advance(10).await;
-    let settlement = env.settlement.insecure_clone();
-    let i = ix::settle_lease(&settlement.pubkey(), &lease, &usdc, &sup.pubkey(), &escrow, &treasury_token);
-    assert_err(env.send(&[i], &[&settlement]).await, GpuMeshError::DuplicateAccount);
-    // Escrow as the refund account on end.
-    let sup_token = env.create_token_account(&usdc, &lease).await;
-    let i = ix::end_lease(&renter.pubkey(), &lease, &renter.pubkey(), &usdc, &sup.pubkey(), &sup_token, &treasury_token, &escrow);
-    assert_err(env.send(&[i], &[&renter]).await, GpuMeshError::DuplicateAccount);
-    // Escrow as the treasury account.
-    let i = ix::settle_lease(&settlement.pubkey(), &lease, &usdc, &sup.pubkey(), &sup_token, &escrow);
-    assert_err(env.send(&[i], &[&settlement]).await, GpuMeshError::DuplicateAccount);
-}
-
-#[tokio::test]
-async fn pda_substitution_other_lease_escrow() {
-    let (mut env, s, a) = env_with_lease().await;
-    let usdc = env.usdc_mint;
-    let b = open_lease(&mut env, &s, usdc, 2, PRICE, MAX).await;
-    env.advance(10).await;
-    let settlement = env.settlement.insecure_clone();
-    let mut i = a.settle_ix(&settlement.pubkey());
-    let idx = index_of(&i, &a.escrow);
-    i.accounts[idx].pubkey = b.escrow;
-    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::ConstraintSeeds);
-    let renter = a.renter.insecure_clone();
-    let mut i = a.end_ix(&renter.pubkey());
-    let idx = index_of(&i, &a.escrow);
-    i.accounts[idx].pubkey = b.escrow;
-    assert_anchor(env.send(&[i], &[&renter]).await, AnchorError::ConstraintSeeds);
-    assert_eq!(env.balance(&b.escrow).await, b.deposit);
-}
-
-#[tokio::test]
-async fn closed_lease_cannot_be_revived() {
+async fn end_close_cancel_extend_account_checks() {
     let (mut env, _s, l) = env_with_lease().await;
-    let settlement = env.settlement.insecure_clone();
-    let renter = l.renter.insecure_clone();
+    let (usdc, mesh) = (env.usdc_mint, env.mesh_mint);
+    let r = l.renter.insecure_clone();
+    let end = l.end_ix(&r.pubkey(), None);
+    // Wrong owner / wrong mint / escrow as the refund account.
+    let attacker = env.funded_keypair().await;
+    let theirs = env.create_token_account(&usdc, &attacker.pubkey()).await;
+    let i = with(end.clone(), &l.renter_token, theirs);
+    assert_err(env.send(&[i], &[&r]).await, GpuMeshError::InvalidTokenOwner);
+    let mesh_acc = env.create_token_account(&mesh, &r.pubkey()).await;
+    let i = with(end.clone(), &l.renter_token, mesh_acc);
+    assert_err(env.send(&[i], &[&r]).await, GpuMeshError::InvalidMint);
+    let i = with(end.clone(), &usdc, mesh);
+    assert_err(env.send(&[i], &[&r]).await, GpuMeshError::InvalidMint);
+    let i = with(end.clone(), &l.renter_token, l.escrow);
+    assert_err(env.send(&[i], &[&r]).await, GpuMeshError::DuplicateAccount);
+    // The escrow rent goes to the renter, no one else.
+    let mut i = end.clone();
+    assert_eq!(i.accounts[3].pubkey, r.pubkey());
+    i.accounts[3].pubkey = attacker.pubkey();
+    assert_err(env.send(&[i], &[&r]).await, GpuMeshError::RenterMismatch);
+    // Fake token program.
+    let i = with(end.clone(), &spl_token::ID, TOKEN_2022);
+    assert_anchor(env.send(&[i], &[&r]).await, AnchorError::InvalidProgramId);
+    // Another lease's escrow.
+    let other = open_lease(&mut env, usdc, 2, PRICE, MAX).await;
+    let i = with(end.clone(), &l.escrow, other.escrow);
+    assert_anchor(env.send(&[i], &[&r]).await, AnchorError::ConstraintSeeds);
+    // Same guards on cancel / extend (shared shape).
+    let st = env.settlement.insecure_clone();
+    let i = with(other.cancel_ix(&st.pubkey()), &other.renter_token, theirs);
+    assert_err(env.send(&[i], &[&st]).await, GpuMeshError::InvalidTokenOwner);
+    let i = with(other.cancel_ix(&st.pubkey()), &other.renter_token, other.escrow);
+    assert_err(env.send(&[i], &[&st]).await, GpuMeshError::DuplicateAccount);
+    let ro = other.renter.insecure_clone();
+    let i = with(other.extend_ix(1), &other.renter_token, other.escrow);
+    assert_err(env.send(&[i], &[&ro]).await, GpuMeshError::DuplicateAccount);
+    // Honest calls still work.
+    env.send(&[end], &[&r]).await.unwrap();
+    env.send(&[other.cancel_ix(&st.pubkey())], &[&st]).await.unwrap();
+}
+
+#[tokio::test]
+async fn claim_account_checks() {
+    let mut env = Env::new().await;
+    env.set_time(T0 + 2 * 3_600).await;
+    let mesh = env.mesh_mint;
+    env.send(&[ix::crank_emissions(&mesh)], &[]).await.unwrap();
+    let c = env.funded_keypair().await;
+    let token = env.create_token_account(&mesh, &c.pubkey()).await;
+    let root = merkle::leaf_hash(&c.pubkey().to_bytes(), 10);
+    let rw = env.rewards.insecure_clone();
+    env.send(&[ix::post_reward_root(&rw.pubkey(), 1, root, 10)], &[&rw]).await.unwrap();
+    let claim = ix::claim_rewards(&c.pubkey(), &mesh, &token, 10, vec![]);
+    let usdc = env.usdc_mint;
+    let usdc_acc = env.create_token_account(&usdc, &c.pubkey()).await;
+    let other = env.create_token_account(&mesh, &Pubkey::new_unique()).await;
+    let vault = pda::rewards_vault().0;
+    for (i, e) in [
+        (with(claim.clone(), &token, usdc_acc), GpuMeshError::InvalidMint),
+        (with(claim.clone(), &mesh, usdc), GpuMeshError::InvalidMint),
+        (with(claim.clone(), &token, other), GpuMeshError::InvalidTokenOwner),
+        (with(claim.clone(), &token, vault), GpuMeshError::DuplicateAccount),
+    ] {
+        assert_err(env.send(&[i], &[&c]).await, e);
+    }
+    for (from, fake) in [(spl_token::ID, TOKEN_2022), (solana_sdk::system_program::ID, Pubkey::new_unique())] {
+        let i = with(claim.clone(), &from, fake);
+        assert_anchor(env.send(&[i], &[&c]).await, AnchorError::InvalidProgramId);
+    }
+    // A ClaimRecord slot holding an account owned by another program.
+    let forged = forge(&mut env, &pda::config().0, Pubkey::new_unique()).await;
+    let i = with(claim.clone(), &pda::claim_record(&c.pubkey()).0, forged);
+    assert_anchor(env.send(&[i], &[&c]).await, AnchorError::AccountOwnedByWrongProgram);
+    // A fake vault (same bytes, same owner program, other address) fails the seeds.
+    let fake_vault = forge(&mut env, &vault, spl_token::ID).await;
+    let i = with(claim.clone(), &vault, fake_vault);
+    assert_anchor(env.send(&[i], &[&c]).await, AnchorError::ConstraintSeeds);
+    env.send(&[claim], &[&c]).await.unwrap();
+    assert_eq!(env.balance(&token).await, 10);
+}
+
+#[tokio::test]
+async fn fake_system_program() {
+    let mut env = Env::new().await;
+    let usdc = env.usdc_mint;
+    let s = register_supplier(&mut env).await;
+    let renter = env.funded_keypair().await;
+    let rt = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
+    let i = with(ix::open_lease(&renter.pubkey(), &usdc, &rt, 1, PRICE, MAX), &solana_sdk::system_program::ID, Pubkey::new_unique());
+    assert_anchor(env.send(&[i], &[&renter]).await, AnchorError::InvalidProgramId);
+    let l = open_lease(&mut env, usdc, 2, PRICE, MAX).await;
+    env.activate(&l, T0).await.unwrap();
+    let st = env.settlement.insecure_clone();
+    let i = with(l.add_ix(&st.pubkey(), 0, &s, PRICE, T0), &solana_sdk::system_program::ID, spl_token::ID);
+    assert_anchor(env.send(&[i], &[&st]).await, AnchorError::InvalidProgramId);
+}
+
+#[tokio::test]
+async fn pre_funded_escrow_and_vault_addresses() {
+    let mut env = Env::bare().await;
     let payer = env.payer();
-    // In one transaction: end, refund the lease address with lamports, then use it again.
-    let revive = system_instruction::transfer(&payer, &l.lease, 10_000_000);
-    let res = env.send(&[l.end_ix(&renter.pubkey()), revive.clone(), l.settle_ix(&settlement.pubkey())], &[&renter, &settlement]).await;
-    assert_anchor(res, AnchorError::AccountOwnedByWrongProgram);
-    // Ending for real; afterwards the address is gone.
-    env.send(&[l.end_ix(&renter.pubkey())], &[&renter]).await.unwrap();
-    assert!(env.account(&l.lease).await.is_none());
-    env.advance(10).await;
-    assert_anchor(env.send(&[l.settle_ix(&settlement.pubkey())], &[&settlement]).await, AnchorError::AccountNotInitialized);
-    // Lamports sent afterwards give a system account, never a Lease again.
-    env.send(&[revive], &[]).await.unwrap();
-    assert_anchor(env.send(&[l.settle_ix(&settlement.pubkey())], &[&settlement]).await, AnchorError::AccountOwnedByWrongProgram);
-    assert_anchor(env.send(&[l.end_ix(&renter.pubkey())], &[&renter]).await, AnchorError::AccountOwnedByWrongProgram);
+    // Someone sends lamports to the (predictable) vault before initialize...
+    let vault = pda::rewards_vault().0;
+    env.send(&[system_instruction::transfer(&payer, &vault, 1_000_000)], &[]).await.unwrap();
+    let args = env.default_init_args();
+    env.initialize(args).await.unwrap();
+    let state = spl_token::state::Account::unpack(&env.account(&vault).await.unwrap().data).unwrap();
+    assert_eq!((state.owner, state.mint), (pda::config().0, env.mesh_mint));
+    // ... and to a renter's next escrow before it opens.
+    let admin = env.admin.insecure_clone();
+    let usdc = env.usdc_mint;
+    env.send(&[ix::set_payment_mint(&admin.pubkey(), &usdc, true, 0)], &[&admin]).await.unwrap();
+    let renter = env.funded_keypair().await;
+    let escrow = pda::escrow(&pda::lease(&renter.pubkey(), 1).0).0;
+    env.send(&[system_instruction::transfer(&payer, &escrow, 5_000_000)], &[]).await.unwrap();
+    let rt = env.funded_token_account(&usdc, &renter.pubkey(), PRICE * MAX).await;
+    env.send(&[ix::open_lease(&renter.pubkey(), &usdc, &rt, 1, PRICE, MAX)], &[&renter]).await.unwrap();
+    assert_eq!(env.balance(&escrow).await, PRICE * MAX);
+}
+
+#[tokio::test]
+async fn escrow_shortfall_is_a_dedicated_error() {
+    let (mut env, s, l) = env_with_lease().await;
+    // Simulate an escrow that somehow holds less than is due (it cannot happen through the
+    // program: Σ allocated rate ≤ price): the settle must refuse rather than underflow.
+    let mut acc = env.account(&l.escrow).await.unwrap();
+    let mut state = spl_token::state::Account::unpack(&acc.data).unwrap();
+    state.amount = 59 * PRICE;
+    spl_token::state::Account::pack(state, &mut acc.data).unwrap();
+    env.ctx.set_account(&l.escrow, &AccountSharedData::from(acc));
+    assert_err(env.settle(&l, 0, &s, None).await, GpuMeshError::EscrowShortfall);
+    // Ending would leave less than refund + what is owed: refused too.
+    assert_err(env.end_by_renter(&l).await, GpuMeshError::EscrowShortfall);
+    env.settle(&l, 0, &s, Some(T0 + 59)).await.unwrap();
+}
+
+#[tokio::test]
+async fn clock_going_backwards_after_a_settle_or_a_crank() {
+    let (mut env, s, l) = env_with_lease().await;
+    env.settle(&l, 0, &s, None).await.unwrap();
+    env.set_time(T0 + 30).await;
+    assert_err(env.settle(&l, 0, &s, None).await, GpuMeshError::NothingToSettle);
+    // An end at a time before what was paid is refused, not an over-refund.
+    assert_err(env.end_by_renter(&l).await, GpuMeshError::InvalidTime);
+    let mesh = env.mesh_mint;
+    env.set_time(T0 + 3 * 3_600).await;
+    env.send(&[ix::crank_emissions(&mesh)], &[]).await.unwrap();
+    let minted = env.config().await.emission_minted;
+    assert_eq!(minted, math::cumulative_emission(3).unwrap());
+    env.set_time(T0 + 3_600).await;
+    env.send(&[ix::crank_emissions(&mesh)], &[]).await.unwrap();
+    assert_eq!(env.config().await.emission_minted, minted);
+    assert_eq!(env.rewards_vault_balance().await, minted);
+    // A reward epoch is bounded by the (backwards) clock too.
+    let rw = env.rewards.insecure_clone();
+    let i = ix::post_reward_root(&rw.pubkey(), 2, [1; 32], 1);
+    assert_err(env.send(&[i], &[&rw]).await, GpuMeshError::EpochInFuture);
 }
 
 #[tokio::test]
 async fn emission_can_never_exceed_the_cap() {
     let mut env = Env::bare().await;
-    let mut args = env.default_init_args();
-    args.emission_start = 1; // 1970: far more than 175,319 hours ago
+    let args = env.default_init_args();
     env.initialize(args).await.unwrap();
     let mesh = env.mesh_mint;
+    env.advance(3_600 * 24 * 366 * 20).await;
     for _ in 0..3 {
         env.send(&[ix::crank_emissions(&mesh)], &[]).await.unwrap();
         env.advance(3_600 * 24 * 365).await;
@@ -252,19 +383,29 @@ async fn emission_can_never_exceed_the_cap() {
 
 #[tokio::test]
 async fn unauthorized_callers() {
-    let (mut env, _s, l) = env_with_lease().await;
+    let (mut env, s, l) = env_with_lease().await;
     let stranger = env.funded_keypair().await;
     let sp = stranger.pubkey();
-    assert_err(env.send(&[l.settle_ix(&sp)], &[&stranger]).await, GpuMeshError::Unauthorized);
-    assert_err(env.send(&[ix::post_reward_root(&sp, 1, [0; 32], 0)], &[&stranger]).await, GpuMeshError::Unauthorized);
-    let args = UpdateConfigArgs { settlement_authority: Some(sp), ..Default::default() };
-    assert_err(env.send(&[ix::update_config(&sp, args)], &[&stranger]).await, GpuMeshError::Unauthorized);
-    assert_err(env.send(&[ix::set_paused(&sp, true)], &[&stranger]).await, GpuMeshError::Unauthorized);
-    let usdc = env.usdc_mint;
-    assert_err(env.send(&[ix::set_payment_mint(&sp, &usdc, false, 0)], &[&stranger]).await, GpuMeshError::Unauthorized);
-    // The renter cannot settle (only end) its own lease.
+    for i in [
+        l.activate_ix(&sp, T0),
+        l.add_ix(&sp, 1, &s, 1, T0),
+        l.release_ix(&sp, 0, T0 + 10),
+        l.end_ix(&sp, None),
+        l.end_ix(&sp, Some(T0 + 10)),
+        ix::post_reward_root(&sp, 1, [0; 32], 0),
+        ix::update_config(&sp, UpdateConfigArgs { settlement_authority: Some(sp), ..Default::default() }),
+        ix::set_paused(&sp, true),
+        ix::set_payment_mint(&sp, &env.usdc_mint, false, 0),
+        ix::propose_admin(&sp, &sp),
+    ] {
+        assert_err(env.send(&[i], &[&stranger]).await, GpuMeshError::Unauthorized);
+    }
+    // The renter can neither allocate to itself nor release a supplier.
     let renter = l.renter.insecure_clone();
-    assert_err(env.send(&[l.settle_ix(&renter.pubkey())], &[&renter]).await, GpuMeshError::Unauthorized);
+    let rp = renter.pubkey();
+    for i in [l.add_ix(&rp, 1, &s, 1, T0), l.release_ix(&rp, 0, T0 + 10), l.activate_ix(&rp, T0)] {
+        assert_err(env.send(&[i], &[&renter]).await, GpuMeshError::Unauthorized);
+    }
 }
 
 #[tokio::test]

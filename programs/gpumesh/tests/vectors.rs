@@ -121,6 +121,7 @@ fn split_json(gross: u64, fee_bps: u16, burn_bps: u16, mesh: bool) -> Value {
 
 #[test]
 fn settlement_vectors() {
+    // One settlement of `elapsed` seconds from an allocation's start (running totals at 0):
     // (price, max, elapsed, fee_bps, burn_bps, is_mesh)
     let cases: [(u64, u64, u64, u16, u16, bool); 14] = [
         (1_000, 3_600, 100, 250, 5_000, false),
@@ -142,7 +143,7 @@ fn settlement_vectors() {
         .iter()
         .map(|&(price, max, elapsed, fee_bps, burn_bps, mesh)| {
             let deposit = math::lease_deposit(price, max).unwrap();
-            let seconds = math::settleable_seconds(0, 0, max, elapsed as i64).unwrap();
+            let seconds = elapsed.min(max);
             let gross = price.checked_mul(seconds).unwrap();
             json!({
                 "price_per_second": s(price),
@@ -159,46 +160,119 @@ fn settlement_vectors() {
         })
         .collect();
 
-    // Multi-settlement histories: each settlement is split (and rounded) on its own.
-    let histories: [(u64, u64, u16, u16, bool, &[i64]); 3] = [
-        (1_000, 3_600, 250, 5_000, true, &[600, 1_000, 1_000]),
-        (3, 1_000, 333, 3_333, true, &[1, 2, 3, 500, 2_000]),
-        (9_999, 10, 250, 5_000, false, &[3, 3, 3]),
+    // Settlement sequences of one allocation at given untils, with running-total fees:
+    // (rate, from_ts, release until_ts (None = open), lease end_ts, fee_bps, burn_bps, is_mesh,
+    //  [(now, until)]).
+    type Seq<'a> = (u64, i64, Option<i64>, i64, u16, u16, bool, &'a [(i64, Option<i64>)]);
+    let start = 1_767_225_600i64;
+    let seqs_in: [Seq; 5] = [
+        // hourly periods named by the scheduler, then a late settle by the supplier
+        (1_000, start, None, start + 4 * 3_600, 250, 5_000, true, &[(start + 3_700, Some(start + 3_600)), (start + 7_300, Some(start + 7_200)), (start + 9_000, None)]),
+        // 7/s at 2.5 %: per-settle flooring would lose fee units; running totals do not
+        (7, start, None, start + 1_000, 250, 5_000, true, &[(start + 10, None), (start + 20, None), (start + 30, None), (start + 1_000, None)]),
+        // released allocation: nothing after the release, then NothingToSettle (seconds 0)
+        (3, start + 100, Some(start + 400), start + 10_000, 333, 3_333, true, &[(start + 200, None), (start + 5_000, None), (start + 6_000, None)]),
+        // `until` in the future is capped at now; past the lease end is capped at the end
+        (9_999, start, None, start + 50, 250, 5_000, false, &[(start + 10, Some(start + 40)), (start + 60, Some(start + 100))]),
+        // a named until before settled_until pays nothing
+        (500, start, None, start + 3_600, 125, 2_500, false, &[(start + 600, None), (start + 700, Some(start + 500)), (start + 700, Some(start + 700))]),
     ];
-    let seqs: Vec<Value> = histories
+    let seqs: Vec<Value> = seqs_in
         .iter()
-        .map(|&(price, max, fee_bps, burn_bps, mesh, times)| {
-            let deposit = math::lease_deposit(price, max).unwrap();
-            let mut settled = 0u64;
-            let mut total_gross = 0u64;
-            let steps: Vec<Value> = times
+        .map(|&(rate, from_ts, release, lease_end, fee_bps, burn_bps, mesh, steps)| {
+            let alloc_until = release.unwrap_or(gpumesh::constants::ALLOCATION_OPEN);
+            let (mut settled, mut g, mut f, mut b, mut sup, mut tre) = (from_ts, 0u64, 0u64, 0u64, 0u64, 0u64);
+            let rows: Vec<Value> = steps
                 .iter()
-                .map(|&now| {
-                    let secs = math::settleable_seconds(0, settled, max, now).unwrap();
-                    settled += secs;
-                    total_gross += price * secs;
-                    json!({ "now_offset": s(now), "seconds": s(secs), "split": split_json(price * secs, fee_bps, burn_bps, mesh) })
+                .map(|&(now, until)| {
+                    let t = math::settle_until(until, now, alloc_until, lease_end);
+                    let from = settled;
+                    let nothing = t <= from;
+                    let gross = if nothing { 0 } else { math::gross_between(rate, from, t).unwrap() };
+                    let sp = math::split_running(g, f, b, gross, fee_bps, burn_bps, mesh).unwrap();
+                    if !nothing {
+                        settled = t;
+                        g += sp.gross;
+                        f += sp.fee;
+                        b += sp.burn;
+                        sup += sp.supplier;
+                        tre += sp.treasury;
+                    }
+                    json!({
+                        "now": s(now),
+                        "until": until.map(s),
+                        "nothing_to_settle": nothing,
+                        "from_ts": s(from),
+                        "until_ts": s(if nothing { from } else { t }),
+                        "split": { "gross": s(sp.gross), "fee": s(sp.fee), "burn": s(sp.burn), "treasury": s(sp.treasury), "supplier": s(sp.supplier) },
+                        "totals": { "gross": s(g), "fee": s(f), "burned": s(b), "supplier": s(sup), "treasury": s(tre) },
+                    })
                 })
                 .collect();
             json!({
-                "price_per_second": s(price),
-                "max_seconds": s(max),
+                "rate_per_second": s(rate),
+                "from_ts": s(from_ts),
+                "allocation_until_ts": release.map(s),
+                "lease_end_ts": s(lease_end),
                 "fee_bps": fee_bps,
                 "burn_bps": burn_bps,
                 "is_mesh": mesh,
+                "settlements": rows,
+            })
+        })
+        .collect();
+
+    // Ends: what the allocations are owed and what the renter gets back.
+    // (price, max, start, [(rate, from, until or None)], end)
+    type End<'a> = (u64, u64, i64, &'a [(u64, i64, Option<i64>)], i64);
+    let ends_in: [End; 4] = [
+        (1_000, 3_600, start, &[(1_000, start, None)], start + 600),
+        (1_000, 3_600, start, &[(600, start, None), (400, start, Some(start + 100)), (400, start + 100, None)], start + 3_600),
+        (1_000, 3_600, start, &[(1_000, start, Some(start + 100)), (500, start + 200, None)], start + 250),
+        (7, 10, start, &[], start + 5),
+    ];
+    let ends: Vec<Value> = ends_in
+        .iter()
+        .map(|&(price, max, start_ts, allocs, end)| {
+            let (mut open_rate, mut open_rate_from, mut released) = (0u64, 0u128, 0u64);
+            for &(rate, from, until) in allocs {
+                match until {
+                    Some(u) => released += math::gross_between(rate, from, u).unwrap(),
+                    None => {
+                        open_rate += rate;
+                        open_rate_from += rate as u128 * from as u128;
+                    }
+                }
+            }
+            let owed = math::owed_total(released, end, open_rate, open_rate_from).unwrap();
+            let deposit = math::lease_deposit(price, max).unwrap();
+            json!({
+                "price_per_second": s(price),
+                "max_seconds": s(max),
+                "start_ts": s(start_ts),
+                "allocations": allocs.iter().map(|&(rate, from, until)| json!({ "rate_per_second": s(rate), "from_ts": s(from), "until_ts": until.map(s) })).collect::<Vec<_>>(),
+                "released_gross": s(released),
+                "open_rate": s(open_rate),
+                "open_rate_from": s(open_rate_from),
+                "end_ts": s(end),
+                "owed_total": s(owed),
                 "deposit": s(deposit),
-                "settlements": steps,
-                "total_gross": s(total_gross),
-                "refund": s(deposit - total_gross),
+                "refund": s(deposit - owed),
             })
         })
         .collect();
     check(
         "settlement.json",
         json!({
-            "description": "Lease settlement split. seconds = min(elapsed, max) - already_settled; gross = price * seconds; fee = floor(gross * fee_bps / 10000); burn = floor(fee * burn_bps / 10000) if is_mesh else 0; treasury = fee - burn; supplier = gross - fee; refund = deposit - sum(gross). Fee/burn bps are snapshotted per lease at open.",
+            "description": "Lease settlement (Money v2). Integer arithmetic only; reproduce with BigInt.",
+            "rules": [
+                "cases: one settlement of an allocation from its start, running totals at 0: seconds = min(elapsed, max); gross = price * seconds; fee = floor(gross * fee_bps / 10000); burn = floor(fee * burn_bps / 10000) if is_mesh else 0; treasury = fee - burn; supplier = gross - fee; refund = deposit - gross.",
+                "sequences: settle_allocation of ONE allocation, in order. t = min(until ?? now, now, allocation_until_ts ?? +inf, lease_end_ts); if t <= settled_until: nothing_to_settle (the program fails with NothingToSettle; the step's split is all zero and nothing changes). Else gross = rate * (t - settled_until); running totals G, F, B before the step: fee = floor((G + gross) * fee_bps / 10000) - F; burn = (floor((F + fee) * burn_bps / 10000) - B) if is_mesh else 0; treasury = fee - burn; supplier = gross - fee; settled_until = t. `totals` are the allocation's running totals after the step (Allocation.total_*).",
+                "ends: owed_total = released_gross + end_ts * open_rate - open_rate_from (released_gross = sum rate * (until - from) of released allocations; open_rate / open_rate_from = sum rate / sum rate * from_ts of open ones); refund = deposit - owed_total. Fee/burn bps are snapshotted per lease at open."
+            ],
             "cases": rows,
             "sequences": seqs,
+            "ends": ends,
         }),
     );
 }
@@ -246,10 +320,18 @@ fn pda_vectors() {
             pda::escrow(&lease.0),
         ));
     }
+    let lease = pda::lease(&renter, 42).0;
+    for index in [0u32, 1, 7, u32::MAX] {
+        rows.push(pda_row(
+            "allocation",
+            json!([{ "utf8": "allocation" }, { "pubkey": lease.to_string() }, { "u32le": s(index) }]),
+            pda::allocation(&lease, index),
+        ));
+    }
     check(
         "pdas.json",
         json!({
-            "description": "Program-derived addresses: find_program_address(seeds, program_id). u64le = 8-byte little-endian.",
+            "description": "Program-derived addresses: find_program_address(seeds, program_id). u64le = 8-byte little-endian, u32le = 4-byte little-endian.",
             "program_id": gpumesh::ID.to_string(),
             "program_id_seed": "ed25519 seed = sha256(\"gpumesh:dev:program-id\") (dev key)",
             "dev_admin": gpumesh::DEV_ADMIN_AUTHORITY.to_string(),
@@ -351,7 +433,6 @@ fn instruction_vectors() {
         emission_start: 1_767_225_600,
     };
     let upd = UpdateConfigArgs {
-        admin: None,
         settlement_authority: Some(key(0x24)),
         rewards_authority: None,
         treasury: None,
@@ -371,7 +452,7 @@ fn instruction_vectors() {
         ix_json(
             "update_config",
             &["admin", "config"],
-            json!({ "admin": null, "settlement_authority": key(0x24).to_string(), "rewards_authority": null, "treasury": null, "fee_bps": 300, "burn_bps": null }),
+            json!({ "settlement_authority": key(0x24).to_string(), "rewards_authority": null, "treasury": null, "fee_bps": 300, "burn_bps": null }),
             instruction::UpdateConfig::DISCRIMINATOR,
             ix::update_config(&admin, upd),
         ),
@@ -397,25 +478,88 @@ fn instruction_vectors() {
             ix::register_supplier(&supplier, &payout),
         ),
         ix_json(
-            "open_lease",
-            &["renter", "config", "payment_mint", "mint", "supplier", "lease", "escrow", "renter_token", "token_program", "system_program"],
-            json!({ "lease_id": "7", "price_per_second": "1000", "max_seconds": "3600" }),
-            instruction::OpenLease::DISCRIMINATOR,
-            ix::open_lease(&renter, &usdc, &supplier, &renter_token, 7, 1_000, 3_600),
+            "propose_admin",
+            &["admin", "config"],
+            json!({ "new_admin": key(0x25).to_string() }),
+            instruction::ProposeAdmin::DISCRIMINATOR,
+            ix::propose_admin(&admin, &key(0x25)),
         ),
         ix_json(
-            "settle_lease",
-            &["settlement_authority", "config", "lease", "escrow", "mint", "supplier", "supplier_token", "treasury_token", "token_program"],
+            "accept_admin",
+            &["new_admin", "config"],
             json!({}),
-            instruction::SettleLease::DISCRIMINATOR,
-            ix::settle_lease(&settlement, &lease, &usdc, &supplier, &supplier_token, &treasury_token),
+            instruction::AcceptAdmin::DISCRIMINATOR,
+            ix::accept_admin(&key(0x25)),
+        ),
+        ix_json(
+            "set_payout_wallet",
+            &["authority", "supplier"],
+            json!({ "payout_wallet": key(0x33).to_string() }),
+            instruction::SetPayoutWallet::DISCRIMINATOR,
+            ix::set_payout_wallet(&supplier, &key(0x33)),
+        ),
+        ix_json(
+            "open_lease",
+            &["renter", "config", "payment_mint", "mint", "lease", "escrow", "renter_token", "token_program", "system_program"],
+            json!({ "lease_id": "7", "price_per_second": "1000", "max_seconds": "3600" }),
+            instruction::OpenLease::DISCRIMINATOR,
+            ix::open_lease(&renter, &usdc, &renter_token, 7, 1_000, 3_600),
+        ),
+        ix_json(
+            "activate_lease",
+            &["settlement_authority", "config", "lease"],
+            json!({ "start_ts": "1767225700", "price_per_second": "1000", "max_seconds": "3600" }),
+            instruction::ActivateLease::DISCRIMINATOR,
+            ix::activate_lease(&settlement, &lease, 1_767_225_700, 1_000, 3_600),
+        ),
+        ix_json(
+            "add_allocation",
+            &["settlement_authority", "config", "lease", "supplier", "allocation", "system_program"],
+            json!({ "rate_per_second": "600", "from_ts": "1767225700", "index": 2 }),
+            instruction::AddAllocation::DISCRIMINATOR,
+            ix::add_allocation(&settlement, &lease, 2, &supplier, 600, 1_767_225_700),
+        ),
+        ix_json(
+            "release_allocation",
+            &["settlement_authority", "config", "lease", "allocation"],
+            json!({ "until_ts": "1767229300", "index": 2 }),
+            instruction::ReleaseAllocation::DISCRIMINATOR,
+            ix::release_allocation(&settlement, &lease, 2, 1_767_229_300),
+        ),
+        ix_json(
+            "settle_allocation",
+            &["config", "lease", "allocation", "escrow", "mint", "supplier", "supplier_token", "treasury_token", "token_program"],
+            json!({ "until": "1767229200", "index": 2 }),
+            instruction::SettleAllocation::DISCRIMINATOR,
+            ix::settle_allocation(&lease, 2, &usdc, &supplier, &supplier_token, &treasury_token, Some(1_767_229_200)),
         ),
         ix_json(
             "end_lease",
-            &["caller", "config", "lease", "renter", "escrow", "mint", "supplier", "supplier_token", "treasury_token", "renter_token", "token_program"],
-            json!({}),
+            &["caller", "config", "lease", "renter", "escrow", "mint", "renter_token", "token_program"],
+            json!({ "end_ts": null }),
             instruction::EndLease::DISCRIMINATOR,
-            ix::end_lease(&renter, &lease, &renter, &usdc, &supplier, &supplier_token, &treasury_token, &renter_token),
+            ix::end_lease(&renter, &lease, &renter, &usdc, &renter_token, None),
+        ),
+        ix_json(
+            "close_lease",
+            &["caller", "config", "lease", "renter", "escrow", "mint", "renter_token", "token_program"],
+            json!({}),
+            instruction::CloseLease::DISCRIMINATOR,
+            ix::close_lease(&supplier, &lease, &renter, &usdc, &renter_token),
+        ),
+        ix_json(
+            "cancel_lease",
+            &["caller", "config", "lease", "renter", "escrow", "mint", "renter_token", "token_program"],
+            json!({}),
+            instruction::CancelLease::DISCRIMINATOR,
+            ix::cancel_lease(&settlement, &lease, &renter, &usdc, &renter_token),
+        ),
+        ix_json(
+            "extend_lease",
+            &["renter", "config", "lease", "escrow", "mint", "renter_token", "token_program"],
+            json!({ "extra_seconds": "1800" }),
+            instruction::ExtendLease::DISCRIMINATOR,
+            ix::extend_lease(&renter, &lease, &usdc, &renter_token, 1_800),
         ),
         ix_json(
             "crank_emissions",
@@ -444,7 +588,7 @@ fn instruction_vectors() {
     check(
         "instructions.json",
         json!({
-            "description": "Instruction data = 8-byte Anchor discriminator (sha256(\"global:<name>\")[..8]) ++ borsh(args); accounts in order.",
+            "description": "Instruction data = 8-byte Anchor discriminator (sha256(\"global:<name>\")[..8]) ++ borsh(args); accounts in order. Option<T> = 0 | 1 ++ T. `index` in args is not instruction data: it is the allocation index the allocation PDA was derived with (seeds \"allocation\", lease, index u32 LE).",
             "program_id": gpumesh::ID.to_string(),
             "instructions": v,
         }),

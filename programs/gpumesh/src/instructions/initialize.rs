@@ -7,7 +7,7 @@ use crate::errors::GpuMeshError;
 use crate::events::ConfigInitialized;
 use crate::math::{BPS_DENOMINATOR, MESH_DECIMALS};
 use crate::state::Config;
-use crate::utils::create_pda_token_account;
+use crate::utils::{create_pda_token_account, require_not_default};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InitializeArgs {
@@ -51,12 +51,33 @@ pub struct Initialize<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// One-time setup by `ADMIN_AUTHORITY`: creates the config and the rewards vault (MESH token
+/// account whose authority is the config PDA) and hands the MESH mint authority to the
+/// program's `mint_authority` PDA, so from then on only `crank_emissions` mints.
+///
+/// CHECK:
+/// - signer is the compile-time `ADMIN_AUTHORITY` (`GPUMESH_ADMIN`, or the dev key only with
+///   the `dev-admin` feature) and the MESH mint's current mint authority;
+/// - MESH mint has 6 decimals and no freeze authority;
+/// - `fee_bps`, `burn_bps` ≤ 10⁴; no role (settlement, rewards, treasury) is the default key;
+/// - `now − 7 days ≤ emission_start ≤ now + 366 days` (`InvalidEmissionStart`): a start far in
+///   the past would let the first crank mint a long unearned catch-up;
+/// - config `init` (one time); a pre-funded vault address is topped up, not blocked.
 pub fn initialize_handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
     require!(
         (args.fee_bps as u64) <= BPS_DENOMINATOR && (args.burn_bps as u64) <= BPS_DENOMINATOR,
         GpuMeshError::InvalidBps
     );
-    require!(args.emission_start > 0, GpuMeshError::InvalidEmissionStart);
+    require_not_default(&args.settlement_authority)?;
+    require_not_default(&args.rewards_authority)?;
+    require_not_default(&args.treasury)?;
+    let now = Clock::get()?.unix_timestamp;
+    let earliest = now.checked_sub(MAX_EMISSION_START_PAST_SECONDS).ok_or(GpuMeshError::MathOverflow)?;
+    let latest = now.checked_add(MAX_EMISSION_START_FUTURE_SECONDS).ok_or(GpuMeshError::MathOverflow)?;
+    require!(
+        args.emission_start > 0 && args.emission_start >= earliest && args.emission_start <= latest,
+        GpuMeshError::InvalidEmissionStart
+    );
 
     let config = &mut ctx.accounts.config;
     config.admin = ctx.accounts.admin.key();
@@ -73,6 +94,11 @@ pub fn initialize_handler(ctx: Context<Initialize>, args: InitializeArgs) -> Res
     config.reward_total_cumulative = 0;
     config.reward_total_claimed = 0;
     config.paused = false;
+    config.pending_admin = Pubkey::default();
+    config.prev_reward_epoch = 0;
+    config.prev_reward_root = [0u8; 32];
+    config.prev_reward_total_cumulative = 0;
+    config.reserved = [0u8; crate::state::RESERVED_BYTES];
     config.bump = ctx.bumps.config;
     config.mint_authority_bump = ctx.bumps.mint_authority;
     config.rewards_vault_bump = ctx.bumps.rewards_vault;

@@ -67,10 +67,30 @@ pub fn register_supplier(authority: &Pubkey, payout_wallet: &Pubkey) -> Instruct
     )
 }
 
+pub fn propose_admin(admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::ProposeAdmin { admin: *admin, config: pda::config().0 },
+        instruction::ProposeAdmin { new_admin: *new_admin },
+    )
+}
+
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAdmin { new_admin: *new_admin, config: pda::config().0 },
+        instruction::AcceptAdmin {},
+    )
+}
+
+pub fn set_payout_wallet(authority: &Pubkey, payout_wallet: &Pubkey) -> Instruction {
+    build(
+        accounts::SetPayoutWallet { authority: *authority, supplier: pda::supplier(authority).0 },
+        instruction::SetPayoutWallet { payout_wallet: *payout_wallet },
+    )
+}
+
 pub fn open_lease(
     renter: &Pubkey,
     mint: &Pubkey,
-    supplier_authority: &Pubkey,
     renter_token: &Pubkey,
     lease_id: u64,
     price_per_second: u64,
@@ -83,7 +103,6 @@ pub fn open_lease(
             config: pda::config().0,
             payment_mint: pda::payment_mint(mint).0,
             mint: *mint,
-            supplier: pda::supplier(supplier_authority).0,
             lease,
             escrow: pda::escrow(&lease).0,
             renter_token: *renter_token,
@@ -94,19 +113,70 @@ pub fn open_lease(
     )
 }
 
-pub fn settle_lease(
+pub fn activate_lease(
     settlement_authority: &Pubkey,
     lease: &Pubkey,
+    start_ts: i64,
+    price_per_second: u64,
+    max_seconds: u64,
+) -> Instruction {
+    build(
+        accounts::ActivateLease {
+            settlement_authority: *settlement_authority,
+            config: pda::config().0,
+            lease: *lease,
+        },
+        instruction::ActivateLease { start_ts, price_per_second, max_seconds },
+    )
+}
+
+pub fn add_allocation(
+    settlement_authority: &Pubkey,
+    lease: &Pubkey,
+    index: u32,
+    supplier_authority: &Pubkey,
+    rate_per_second: u64,
+    from_ts: i64,
+) -> Instruction {
+    build(
+        accounts::AddAllocation {
+            settlement_authority: *settlement_authority,
+            config: pda::config().0,
+            lease: *lease,
+            supplier: pda::supplier(supplier_authority).0,
+            allocation: pda::allocation(lease, index).0,
+            system_program: system_program::ID,
+        },
+        instruction::AddAllocation { rate_per_second, from_ts },
+    )
+}
+
+pub fn release_allocation(settlement_authority: &Pubkey, lease: &Pubkey, index: u32, until_ts: i64) -> Instruction {
+    build(
+        accounts::ReleaseAllocation {
+            settlement_authority: *settlement_authority,
+            config: pda::config().0,
+            lease: *lease,
+            allocation: pda::allocation(lease, index).0,
+        },
+        instruction::ReleaseAllocation { until_ts },
+    )
+}
+
+pub fn settle_allocation(
+    lease: &Pubkey,
+    index: u32,
     mint: &Pubkey,
     supplier_authority: &Pubkey,
     supplier_token: &Pubkey,
     treasury_token: &Pubkey,
+    until: Option<i64>,
 ) -> Instruction {
     build(
-        accounts::SettleLease {
-            settlement_authority: *settlement_authority,
+        accounts::SettleAllocation {
             config: pda::config().0,
             lease: *lease,
+            allocation: pda::allocation(lease, index).0,
             escrow: pda::escrow(lease).0,
             mint: *mint,
             supplier: pda::supplier(supplier_authority).0,
@@ -114,20 +184,17 @@ pub fn settle_lease(
             treasury_token: *treasury_token,
             token_program: spl_token::ID,
         },
-        instruction::SettleLease {},
+        instruction::SettleAllocation { until },
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn end_lease(
     caller: &Pubkey,
     lease: &Pubkey,
     renter: &Pubkey,
     mint: &Pubkey,
-    supplier_authority: &Pubkey,
-    supplier_token: &Pubkey,
-    treasury_token: &Pubkey,
     renter_token: &Pubkey,
+    end_ts: Option<i64>,
 ) -> Instruction {
     build(
         accounts::EndLease {
@@ -137,13 +204,57 @@ pub fn end_lease(
             renter: *renter,
             escrow: pda::escrow(lease).0,
             mint: *mint,
-            supplier: pda::supplier(supplier_authority).0,
-            supplier_token: *supplier_token,
-            treasury_token: *treasury_token,
             renter_token: *renter_token,
             token_program: spl_token::ID,
         },
-        instruction::EndLease {},
+        instruction::EndLease { end_ts },
+    )
+}
+
+pub fn close_lease(caller: &Pubkey, lease: &Pubkey, renter: &Pubkey, mint: &Pubkey, renter_token: &Pubkey) -> Instruction {
+    build(
+        accounts::CloseLease {
+            caller: *caller,
+            config: pda::config().0,
+            lease: *lease,
+            renter: *renter,
+            escrow: pda::escrow(lease).0,
+            mint: *mint,
+            renter_token: *renter_token,
+            token_program: spl_token::ID,
+        },
+        instruction::CloseLease {},
+    )
+}
+
+pub fn cancel_lease(caller: &Pubkey, lease: &Pubkey, renter: &Pubkey, mint: &Pubkey, renter_token: &Pubkey) -> Instruction {
+    build(
+        accounts::CancelLease {
+            caller: *caller,
+            config: pda::config().0,
+            lease: *lease,
+            renter: *renter,
+            escrow: pda::escrow(lease).0,
+            mint: *mint,
+            renter_token: *renter_token,
+            token_program: spl_token::ID,
+        },
+        instruction::CancelLease {},
+    )
+}
+
+pub fn extend_lease(renter: &Pubkey, lease: &Pubkey, mint: &Pubkey, renter_token: &Pubkey, extra_seconds: u64) -> Instruction {
+    build(
+        accounts::ExtendLease {
+            renter: *renter,
+            config: pda::config().0,
+            lease: *lease,
+            escrow: pda::escrow(lease).0,
+            mint: *mint,
+            renter_token: *renter_token,
+            token_program: spl_token::ID,
+        },
+        instruction::ExtendLease { extra_seconds },
     )
 }
 

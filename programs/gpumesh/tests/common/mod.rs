@@ -346,7 +346,7 @@ pub async fn register_supplier(env: &mut Env) -> SupplierFixture {
     SupplierFixture { authority, payout_wallet, mesh_payout, usdc_payout }
 }
 
-/// An open lease and every account needed to settle / end it.
+/// An open lease and every account needed to activate / settle / end it.
 pub struct LeaseFixture {
     pub renter: Keypair,
     pub renter_token: Pubkey,
@@ -354,60 +354,69 @@ pub struct LeaseFixture {
     pub lease: Pubkey,
     pub escrow: Pubkey,
     pub mint: Pubkey,
-    pub supplier_authority: Pubkey,
-    pub supplier_token: Pubkey,
     pub treasury_token: Pubkey,
+    pub price: u64,
+    pub max_seconds: u64,
     pub deposit: u64,
 }
 
 impl LeaseFixture {
-    pub fn settle_ix(&self, settlement: &Pubkey) -> Instruction {
-        ix::settle_lease(
-            settlement,
-            &self.lease,
-            &self.mint,
-            &self.supplier_authority,
-            &self.supplier_token,
-            &self.treasury_token,
-        )
+    pub fn activate_ix(&self, settlement: &Pubkey, start_ts: i64) -> Instruction {
+        ix::activate_lease(settlement, &self.lease, start_ts, self.price, self.max_seconds)
     }
 
-    pub fn end_ix(&self, caller: &Pubkey) -> Instruction {
-        ix::end_lease(
-            caller,
-            &self.lease,
-            &self.renter.pubkey(),
-            &self.mint,
-            &self.supplier_authority,
-            &self.supplier_token,
-            &self.treasury_token,
-            &self.renter_token,
-        )
+    pub fn add_ix(&self, settlement: &Pubkey, index: u32, supplier: &SupplierFixture, rate: u64, from_ts: i64) -> Instruction {
+        ix::add_allocation(settlement, &self.lease, index, &supplier.authority.pubkey(), rate, from_ts)
+    }
+
+    pub fn release_ix(&self, settlement: &Pubkey, index: u32, until_ts: i64) -> Instruction {
+        ix::release_allocation(settlement, &self.lease, index, until_ts)
+    }
+
+    pub fn settle_ix(&self, index: u32, supplier_authority: &Pubkey, supplier_token: &Pubkey, until: Option<i64>) -> Instruction {
+        ix::settle_allocation(&self.lease, index, &self.mint, supplier_authority, supplier_token, &self.treasury_token, until)
+    }
+
+    /// Settle allocation `index` of `supplier` into its payout account for this mint.
+    pub fn settle_for(&self, env: &Env, index: u32, supplier: &SupplierFixture, until: Option<i64>) -> Instruction {
+        self.settle_ix(index, &supplier.authority.pubkey(), &supplier.payout(env, &self.mint), until)
+    }
+
+    pub fn end_ix(&self, caller: &Pubkey, end_ts: Option<i64>) -> Instruction {
+        ix::end_lease(caller, &self.lease, &self.renter.pubkey(), &self.mint, &self.renter_token, end_ts)
+    }
+
+    pub fn close_ix(&self, caller: &Pubkey) -> Instruction {
+        ix::close_lease(caller, &self.lease, &self.renter.pubkey(), &self.mint, &self.renter_token)
+    }
+
+    pub fn cancel_ix(&self, caller: &Pubkey) -> Instruction {
+        ix::cancel_lease(caller, &self.lease, &self.renter.pubkey(), &self.mint, &self.renter_token)
+    }
+
+    pub fn extend_ix(&self, extra_seconds: u64) -> Instruction {
+        ix::extend_lease(&self.renter.pubkey(), &self.lease, &self.mint, &self.renter_token, extra_seconds)
+    }
+
+    pub fn allocation(&self, index: u32) -> Pubkey {
+        pda::allocation(&self.lease, index).0
     }
 }
 
-/// Open a lease for a fresh renter funded with exactly `price · max` (+ `extra`).
-pub async fn open_lease(
+/// Open a Pending lease for a fresh renter funded with exactly `price · max` (+ `extra`).
+pub async fn open_lease_funded(
     env: &mut Env,
-    supplier: &SupplierFixture,
     mint: Pubkey,
     lease_id: u64,
     price: u64,
     max_seconds: u64,
+    extra: u64,
 ) -> LeaseFixture {
     let renter = env.funded_keypair().await;
     let deposit = price * max_seconds;
-    let renter_token = env.funded_token_account(&mint, &renter.pubkey(), deposit).await;
+    let renter_token = env.funded_token_account(&mint, &renter.pubkey(), deposit + extra).await;
     let treasury_token = env.treasury_token(&mint).await;
-    let i = ix::open_lease(
-        &renter.pubkey(),
-        &mint,
-        &supplier.authority.pubkey(),
-        &renter_token,
-        lease_id,
-        price,
-        max_seconds,
-    );
+    let i = ix::open_lease(&renter.pubkey(), &mint, &renter_token, lease_id, price, max_seconds);
     env.send(&[i], &[&renter]).await.unwrap();
     let lease = pda::lease(&renter.pubkey(), lease_id).0;
     LeaseFixture {
@@ -417,9 +426,61 @@ pub async fn open_lease(
         renter_token,
         lease_id,
         mint,
-        supplier_authority: supplier.authority.pubkey(),
-        supplier_token: supplier.payout(env, &mint),
         treasury_token,
+        price,
+        max_seconds,
         deposit,
     }
+}
+
+pub async fn open_lease(env: &mut Env, mint: Pubkey, lease_id: u64, price: u64, max_seconds: u64) -> LeaseFixture {
+    open_lease_funded(env, mint, lease_id, price, max_seconds, 0).await
+}
+
+impl Env {
+    pub async fn allocation(&mut self, key: &Pubkey) -> Allocation {
+        self.anchor_account(key).await
+    }
+
+    /// Settlement authority activates `l` at `start_ts`.
+    pub async fn activate(&mut self, l: &LeaseFixture, start_ts: i64) -> TxResult {
+        let st = self.settlement.insecure_clone();
+        self.send(&[l.activate_ix(&st.pubkey(), start_ts)], &[&st]).await
+    }
+
+    /// Settlement authority adds allocation `index` for `supplier`.
+    pub async fn add_allocation(&mut self, l: &LeaseFixture, index: u32, supplier: &SupplierFixture, rate: u64, from_ts: i64) -> TxResult {
+        let st = self.settlement.insecure_clone();
+        self.send(&[l.add_ix(&st.pubkey(), index, supplier, rate, from_ts)], &[&st]).await
+    }
+
+    pub async fn release_allocation(&mut self, l: &LeaseFixture, index: u32, until_ts: i64) -> TxResult {
+        let st = self.settlement.insecure_clone();
+        self.send(&[l.release_ix(&st.pubkey(), index, until_ts)], &[&st]).await
+    }
+
+    /// Anyone (here: the fee payer) settles allocation `index`.
+    pub async fn settle(&mut self, l: &LeaseFixture, index: u32, supplier: &SupplierFixture, until: Option<i64>) -> TxResult {
+        let i = l.settle_for(self, index, supplier, until);
+        self.send(&[i], &[]).await
+    }
+
+    pub async fn end_by_renter(&mut self, l: &LeaseFixture) -> TxResult {
+        let r = l.renter.insecure_clone();
+        self.send(&[l.end_ix(&r.pubkey(), None)], &[&r]).await
+    }
+
+    pub async fn end_by_authority(&mut self, l: &LeaseFixture, end_ts: Option<i64>) -> TxResult {
+        let st = self.settlement.insecure_clone();
+        self.send(&[l.end_ix(&st.pubkey(), end_ts)], &[&st]).await
+    }
+}
+
+/// A lease opened at T0-ish, activated now, with one allocation of the full price for `s`.
+pub async fn active_lease(env: &mut Env, s: &SupplierFixture, mint: Pubkey, lease_id: u64, price: u64, max_seconds: u64) -> LeaseFixture {
+    let l = open_lease(env, mint, lease_id, price, max_seconds).await;
+    let now = env.now().await;
+    env.activate(&l, now).await.unwrap();
+    env.add_allocation(&l, 0, s, price, now).await.unwrap();
+    l
 }

@@ -3,50 +3,9 @@ use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::constants::*;
 use crate::errors::GpuMeshError;
-use crate::events::{RewardRootPosted, RewardsClaimed};
+use crate::events::RewardsClaimed;
 use crate::merkle;
 use crate::state::{ClaimRecord, Config};
-
-#[derive(Accounts)]
-pub struct PostRewardRoot<'info> {
-    pub rewards_authority: Signer<'info>,
-    #[account(
-        mut,
-        seeds = [CONFIG_SEED],
-        bump = config.bump,
-        constraint = config.rewards_authority == rewards_authority.key() @ GpuMeshError::Unauthorized,
-    )]
-    pub config: Box<Account<'info, Config>>,
-}
-
-pub fn post_reward_root_handler(
-    ctx: Context<PostRewardRoot>,
-    epoch: u64,
-    root: [u8; 32],
-    total_cumulative: u64,
-) -> Result<()> {
-    let config = &mut ctx.accounts.config;
-    require!(!config.paused, GpuMeshError::Paused);
-    require!(epoch > config.reward_epoch, GpuMeshError::EpochNotIncreasing);
-    // Amounts are cumulative: a later tree can only owe more, and never more than minted.
-    require!(
-        total_cumulative >= config.reward_total_cumulative,
-        GpuMeshError::RewardTotalDecreased
-    );
-    require!(
-        total_cumulative <= config.emission_minted,
-        GpuMeshError::RewardTotalExceedsMinted
-    );
-    config.reward_epoch = epoch;
-    config.reward_root = root;
-    config.reward_total_cumulative = total_cumulative;
-    emit!(RewardRootPosted {
-        epoch,
-        root,
-        total_cumulative,
-    });
-    Ok(())
-}
 
 #[derive(Accounts)]
 pub struct ClaimRewards<'info> {
@@ -70,6 +29,7 @@ pub struct ClaimRewards<'info> {
     pub mesh_mint: Box<Account<'info, Mint>>,
     #[account(
         mut,
+        constraint = claimant_token.key() != rewards_vault.key() @ GpuMeshError::DuplicateAccount,
         constraint = claimant_token.mint == config.mesh_mint @ GpuMeshError::InvalidMint,
         constraint = claimant_token.owner == claimant.key() @ GpuMeshError::InvalidTokenOwner,
     )]
@@ -78,6 +38,16 @@ pub struct ClaimRewards<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// A claimant withdraws `cumulative − already claimed` with a merkle proof against the
+/// current root or, for one epoch after a new post, the previous root.
+///
+/// CHECK:
+/// - not paused; proof ≤ `MAX_PROOF_LEN`;
+/// - the leaf is derived from the signer and `cumulative` (never supplied raw);
+/// - against the root it verifies with, `cumulative ≤` that root's posted total
+///   (`CumulativeExceedsTotal`);
+/// - pays only `cumulative − claimed > 0` (`NothingToClaim`); `claimed` never decreases;
+/// - Σ paid to everybody ≤ the current posted total, even with a faulty tree.
 pub fn claim_rewards_handler(
     ctx: Context<ClaimRewards>,
     cumulative: u64,
@@ -87,16 +57,21 @@ pub fn claim_rewards_handler(
     let config = &mut ctx.accounts.config;
     require!(!config.paused, GpuMeshError::Paused);
     require!(proof.len() <= merkle::MAX_PROOF_LEN, GpuMeshError::ProofTooLong);
-    require!(
-        cumulative <= config.reward_total_cumulative,
-        GpuMeshError::CumulativeExceedsTotal
-    );
     // The leaf is derived here from the signer and the amount: a caller can never supply a
     // raw leaf (so neither another claimant's leaf nor an internal node can be replayed).
-    require!(
-        merkle::verify_claim(&config.reward_root, &claimant.to_bytes(), cumulative, &proof),
-        GpuMeshError::InvalidProof
-    );
+    let current = cumulative <= config.reward_total_cumulative
+        && merkle::verify_claim(&config.reward_root, &claimant.to_bytes(), cumulative, &proof);
+    let previous = !current
+        && config.prev_reward_epoch > 0
+        && cumulative <= config.prev_reward_total_cumulative
+        && merkle::verify_claim(&config.prev_reward_root, &claimant.to_bytes(), cumulative, &proof);
+    if !current && !previous {
+        let bounded = cumulative <= config.reward_total_cumulative
+            || (config.prev_reward_epoch > 0 && cumulative <= config.prev_reward_total_cumulative);
+        let error = if bounded { GpuMeshError::InvalidProof } else { GpuMeshError::CumulativeExceedsTotal };
+        return Err(error.into());
+    }
+    let epoch = if current { config.reward_epoch } else { config.prev_reward_epoch };
 
     let record = &mut ctx.accounts.claim_record;
     if record.claimant == Pubkey::default() {
@@ -108,7 +83,7 @@ pub fn claim_rewards_handler(
     let amount = cumulative.saturating_sub(record.claimed);
     require!(amount > 0, GpuMeshError::NothingToClaim);
     record.claimed = cumulative;
-    record.last_epoch = config.reward_epoch;
+    record.last_epoch = epoch;
     let total_claimed = config
         .reward_total_claimed
         .checked_add(amount)
@@ -138,7 +113,7 @@ pub fn claim_rewards_handler(
     )?;
     emit!(RewardsClaimed {
         claimant,
-        epoch: config.reward_epoch,
+        epoch,
         amount,
         cumulative,
     });

@@ -26,6 +26,11 @@ pub struct CrankEmissions<'info> {
 /// Mints `min(C(h), cap) − minted_so_far` where `h` is the number of completed hours since
 /// `emission_start`. A second crank in the same hour mints 0 (and succeeds); a missed hour
 /// is caught up by the next crank; the total never exceeds `EMISSION_CAP`.
+///
+/// CHECK:
+/// - not paused; mint, mint authority and vault are the config's (address / seeds);
+/// - a clock that went backwards mints 0 (saturating against `emission_minted`);
+/// - `emission_minted` ≤ cap after the mint.
 pub fn crank_emissions_handler(ctx: Context<CrankEmissions>) -> Result<()> {
     let config = &mut ctx.accounts.config;
     require!(!config.paused, GpuMeshError::Paused);
