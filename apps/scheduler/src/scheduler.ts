@@ -10,9 +10,9 @@ import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps, type DeployOutcome } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
-import { findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
+import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
 import { cancelClusterLease } from "./jobs/cancel.ts";
-import { endClusterAsRequested, recordEndRequest, terminateCluster } from "./jobs/terminate.ts";
+import { recordEndRequest, terminateCluster } from "./jobs/terminate.ts";
 import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
@@ -306,7 +306,7 @@ export async function startScheduler(
             if (outcome.state === "cancelled") await enqueueOnce(settle, "cancel", { clusterId: data.clusterId }, jobIds.cancel(data.clusterId));
             return "refund" in outcome ? { state: outcome.state, refund: outcome.refund?.toString() ?? null } : outcome;
           }
-          const ended = await endClusterAsRequested(settleDeps, data.clusterId, data.reason);
+          const ended = await endCluster(settleDeps, data.clusterId, data.reason);
           return ended ? { refund: ended.refund.toString() } : null;
         }
         case "cancel": {

@@ -99,7 +99,11 @@ describe("terminate", () => {
 
   it("racing a deployment: every cluster ends refunded or ended, with no device held and the escrow empty", async () => {
     const clusters = [];
-    for (let i = 0; i < 6; i++) clusters.push(await paidCluster(db, { nodes: 1 }));
+    for (let i = 0; i < 6; i++) {
+      const cluster = await paidCluster(db, { nodes: 1 });
+      await postDepositJournal(db, cluster.id);
+      clusters.push(cluster);
+    }
     const chain = new FlakyChainSettlement(db);
     const scheduler = await start(chain);
     try {

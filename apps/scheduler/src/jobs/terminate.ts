@@ -52,12 +52,12 @@ export async function terminateCluster(deps: SettleDeps, clusterId: string, reas
         case "RUNNING":
         case "DEGRADED":
           await recordEndRequest(deps.db, clusterId, requestedAt);
-          return { state: "ended", refund: (await endClusterAsRequested(deps, clusterId, reason))?.refund ?? null };
+          return { state: "ended", refund: (await endCluster(deps, clusterId, reason))?.refund ?? null };
         // ENDING: finish the end. ENDED: nothing left in the ledger, but a retried terminate whose
         // end_lease failed sends it again (a closed lease makes that a no-op).
         case "ENDING":
         case "ENDED":
-          return { state: "ended", refund: (await endClusterAsRequested(deps, clusterId, reason))?.refund ?? null };
+          return { state: "ended", refund: (await endCluster(deps, clusterId, reason))?.refund ?? null };
         default:
           return { state: "done", status: cluster.status };
       }
@@ -73,18 +73,10 @@ export async function terminateCluster(deps: SettleDeps, clusterId: string, reas
 /**
  * Fixes the instant the renter asked to end a running lease: the first request wins, and a lease that
  * started after the request (it was deploying when asked) ends when it started. No-op unless the
- * cluster is RUNNING or DEGRADED.
+ * cluster is RUNNING or DEGRADED. `endCluster` ends every lease at this instant when it is set (an
+ * expiry or degraded end that runs after a terminate included), however late or often it runs.
  */
 export async function recordEndRequest(db: Db, clusterId: string, requestedAt: Date): Promise<void> {
   await db.$executeRaw`update cluster set end_requested_at = greatest(${requestedAt}::timestamptz, started_at)
                         where id = ${clusterId}::uuid and end_requested_at is null and status in ('RUNNING', 'DEGRADED')`;
-}
-
-/**
- * `endCluster` at the renter's end request when there is one (every end job goes through here: an
- * expiry or degraded end that runs after a terminate must not bill past it), else at its own clock.
- */
-export async function endClusterAsRequested(deps: SettleDeps, clusterId: string, reason: string): Promise<{ refund: bigint } | null> {
-  const { endRequestedAt } = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { endRequestedAt: true } });
-  return endCluster(endRequestedAt ? { ...deps, now: () => endRequestedAt } : deps, clusterId, reason);
 }
