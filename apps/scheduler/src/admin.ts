@@ -24,6 +24,7 @@ import { MIN_ADMIN_TOKEN_LENGTH } from "./env.ts";
  *   GET  /queues                              → [{ name, counts }]
  *   GET  /queues/:name/jobs?state=failed&n=50 → jobs (id, name, data, attempts, failedReason, stack, times)
  *   POST /queues/:name/jobs/:id/retry         → retries a failed job
+ *   GET  /reconciliation?mismatches=1         → closed leases whose chain payouts and ledger disagree
  *
  * Bind it to loopback (ADMIN_HOST's default) and put a TLS proxy in front to expose it: Basic auth
  * sends the token in clear text.
@@ -52,7 +53,15 @@ function presentedSecret(authorization: string | undefined): string {
   return colon < 0 ? "" : decoded.slice(colon + 1);
 }
 
-export async function startAdminServer(options: { port: number; host: string; token: string | undefined; queues: Queue[]; logger: Logger }): Promise<AdminServer> {
+export async function startAdminServer(options: {
+  port: number;
+  host: string;
+  token: string | undefined;
+  queues: Queue[];
+  logger: Logger;
+  /** The reconciliation verdicts of closed leases (GET /reconciliation[?mismatches=1]). */
+  reconciliation?: (onlyMismatches: boolean) => Promise<unknown>;
+}): Promise<AdminServer> {
   if (!options.token || options.token.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new Error(`refusing to serve the queue dashboard without ADMIN_TOKEN of at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
   }
@@ -96,6 +105,10 @@ export async function startAdminServer(options: { port: number; host: string; to
   const api = express.Router();
   api.get("/queues", async (_req, res) => {
     res.json(await Promise.all(options.queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...STATES) }))));
+  });
+  api.get("/reconciliation", async (req, res) => {
+    if (!options.reconciliation) return res.status(404).json({ error: "no reconciliation here" });
+    res.json(await options.reconciliation(req.query.mismatches === "1" || req.query.mismatches === "true"));
   });
   api.get("/queues/:name/jobs", async (req, res) => {
     const queue = byName.get(req.params.name);

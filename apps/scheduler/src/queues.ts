@@ -64,6 +64,8 @@ export const jobIds = {
    * cancel): one per trigger instant, since each change of the cluster may need another sync.
    */
   leaseSync: (clusterId: string, at: Date) => `lease/${clusterId}/${basicIso(at)}`,
+  /** The reconciliation of a closed lease (chain = ledger): once per lease. */
+  reconcile: (clusterId: string) => `reconcile/${clusterId}`,
   /** A node of a cluster went offline: one job per allocation. */
   nodeLost: (clusterId: string, allocationId: string) => `deploy/${clusterId}/lost/${allocationId}`,
 } as const;

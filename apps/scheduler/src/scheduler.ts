@@ -1,9 +1,10 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
-import { createDb, type Db } from "@gpumesh/db";
+import { createDb, leasesToReconcile, listReconciliations, type Db } from "@gpumesh/db";
 import { Queue, Worker, type ConnectionOptions, type Job, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { startAdminServer, type AdminServer } from "./admin.ts";
+import { reconcileLease } from "./jobs/reconcile.ts";
 import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentResponse } from "./agents.ts";
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
 import { createChainContext, type ChainContext } from "./chain-context.ts";
@@ -98,7 +99,7 @@ export async function startScheduler(
   const publish = async (event: ClusterTransitionEvent) => publisher.publish(clusterEventChannel(event.clusterId), JSON.stringify(event));
 
   const agents: AgentChannel = options.agents ?? (env.AGENT_CHANNEL === "simulated" ? new SimulatedAgentChannel() : new NullAgentChannel());
-  const chain = options.chain ?? (chainContext ? new GatewayChainSettlement(db, chainContext, logger) : new RecordingChainSettlement());
+  const chain = options.chain ?? (chainContext ? new GatewayChainSettlement(db, chainContext, logger) : new RecordingChainSettlement(db));
   // The queue always exists (dashboard, stop); its worker and ticks only run with a chain.
   const index = new Queue(QUEUES.index, queueOptions);
   // Like index: the rewards worker and sweep only run with a chain (epochs are timed and posted on it).
@@ -131,6 +132,9 @@ export async function startScheduler(
       },
       async endEarly(clusterId, reason) {
         await enqueueOnce(settle, "end", { clusterId, reason }, jobIds.end(clusterId, "degraded"));
+      },
+      async leaseChanged(clusterId) {
+        await enqueueOnce(settle, "lease-sync", { clusterId }, jobIds.leaseSync(clusterId, new Date()));
       },
     },
   };
@@ -283,6 +287,8 @@ export async function startScheduler(
             ...unfinished.ending.map((c) => ({ name: "end", data: { clusterId: c.clusterId, reason: c.reason }, jobId: jobIds.end(c.clusterId, "sweep"), rerunCompleted: true })),
             ...unfinished.unclosedEnded.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease ended: closing it on-chain" }, jobId: jobIds.end(clusterId, "sweep"), rerunCompleted: true })),
             ...unfinished.unclosedCancelled.map((clusterId) => ({ name: "cancel", data: { clusterId }, jobId: jobIds.cancel(clusterId), rerunCompleted: true })),
+            // Leases closed on-chain and not reconciled yet: chain = ledger, per supplier, fee, burn, refund.
+            ...(chainContext ? await leasesToReconcile(db) : []).map((clusterId) => ({ name: "reconcile", data: { clusterId }, jobId: jobIds.reconcile(clusterId) })),
           ]);
           return {
             periods: work.periods.length,
@@ -313,6 +319,17 @@ export async function startScheduler(
           const data = job.data as { clusterId: string };
           await cancelClusterLease(settleDeps, data.clusterId);
           return null;
+        }
+        case "reconcile": {
+          const data = job.data as { clusterId: string };
+          if (!chainContext) return null;
+          const verdict = await reconcileLease({ db, chain: chainContext, logger }, data.clusterId);
+          return verdict ? { ok: verdict.ok, mismatches: verdict.mismatches.length } : null;
+        }
+        case "lease-sync": {
+          const data = job.data as { clusterId: string };
+          const outcome = await chain.syncLease(data.clusterId);
+          return { sent: outcome.signatures.length, finished: outcome.finished, ...(outcome.problem ? { problem: outcome.problem } : {}) };
         }
         default:
           throw new Error(`unknown settle job ${job.name}`);
@@ -376,7 +393,10 @@ export async function startScheduler(
   let admin: AdminServer | undefined;
   if (env.ADMIN_PORT > 0 || options.adminPort !== undefined) {
     try {
-      admin = await startAdminServer({ port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards], logger });
+      admin = await startAdminServer({
+        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards], logger,
+        reconciliation: (onlyMismatches) => listReconciliations(db, onlyMismatches),
+      });
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));

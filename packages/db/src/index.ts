@@ -11,3 +11,4 @@ export * from "./cluster-transitions.ts";
 export * from "./settlement.ts";
 export * from "./heartbeats.ts";
 export * from "./rewards.ts";
+export * from "./reconciliation.ts";

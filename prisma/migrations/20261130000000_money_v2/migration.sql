@@ -91,3 +91,15 @@ BEGIN
   RETURN NEXT;
 END;
 $$;
+
+-- Reconciliation of each closed lease: what the chain paid (per supplier, fee, burn, refund) against the
+-- ledger's journals for it. A mismatch is recorded and reported (log, admin API), never corrected here.
+CREATE TABLE "lease_reconciliation" (
+  "cluster_id" UUID NOT NULL,
+  "checked_at" TIMESTAMPTZ(3) NOT NULL DEFAULT now(),
+  "ok" BOOLEAN NOT NULL,
+  "mismatches" JSONB NOT NULL,
+  CONSTRAINT "lease_reconciliation_pkey" PRIMARY KEY ("cluster_id"),
+  CONSTRAINT "lease_reconciliation_cluster_id_fkey" FOREIGN KEY ("cluster_id") REFERENCES "cluster"("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX "lease_reconciliation_ok_checked_at_idx" ON "lease_reconciliation"("ok", "checked_at");
