@@ -97,6 +97,21 @@ describe("terminate", () => {
     }
   });
 
+  it("before payment, in REQUESTED: closed with nothing booked", async () => {
+    const cluster = await paidCluster(db, { nodes: 1 });
+    await db.cluster.update({ where: { id: cluster.id }, data: { status: "REQUESTED" } });
+    const chain = new FlakyChainSettlement(db);
+    const scheduler = await start(chain);
+    try {
+      await scheduler.enqueueEnd(cluster.id, "terminated by the renter");
+      await waitForStatus(db, cluster.id, "REFUNDED");
+      expect(await timeline(db, cluster.id)).toEqual(["REQUESTED->FAILED", "FAILED->REFUNDED"]);
+      expect((await moneyOfCluster(db, cluster.id)).references).toEqual([]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
   it("racing a deployment: every cluster ends refunded or ended, with no device held and the escrow empty", async () => {
     const clusters = [];
     for (let i = 0; i < 6; i++) {
