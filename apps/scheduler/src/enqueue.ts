@@ -30,7 +30,13 @@ export async function enqueueOnce<Data>(
     return "added";
   }
   if (state === "completed" && rerunCompleted) {
-    await (await q.getJob(jobId))?.remove();
+    try {
+      await (await q.getJob(jobId))?.remove();
+    } catch (error) {
+      // Another process re-added it and a worker holds it now: it is running again, as wanted.
+      if ((await q.getJobState(jobId)) === "active") return "exists";
+      throw error;
+    }
     await q.add(name, data, { ...opts, jobId });
     return "added";
   }
