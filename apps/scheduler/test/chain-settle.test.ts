@@ -1,6 +1,6 @@
-import { settlementSplit } from "@gpumesh/core";
+import { LedgerAccounts, settlementSplit } from "@gpumesh/core";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { createDb, ledgerBalance, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { associatedTokenAddress, ChainGateway, fetchLease, ix, pdas, sendInstructions, type ExpectedTransaction } from "@gpumesh/chain";
 import { airdrop, bootstrapLocalnet, buildLocalnet, registerNewSupplier, startLocalnet, tokenBalance as readTokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
 import { paymentRecorder } from "@gpumesh/chain/store";
@@ -50,34 +50,59 @@ afterAll(async () => {
 });
 
 
+/** Seconds the chain and the scheduler's clock run ahead of the wall clock (both moved together). */
+let offset = 0;
+const now = () => new Date(Date.now() + offset * 1000);
+async function advance(seconds: number) {
+  offset += seconds;
+  await warpClock(localnet.url, seconds);
+}
+
+/** A supplier registered on-chain whose Postgres wallet is its on-chain authority, with one 4-GPU node. */
+async function onChainSupplier(i: number) {
+  const keys = await registerNewSupplier(connection());
+  const account = await db.account.create({ data: { walletAddress: keys.authority.publicKey.toBase58() } });
+  const supplier = await db.supplier.create({ data: { accountId: account.id, name: `chain-${i}` } });
+  const device = await db.device.create({
+    data: {
+      supplierId: supplier.id, name: `chain-node-${i}`, gpuModelId: "h100-80gb", gpuCount: 4, vramGb: 80, cpuModel: "EPYC", cpuCores: 64, ramGb: 512, diskGb: 4096,
+      region: "ap-south", country: "IN", city: "Mumbai", bandwidthUpMbps: 10_000, bandwidthDownMbps: 10_000, pricePerGpuHour: 2_000_000n, status: "ONLINE",
+      lastHeartbeatAt: new Date(), verificationScoreBps: 9_000,
+    },
+  });
+  return { ...keys, supplierId: supplier.id, device };
+}
+
 /**
- * A RUNNING MESH cluster of the demo renter with two allocations, whose lease was really opened on
- * chain: the server builds open_lease, the wallet signs it, the gateway verifies, submits and records it.
+ * A MESH cluster of the demo renter on two suppliers' nodes, RUNNING from now, whose lease was really
+ * opened on chain: the server builds open_lease, the wallet signs it, the gateway verifies, submits and
+ * records it.
  */
-async function leasedCluster(leaseId: bigint, durationHours: number, startedAt: Date, supplierAuthority: PublicKey) {
+async function leasedCluster(leaseId: bigint, durationHours: number, nodes: Awaited<ReturnType<typeof onChainSupplier>>[]) {
   const pricePerSecond = 1_000n;
   const maxSeconds = BigInt(durationHours * 3600);
   const renter = chain.demoRenter;
   const account = await db.account.upsert({ where: { walletAddress: renter.publicKey.toBase58() }, create: { walletAddress: renter.publicKey.toBase58() }, update: {} });
-  const devices = await db.device.findMany({ where: { gpuCount: { gt: 0 }, status: "ONLINE", allocations: { none: {} } }, take: 2, orderBy: { id: "asc" } });
-  const endsAt = new Date(startedAt.getTime() + durationHours * HOUR);
   const cluster = await db.cluster.create({
     data: {
-      renterId: account.id, name: `chain-${leaseId}`, type: "CONTAINER", gpuModelIds: [devices[0]!.gpuModelId!], gpuCount: devices[0]!.gpuCount + devices[1]!.gpuCount,
-      regions: [devices[0]!.region], supplierNetworks: ["GPUMESH"], durationHours, pricePerSecond, depositAmount: pricePerSecond * maxSeconds,
-      paymentToken: "MESH", status: "RUNNING", startedAt, endsAt, leaseId,
+      renterId: account.id, name: `chain-${leaseId}`, type: "CONTAINER", gpuModelIds: ["h100-80gb"], gpuCount: 8, regions: ["ap-south"], supplierNetworks: ["GPUMESH"], durationHours,
+      pricePerSecond, depositAmount: pricePerSecond * maxSeconds, paymentToken: "MESH", status: "PAID", leaseId,
     },
   });
-  await reserveDevices(db, { clusterId: cluster.id, devices: devices.map((d) => ({ deviceId: d.id, gpuCount: d.gpuCount, pricePerGpuHour: d.pricePerGpuHour })), startsAt: startedAt, endsAt });
-  await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: startedAt } });
-
-  const built: TransactionInstruction = ix.openLease({ renter: renter.publicKey, mint: chain.meshMint, supplierAuthority, renterToken: ata(renter.publicKey) }, { leaseId, pricePerSecond, maxSeconds });
+  const built: TransactionInstruction = ix.openLease({ renter: renter.publicKey, mint: chain.meshMint, renterToken: ata(renter.publicKey) }, { leaseId, pricePerSecond, maxSeconds });
   const { blockhash, lastValidBlockHeight } = await connection().getLatestBlockhash("confirmed");
   const expected: ExpectedTransaction = { instructions: [built], feePayer: renter.publicKey, recentBlockhash: blockhash, lastValidBlockHeight };
   const signed = new Transaction({ feePayer: renter.publicKey, blockhash, lastValidBlockHeight }).add(built);
   signed.sign(renter);
-  await gateway.submitSigned(signed.serialize().toString("base64"), expected, paymentRecorder(db, { accountId: account.id, clusterId: cluster.id, token: "MESH", amount: pricePerSecond * maxSeconds }));
-  return { ...cluster, pricePerSecond, maxSeconds, lease: pdas.lease(renter.publicKey, leaseId)[0] };
+  await gateway.submitSigned(signed.serialize().toString("base64"), expected, paymentRecorder(db, { accountId: account.id, clusterId: cluster.id, token: "MESH", amount: pricePerSecond * maxSeconds, rates: { feeBps: chain.feeBps, burnBps: chain.burnBps } }));
+  // Deployed (as the deploy job leaves it): both nodes acknowledged, RUNNING from now.
+  await advance(2);
+  const startedAt = now();
+  const endsAt = new Date(startedAt.getTime() + durationHours * HOUR);
+  await db.cluster.update({ where: { id: cluster.id }, data: { status: "RUNNING", startedAt, endsAt } });
+  await reserveDevices(db, { clusterId: cluster.id, devices: nodes.map((n) => ({ deviceId: n.device.id, gpuCount: 4, pricePerGpuHour: n.device.pricePerGpuHour })), startsAt: startedAt, endsAt });
+  await db.allocation.updateMany({ where: { clusterId: cluster.id }, data: { acknowledgedAt: startedAt } });
+  return { ...cluster, startedAt, endsAt, lease: pdas.lease(renter.publicKey, leaseId)[0] };
 }
 
 /** Runs one job on the scheduler's workers (again, if it ran before under that id) and returns what it returned. */
@@ -126,88 +151,73 @@ describe("settlement on a real chain", () => {
     await rpc?.close();
   });
 
-  it("settles on-chain from the settle job (supplier and treasury paid, MESH fee burned), counts a repeat as done, ends with a refund, and the index job mirrors it all", async () => {
-    scheduler = await startScheduler(env(), silent, { sweeps: false });
+  it("the settle queue's workers keep the lease in line on-chain (activation, allocations, settles, the end), the ledger agrees per supplier, and the index job mirrors it all", async () => {
+    scheduler = await startScheduler(env(), silent, { sweeps: false, now });
     expect(scheduler.chain).toBeInstanceOf(GatewayChainSettlement);
     expect(scheduler.chainContext?.settlementAuthority.publicKey.toBase58()).toBe(chain.settlementAuthority.publicKey.toBase58());
     const { settle, index } = scheduler.queues;
 
-    const now = Date.now();
     // Payout wallets that never held MESH: the settle step creates their token accounts.
-    const supplierA = await registerNewSupplier(connection());
-    const supplierB = await registerNewSupplier(connection());
-    // A: 3 h lease, 2.5 h in (ended early below). B: 1 h lease whose chain time runs past its end.
-    const a = await leasedCluster(42n, 3, new Date(now - 2.5 * HOUR), supplierA.authority.publicKey);
-    const b = await leasedCluster(43n, 1, new Date(now - HOUR - 60_000), supplierB.authority.publicKey);
-    await warpClock(localnet.url, 3_600 + 120);
-
-    // B: one settle pays the whole lease (capped at max_seconds on-chain).
-    const treasury = ata(chain.treasury.publicKey);
-    let treasuryBefore = await tokenBalance(treasury);
-    let supplyBefore = await meshSupply();
-    const periodB = { clusterId: b.id, periodStart: b.startedAt!.toISOString() };
-    await runJob(settle, "period", periodB, jobIds.settlePeriod(b.id, b.startedAt!));
-    const splitB = settlementSplit(b.pricePerSecond, b.maxSeconds, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
-    expect(splitB.burn).toBeGreaterThan(0n);
-    expect(await tokenBalance(ata(supplierB.payout.publicKey))).toBe(splitB.supplier);
-    expect((await tokenBalance(treasury)) - treasuryBefore).toBe(splitB.treasury);
-    expect(supplyBefore - (await meshSupply())).toBe(splitB.burn);
-    expect(await tokenBalance(pdas.escrow(b.lease)[0])).toBe(0n);
-
-    // The same job again (a retry after a crash): the program says NothingToSettle, the job is done and nothing moves.
-    const historyB = (await connection().getSignaturesForAddress(b.lease, {}, "confirmed")).length;
-    await runJob(settle, "period", periodB, jobIds.settlePeriod(b.id, b.startedAt!));
-    expect(await tokenBalance(ata(supplierB.payout.publicKey))).toBe(splitB.supplier);
-    expect((await connection().getSignaturesForAddress(b.lease, {}, "confirmed")).length).toBe(historyB);
-
-    // A: the first hour's job pays the chain seconds elapsed since the lease opened.
-    treasuryBefore = await tokenBalance(treasury);
-    supplyBefore = await meshSupply();
-    await runJob(settle, "period", { clusterId: a.id, periodStart: a.startedAt!.toISOString() }, jobIds.settlePeriod(a.id, a.startedAt!));
-    const leaseA = (await fetchLease(connection(), chain.demoRenter.publicKey, 42n))!;
-    expect(leaseA.settledSeconds).toBeGreaterThanOrEqual(3_600n);
-    expect(leaseA.settledSeconds).toBeLessThan(a.maxSeconds);
-    const splitA = settlementSplit(a.pricePerSecond, leaseA.settledSeconds, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
-    expect(await tokenBalance(ata(supplierA.payout.publicKey))).toBe(splitA.supplier);
-    expect((await tokenBalance(treasury)) - treasuryBefore).toBe(splitA.treasury);
-    expect(supplyBefore - (await meshSupply())).toBe(splitA.burn);
-    expect(await tokenBalance(pdas.escrow(a.lease)[0])).toBe(a.depositAmount - splitA.gross);
-
-    // The renter terminates A: the end job settles the rest and end_lease refunds the escrow's remainder.
+    const nodes = [await onChainSupplier(1), await onChainSupplier(2)];
+    const a = await leasedCluster(42n, 3, nodes);
     const renterToken = ata(chain.demoRenter.publicKey);
-    const renterBefore = await tokenBalance(renterToken);
-    const escrowLeft = await tokenBalance(pdas.escrow(a.lease)[0]);
+    const renterAfterPaying = await tokenBalance(renterToken);
+    const treasury = ata(chain.treasury.publicKey);
+    const treasuryBefore = await tokenBalance(treasury);
+    const supplyBefore = await meshSupply();
+
+    // The deploy job's lease-sync: activation at the start and one allocation per node.
+    await runJob(settle, "lease-sync", { clusterId: a.id }, jobIds.leaseSync(a.id, now()));
+    let lease = (await fetchLease(connection(), chain.demoRenter.publicKey, 42n))!;
+    expect(lease).toMatchObject({ status: "active", startTs: BigInt(Math.floor(a.startedAt.getTime() / 1000)), allocationCount: 2, openRate: 1_000n });
+
+    // An hour later the period job settles the hour in the ledger and on-chain, for the same period.
+    await advance(3_600 + 30);
+    const period = { clusterId: a.id, periodStart: new Date(Math.floor(a.startedAt.getTime() / 1000) * 1000).toISOString() };
+    await runJob(settle, "period", period, jobIds.settlePeriod(a.id, new Date(period.periodStart)));
+    const hour = settlementSplit(500n, 3_600n, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
+    for (const node of nodes) {
+      expect(await tokenBalance(ata(node.payout.publicKey))).toBe(hour.supplier);
+      expect(await ledgerBalance(db, LedgerAccounts.supplierEarnings(node.supplierId, "MESH"))).toBe(hour.supplier);
+    }
+    expect((await tokenBalance(treasury)) - treasuryBefore).toBe(2n * hour.treasury);
+    expect(supplyBefore - (await meshSupply())).toBe(2n * hour.burn);
+    // The same job again (a retry after a crash): nothing moves.
+    const history = (await connection().getSignaturesForAddress(a.lease, {}, "confirmed")).length;
+    await runJob(settle, "period", period, jobIds.settlePeriod(a.id, new Date(period.periodStart)));
+    expect((await connection().getSignaturesForAddress(a.lease, {}, "confirmed")).length).toBe(history);
+
+    // The renter terminates 10 minutes later: the end job settles the rest and ends the lease at that instant.
+    await advance(600);
+    await db.cluster.update({ where: { id: a.id }, data: { endRequestedAt: now() } });
     await runJob(settle, "end", { clusterId: a.id, reason: "terminated by the renter" }, jobIds.end(a.id, "request"));
     expect((await db.cluster.findUniqueOrThrow({ where: { id: a.id } })).status).toBe("ENDED");
-    expect(await connection().getAccountInfo(a.lease)).toBeNull();
+    lease = (await fetchLease(connection(), chain.demoRenter.publicKey, 42n))!;
+    expect(lease.status).toBe("closed");
     expect(await connection().getAccountInfo(pdas.escrow(a.lease)[0])).toBeNull();
-    const refund = (await tokenBalance(renterToken)) - renterBefore;
+    const refund = (await tokenBalance(renterToken)) - renterAfterPaying;
+    expect(refund).toBe(lease.refunded);
     expect(refund).toBeGreaterThan(0n);
-    const paidToSupplierA = await tokenBalance(ata(supplierA.payout.publicKey));
-    expect(paidToSupplierA).toBeGreaterThanOrEqual(splitA.supplier);
-    // Ending again (a retried end job) finds the lease closed on-chain: done, nothing moves.
+    for (const node of nodes) expect(await tokenBalance(ata(node.payout.publicKey))).toBe(await ledgerBalance(db, LedgerAccounts.supplierEarnings(node.supplierId, "MESH")));
+    // Ending again (a retried end job) finds the lease closed: done, nothing moves.
     await runJob(settle, "end", { clusterId: a.id, reason: "terminated by the renter" }, jobIds.end(a.id, "request"));
-    expect(await tokenBalance(renterToken)).toBe(renterBefore + refund);
+    expect(await tokenBalance(renterToken)).toBe(renterAfterPaying + refund);
 
-    // The index job mirrors the chain into chain_event and payments.
+    // The index job mirrors the chain into chain_event and payments (the refund linked to the cluster by its lease PDA).
     await runJob(index, "pass", {}, "index-test-pass");
-    const eventsA = await db.chainEvent.findMany({ where: { lease: a.lease.toBase58() }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
-    expect(eventsA[0]?.name).toBe("LeaseOpened");
-    expect(eventsA.at(-1)).toMatchObject({ name: "LeaseEnded", refund });
-    const settledA = eventsA.filter((e) => e.name === "LeaseSettled");
-    expect(settledA[0]).toMatchObject({ gross: splitA.gross, burned: splitA.burn, treasury: splitA.treasury, supplierAmount: splitA.supplier, mint: chain.meshMint.toBase58() });
-    const sum = (field: "supplierAmount" | "treasury" | "burned") => settledA.reduce((total, e) => total + e[field]!, 0n);
-    expect(sum("supplierAmount")).toBe(paidToSupplierA);
+    const events = await db.chainEvent.findMany({ where: { lease: a.lease.toBase58() }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    expect(events[0]?.name).toBe("LeaseOpened");
+    expect(events.at(-1)).toMatchObject({ name: "LeaseEnded", refund });
+    const settled = events.filter((e) => e.name === "AllocationSettled");
+    const sum = (field: "supplierAmount" | "treasury" | "burned") => settled.reduce((total, e) => total + e[field]!, 0n);
     expect(sum("supplierAmount") + sum("treasury") + sum("burned") + refund).toBe(a.depositAmount);
-    // What the escrow held at the end went to the seconds settled after the first hour's job, the rest back to the renter.
-    expect(escrowLeft - refund).toBe(settledA.slice(1).reduce((total, e) => total + e.gross!, 0n));
-    expect(await db.chainEvent.findMany({ where: { lease: b.lease.toBase58() }, select: { name: true, burned: true } })).toEqual([
-      { name: "LeaseOpened", burned: null },
-      { name: "LeaseSettled", burned: splitB.burn },
-    ]);
-    expect(await db.payment.findFirstOrThrow({ where: { clusterId: a.id, kind: "REFUND", txSignature: eventsA.at(-1)!.signature } })).toMatchObject({ amount: refund, token: "MESH", status: "CONFIRMED" });
+    expect(await db.payment.findFirstOrThrow({ where: { clusterId: a.id, kind: "REFUND" } })).toMatchObject({ amount: refund, token: "MESH", status: "CONFIRMED", txSignature: events.at(-1)!.signature });
     const cursor = await db.chainCursor.findUniqueOrThrow({ where: { programId: chain.programId.toBase58() } });
-    expect(cursor.signature).toBe(eventsA.at(-1)!.signature);
+    expect(cursor.signature).toBe(events.at(-1)!.signature);
+
+    // The reconcile job finds the chain and the ledger in agreement.
+    await runJob(settle, "reconcile", { clusterId: a.id }, jobIds.reconcile(a.id));
+    expect(await db.leaseReconciliation.findUniqueOrThrow({ where: { clusterId: a.id } })).toMatchObject({ ok: true, mismatches: [] });
 
     // With its sweeps on, the scheduler's own ticks keep indexing: a transaction made now shows up without any job being added.
     await scheduler.stop();

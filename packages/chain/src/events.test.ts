@@ -13,23 +13,27 @@ function programData(name: string, data: Record<string, unknown>): string {
 }
 
 describe("event decoding", () => {
-  const lease = Keypair.generate().publicKey;
+  const [lease, allocation, supplier] = [Keypair.generate().publicKey, Keypair.generate().publicKey, Keypair.generate().publicKey];
   const program = GPUMESH_PROGRAM_ID.toBase58();
   const logs = [
     `Program ${program} invoke [1]`,
-    "Program log: Instruction: SettleLease",
+    "Program log: Instruction: SettleAllocation",
     "Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [2]",
     "Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA success",
-    programData("LeaseSettled", {
+    programData("AllocationSettled", {
       lease,
-      lease_id: new BN(7),
-      seconds: new BN(600),
-      settled_seconds: new BN(600),
+      allocation,
+      index: 2,
+      supplier,
+      from_ts: new BN(1_000),
+      until_ts: new BN(1_600),
       gross: new BN(600_000),
       fee: new BN(15_000),
       burned: new BN(7_500),
       treasury: new BN(7_500),
       supplier_amount: new BN(585_000),
+      total_gross: new BN(900_000),
+      total_fee: new BN(22_500),
     }),
     programData("RewardRootPosted", { epoch: new BN(3), root: Array(32).fill(7), total_cumulative: new BN("18446744073709551615") }),
     `Program ${program} success`,
@@ -37,10 +41,11 @@ describe("event decoding", () => {
 
   it("decodes emit! events from logs into plain values (bigint, PublicKey, bytes)", () => {
     const events = parseEvents(logs);
-    expect(events.map((e) => e.name)).toEqual(["LeaseSettled", "RewardRootPosted"]);
-    const settled = findEvent(logs, "LeaseSettled")!;
+    expect(events.map((e) => e.name)).toEqual(["AllocationSettled", "RewardRootPosted"]);
+    const settled = findEvent(logs, "AllocationSettled")!;
     expect(settled.lease.equals(lease)).toBe(true);
-    expect(settled).toMatchObject({ leaseId: 7n, seconds: 600n, gross: 600_000n, fee: 15_000n, burned: 7_500n, treasury: 7_500n, supplierAmount: 585_000n });
+    expect(settled.supplier.equals(supplier)).toBe(true);
+    expect(settled).toMatchObject({ index: 2, fromTs: 1_000n, untilTs: 1_600n, gross: 600_000n, fee: 15_000n, burned: 7_500n, treasury: 7_500n, supplierAmount: 585_000n, totalGross: 900_000n });
     const root = findEvent(logs, "RewardRootPosted")!;
     expect(root.totalCumulative).toBe(2n ** 64n - 1n);
     expect(root.root).toEqual(new Uint8Array(32).fill(7));

@@ -5,7 +5,7 @@ import { TransactionMismatchError } from "./errors.ts";
 import { ix } from "./instructions.ts";
 
 const renter = Keypair.generate();
-const accounts = { renter: renter.publicKey, mint: Keypair.generate().publicKey, supplierAuthority: Keypair.generate().publicKey, renterToken: Keypair.generate().publicKey };
+const accounts = { renter: renter.publicKey, mint: Keypair.generate().publicKey, renterToken: Keypair.generate().publicKey };
 const terms = { leaseId: 9n, pricePerSecond: 250n, maxSeconds: 3_600n };
 const blockhash = Keypair.generate().publicKey.toBase58();
 const order = { instructions: [ix.openLease(accounts, terms)], feePayer: renter.publicKey, recentBlockhash: blockhash };
@@ -35,7 +35,7 @@ describe("verifyAgainstOrder", () => {
   it("names the field that differs", () => {
     expect(mismatch(signed([ix.openLease(accounts, { ...terms, pricePerSecond: 249n })]))).toBe("open_lease.args.price_per_second");
     expect(mismatch(signed([ix.openLease(accounts, { ...terms, maxSeconds: 1n })]))).toBe("open_lease.args.max_seconds");
-    expect(mismatch(signed([ix.openLease({ ...accounts, supplierAuthority: Keypair.generate().publicKey }, terms)]))).toBe("open_lease.accounts.supplier");
+    expect(mismatch(signed([ix.openLease({ ...accounts, mint: Keypair.generate().publicKey }, terms)]))).toBe("open_lease.accounts.payment_mint");
     expect(mismatch(signed([ix.openLease({ ...accounts, renterToken: Keypair.generate().publicKey }, terms)]))).toBe("open_lease.accounts.renter_token");
     expect(mismatch(signed([ix.crankEmissions(accounts.mint)]))).toBe("instructions[0].name");
     expect(mismatch(signed([...order.instructions, ix.crankEmissions(accounts.mint)]))).toBe("instructions.length");

@@ -2,7 +2,7 @@ import { base58 } from "@scure/base";
 import { ComputeBudgetProgram, type Commitment, type Connection, type Keypair, PublicKey, type Signer, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import { BN } from "./anchor.ts";
 import { ASSOCIATED_TOKEN_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync } from "@solana/spl-token";
-import { ChainError, ProgramError, ReplayedTransactionError, TransactionFailedError, TransactionMismatchError, classifySendError } from "./errors.ts";
+import { ChainError, ReplayedTransactionError, TransactionFailedError, TransactionMismatchError, classifySendError } from "./errors.ts";
 import { parseEvents, type GpumeshEvent } from "./events.ts";
 import { decodeInstruction, ix } from "./instructions.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";

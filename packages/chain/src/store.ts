@@ -174,7 +174,10 @@ export class PrismaChainIndexStore implements ChainIndexStore {
    */
   private async recordPayment(db: DbTransaction, tx: IndexedTransaction, eventIndex: number, at: Date, wallet: string, lease: PublicKey, kind: "DEPOSIT" | "REFUND", mint: string | undefined, amount: bigint): Promise<void> {
     const accountId = await accountIdFor(db, wallet);
-    const cluster = await db.cluster.findUnique({ where: { leasePda: lease.toBase58() }, select: { id: true } });
+    const match = await db.cluster.findUnique({ where: { leasePda: lease.toBase58() }, select: { id: true, depositAmount: true } });
+    // A deposit that is not the cluster's quote (a lease opened outside the server, other terms) is not
+    // that cluster's payment: recorded for the wallet, linked to no cluster (the lease sync cancels it).
+    const cluster = match && (kind !== "DEPOSIT" || match.depositAmount === amount) ? match : null;
     await db.payment.createMany({
       data: [
         {

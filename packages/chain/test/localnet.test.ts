@@ -2,13 +2,14 @@ import { cumulativeEmission, GENESIS_SUPPLY, RewardTree, settlementSplit } from 
 import { createDb, type ChainEvent, type Db } from "@gpumesh/db";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { getAssociatedTokenAddressSync } from "@solana/spl-token";
-import { Keypair, type PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
+import { Keypair, PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BlockhashExpiredError,
   ChainGateway,
   ChainIndexer,
   decodeAccount,
+  fetchLease,
   findEvent,
   InsufficientFundsError,
   ix,
@@ -71,6 +72,8 @@ const expectMismatch = async (promise: Promise<unknown>, field: string) => {
 };
 
 let supplier: Awaited<ReturnType<typeof newSupplier>>;
+/** The renter of the MESH lease (id 10) the settlement test opens; the indexer test reads its events. */
+let meshRenterKey: () => PublicKey = () => PublicKey.default;
 let usdcRenter: Awaited<ReturnType<typeof newRenter>>;
 let firstWire: string;
 const USDC = 1_000_000n;
@@ -109,7 +112,7 @@ describe("chain gateway", () => {
 
   it("opens a USDC lease from a wallet-signed transaction: verified, confirmed, recorded once", async () => {
     const deposit = terms.pricePerSecond * terms.maxSeconds;
-    const built = ix.openLease({ renter: usdcRenter.renter.publicKey, mint: chain.usdcMint, supplierAuthority: supplier.authority.publicKey, renterToken: usdcRenter.token }, terms);
+    const built = ix.openLease({ renter: usdcRenter.renter.publicKey, mint: chain.usdcMint, renterToken: usdcRenter.token }, terms);
     const { wire, expected } = await walletSigned([built], usdcRenter.renter);
     firstWire = wire;
     const result = await gateway.submitSigned(wire, expected, paymentRecorder(db, { accountId: usdcRenter.accountId, token: "USDC", amount: deposit }));
@@ -126,16 +129,16 @@ describe("chain gateway", () => {
   it("rejects a wrong or tampered transaction (other amount, other recipient, altered bytes, replay) and records nothing", async () => {
     const renter = usdcRenter.renter;
     const order = { leaseId: 2n, pricePerSecond: 100n, maxSeconds: 3_600n };
-    const accounts = { renter: renter.publicKey, mint: chain.usdcMint, supplierAuthority: supplier.authority.publicKey, renterToken: usdcRenter.token };
+    const accounts = { renter: renter.publicKey, mint: chain.usdcMint, renterToken: usdcRenter.token };
     const serverBuilt = ix.openLease(accounts, order);
     const recorder = paymentRecorder(db, { accountId: usdcRenter.accountId, token: "USDC", amount: 360_000n });
 
     // The wallet signs a different amount.
     const cheaper = await walletSigned([ix.openLease(accounts, { ...order, pricePerSecond: 1n })], renter);
     await expectMismatch(gateway.submitSigned(cheaper.wire, { ...cheaper.expected, instructions: [serverBuilt] }, recorder), "open_lease.args.price_per_second");
-    // … or pays another supplier.
-    const other = await walletSigned([ix.openLease({ ...accounts, supplierAuthority: Keypair.generate().publicKey }, order)], renter);
-    await expectMismatch(gateway.submitSigned(other.wire, { ...other.expected, instructions: [serverBuilt] }, recorder), "open_lease.accounts.supplier");
+    // … or pays in another token.
+    const other = await walletSigned([ix.openLease({ ...accounts, mint: chain.meshMint }, order)], renter);
+    await expectMismatch(gateway.submitSigned(other.wire, { ...other.expected, instructions: [serverBuilt] }, recorder), "open_lease.accounts.payment_mint");
     // … or the bytes were altered after the wallet signed (signature no longer verifies).
     const good = await walletSigned([serverBuilt], renter);
     const altered = Transaction.from(Buffer.from(good.wire, "base64"));
@@ -154,7 +157,7 @@ describe("chain gateway", () => {
 
   it("names insufficient funds and an expired blockhash", async () => {
     const poor = await newRenter(chain.usdcMint, 10n);
-    const built = ix.openLease({ renter: poor.renter.publicKey, mint: chain.usdcMint, supplierAuthority: supplier.authority.publicKey, renterToken: poor.token }, { leaseId: 1n, pricePerSecond: 100n, maxSeconds: 60n });
+    const built = ix.openLease({ renter: poor.renter.publicKey, mint: chain.usdcMint, renterToken: poor.token }, { leaseId: 1n, pricePerSecond: 100n, maxSeconds: 60n });
     const { wire, expected } = await walletSigned([built], poor.renter);
     await expect(gateway.submitSigned(wire, expected, paymentRecorder(db, { accountId: poor.accountId, token: "USDC", amount: 6_000n }))).rejects.toBeInstanceOf(InsufficientFundsError);
 
@@ -172,43 +175,62 @@ describe("lease settlement, emissions and rewards on localnet", () => {
   const price = 1_000n;
   const maxSeconds = 7_200n;
   let meshRenter: Awaited<ReturnType<typeof newRenter>>;
+  meshRenterKey = () => meshRenter.renter.publicKey;
   let lease: PublicKey;
   const treasuryMesh = () => getAssociatedTokenAddressSync(chain.meshMint, chain.treasury.publicKey);
 
-  it("opens a MESH lease, settles it with the server key (fee burned) and ends it with a refund", async () => {
+  it("opens a MESH lease, activates it at the start, pays the supplier's allocation (fee burned) and ends it with a refund", async () => {
     meshRenter = await newRenter(chain.meshMint, 100n * MESH);
     const deposit = price * maxSeconds;
-    const built = ix.openLease({ renter: meshRenter.renter.publicKey, mint: chain.meshMint, supplierAuthority: supplier.authority.publicKey, renterToken: meshRenter.token }, { leaseId: 10n, pricePerSecond: price, maxSeconds });
+    const built = ix.openLease({ renter: meshRenter.renter.publicKey, mint: chain.meshMint, renterToken: meshRenter.token }, { leaseId: 10n, pricePerSecond: price, maxSeconds });
     const { wire, expected } = await walletSigned([built], meshRenter.renter);
     await gateway.submitSigned(wire, expected, paymentRecorder(db, { accountId: meshRenter.accountId, token: "MESH", amount: deposit }));
     lease = pdas.lease(meshRenter.renter.publicKey, 10n)[0];
 
+    // Billing starts at activation, with one allocation for the supplier at the whole price.
+    const opened = (await fetchLease(connection(), meshRenter.renter.publicKey, 10n))!;
+    expect(opened.status).toBe("pending");
+    await warpClock(localnet.url, 30);
+    const start = opened.openedAt + 20n;
+    const authority = chain.settlementAuthority;
+    await gateway.sendServerSigned(
+      () => [
+        ix.activateLease(authority.publicKey, lease, { startTs: start, pricePerSecond: price, maxSeconds }),
+        ix.addAllocation(authority.publicKey, lease, 0, supplier.authority.publicKey, { ratePerSecond: price, fromTs: start }),
+      ],
+      [authority],
+    );
+
     const supplyBefore = await supply(chain.meshMint);
     const treasuryBefore = await tokenBalance(treasuryMesh());
     await warpClock(localnet.url, 600);
-    const accounts = { lease, mint: chain.meshMint, supplierAuthority: supplier.authority.publicKey, supplierToken: supplier.meshPayout, treasuryToken: treasuryMesh() };
-    const settled = await gateway.sendServerSigned(() => [ix.settleLease(chain.settlementAuthority.publicKey, accounts)], [chain.settlementAuthority]);
-    const event = findEvent(settled.logs, "LeaseSettled")!;
-    expect(event.seconds).toBeGreaterThanOrEqual(600n);
-    const split = settlementSplit(price, event.seconds, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
+    const accounts = { lease, index: 0, mint: chain.meshMint, supplierAuthority: supplier.authority.publicKey, supplierToken: supplier.meshPayout, treasuryToken: treasuryMesh() };
+    // Anyone may settle what an allocation is owed, up to a named instant: here 600 s after the start.
+    const stranger = Keypair.generate();
+    await airdrop(connection(), stranger.publicKey, 1);
+    const settled = await gateway.sendServerSigned(() => [ix.settleAllocation(accounts, start + 600n)], [stranger]);
+    const event = findEvent(settled.logs, "AllocationSettled")!;
+    expect({ from: event.fromTs, until: event.untilTs }).toEqual({ from: start, until: start + 600n });
+    const split = settlementSplit(price, 600n, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
     expect({ gross: event.gross, fee: event.fee, burn: event.burned, treasury: event.treasury, supplier: event.supplierAmount }).toEqual(split);
     expect(split.burn).toBeGreaterThan(0n);
     expect(await tokenBalance(supplier.meshPayout)).toBe(split.supplier);
     expect((await tokenBalance(treasuryMesh())) - treasuryBefore).toBe(split.treasury);
     expect(supplyBefore - (await supply(chain.meshMint))).toBe(split.burn);
 
+    // The end at a fixed instant (the renter's terminate, 700 s in): settle the rest, refund the unused deposit.
     await warpClock(localnet.url, 60);
-    const ended = await gateway.sendServerSigned(
-      () => [ix.endLease(chain.settlementAuthority.publicKey, { ...accounts, renter: meshRenter.renter.publicKey, renterToken: meshRenter.token })],
-      [chain.settlementAuthority],
-    );
+    const endTs = start + 700n;
+    const escrow = { lease, renter: meshRenter.renter.publicKey, mint: chain.meshMint, renterToken: meshRenter.token };
+    const ended = await gateway.sendServerSigned(() => [ix.settleAllocation(accounts, endTs), ix.endLease(authority.publicKey, escrow, endTs)], [authority]);
     const end = findEvent(ended.logs, "LeaseEnded")!;
-    expect(end.refund).toBe(deposit - end.totalGross);
-    expect(end.totalGross).toBe(end.totalSupplier + end.totalTreasury + end.totalBurned);
-    expect(await tokenBalance(meshRenter.token)).toBe(100n * MESH - end.totalGross);
-    expect(await tokenBalance(supplier.meshPayout)).toBe(end.totalSupplier);
-    expect(supplyBefore - (await supply(chain.meshMint))).toBe(end.totalBurned);
-    expect(await connection().getAccountInfo(lease)).toBeNull();
+    expect(end).toMatchObject({ endTs, owedTotal: price * 700n, totalGross: price * 700n, refund: deposit - price * 700n, closed: true });
+    const whole = settlementSplit(price, 700n, BigInt(chain.feeBps), BigInt(chain.burnBps), true);
+    expect(await tokenBalance(meshRenter.token)).toBe(100n * MESH - whole.gross);
+    expect(await tokenBalance(supplier.meshPayout)).toBe(whole.supplier);
+    expect(supplyBefore - (await supply(chain.meshMint))).toBe(whole.burn);
+    // The lease account stays as a tombstone (its id can never be reused); the escrow is closed.
+    expect((await fetchLease(connection(), meshRenter.renter.publicKey, 10n))!).toMatchObject({ status: "closed", refunded: deposit - whole.gross });
     expect(await connection().getAccountInfo(pdas.escrow(lease)[0])).toBeNull();
   });
 
@@ -269,21 +291,22 @@ describe("chain indexer", () => {
     expect(await db.rewardEpoch.findUniqueOrThrow({ where: { epoch: 1 } })).toMatchObject({ status: "POSTED", postedTxSignature: expect.any(String) });
     expect((await db.payment.findFirstOrThrow({ where: { kind: "REFUND" } })).token).toBe("MESH");
 
-    // The MESH lease (id 10): opened, settled once by the server, ended (final settle + refund).
-    const meshLease = await db.chainEvent.findMany({ where: { leaseId: 10n }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
-    expect(meshLease.map((e) => e.name)).toEqual(["LeaseOpened", "LeaseSettled", "LeaseSettled", "LeaseEnded"]);
+    // The MESH lease (id 10): opened, activated, allocated, settled by anyone, settled again and ended (escrow closed).
+    const meshLease = await db.chainEvent.findMany({ where: { lease: pdas.lease(meshRenterKey(), 10n)[0].toBase58() }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    expect(meshLease.map((e) => e.name)).toEqual(["LeaseOpened", "LeaseActivated", "AllocationAdded", "AllocationSettled", "AllocationSettled", "LeaseEnded"]);
     expect(meshLease.every((e) => e.mint === chain.meshMint.toBase58() && e.lease === meshLease[0]!.lease)).toBe(true);
-    const [opened, firstSettle, finalSettle, ended] = meshLease as [ChainEvent, ChainEvent, ChainEvent, ChainEvent];
+    const opened = meshLease[0]!;
+    const [firstSettle, finalSettle] = meshLease.filter((e) => e.name === "AllocationSettled") as [ChainEvent, ChainEvent];
+    const ended = meshLease.at(-1)!;
     expect(opened.deposit).toBe(1_000n * 7_200n);
     expect(firstSettle.burned).toBeGreaterThan(0n);
     expect(firstSettle.gross).toBe(firstSettle.supplierAmount! + firstSettle.treasury! + firstSettle.burned!);
-    expect(finalSettle.signature).toBe(ended.signature); // end_lease's own settle, in the same transaction
+    expect(finalSettle.signature).toBe(ended.signature); // the last settle and the end in one transaction
     // The explorer sums: escrow in = Σ supplier + Σ treasury + Σ burned + refund, to the base unit.
-    const sums = await db.chainEvent.aggregate({ where: { leaseId: 10n }, _sum: { supplierAmount: true, treasury: true, burned: true, refund: true, gross: true } });
+    const sums = await db.chainEvent.aggregate({ where: { lease: opened.lease }, _sum: { supplierAmount: true, treasury: true, burned: true, refund: true, gross: true } });
     expect(sums._sum.supplierAmount! + sums._sum.treasury! + sums._sum.burned! + sums._sum.refund!).toBe(opened.deposit);
-    // The LeaseEnded totals stay in `data` (never summed twice), bigints as strings.
     expect(ended.gross).toBeNull();
-    expect(ended.data).toMatchObject({ totalGross: sums._sum.gross!.toString(), totalBurned: sums._sum.burned!.toString(), refund: ended.refund!.toString(), lease: ended.lease });
+    expect(ended.data).toMatchObject({ totalGross: sums._sum.gross!.toString(), refund: ended.refund!.toString(), lease: ended.lease, closed: true });
     expect(await tokenBalance(supplier.meshPayout)).toBe(sums._sum.supplierAmount);
 
     const emission = await db.chainEvent.findFirstOrThrow({ where: { name: "EmissionsMinted" } });
@@ -302,7 +325,7 @@ describe("chain indexer", () => {
     const renter = await newRenter(chain.usdcMint, 100n * USDC);
     await sendInstructions(
       connection(),
-      [ix.openLease({ renter: renter.renter.publicKey, mint: chain.usdcMint, supplierAuthority: supplier.authority.publicKey, renterToken: renter.token }, { leaseId: 5n, pricePerSecond: 10n, maxSeconds: 100n })],
+      [ix.openLease({ renter: renter.renter.publicKey, mint: chain.usdcMint, renterToken: renter.token }, { leaseId: 5n, pricePerSecond: 10n, maxSeconds: 100n })],
       [renter.renter],
     );
     await warpClock(localnet.url, 3_600);

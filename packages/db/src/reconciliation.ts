@@ -1,5 +1,5 @@
 import type { Db } from "./client.ts";
-import { Prisma } from "./generated/prisma/client.ts";
+import type { Prisma } from "./generated/prisma/client.ts";
 import { ledgerReferences } from "./settlement.ts";
 
 /**
