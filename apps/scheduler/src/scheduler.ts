@@ -9,7 +9,7 @@ import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentR
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
 import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
-import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps, type DeployOutcome } from "./jobs/deploy.ts";
+import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
 import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
 import { cancelClusterLease } from "./jobs/cancel.ts";
@@ -216,29 +216,19 @@ export async function startScheduler(
     { ...workerOptions, concurrency: 1 },
   );
 
-  // A deployment that ended refunded may still hold an on-chain lease: cancel it (its own job, retried
-  // like any chain step; the settle sweep re-enqueues it while the lease is open).
-  const cancelIfRefunded = async (clusterId: string, outcome: DeployOutcome): Promise<DeployOutcome> => {
-    if (outcome.state === "refunded") await enqueueOnce(settle, "cancel", { clusterId }, jobIds.cancel(clusterId));
-    return outcome;
-  };
   const deployWorker = new Worker<DeployJobData>(
     QUEUES.deploy,
     async (job: Job<DeployJobData>) => {
       switch (job.name) {
         case "deploy":
         case "ack-deadline":
-        case "nudge": {
-          const { clusterId } = job.data as { clusterId: string };
-          return cancelIfRefunded(clusterId, await advanceDeploy(deployDeps, clusterId));
-        }
-        case "agent-response": {
-          const response = job.data as AgentResponse;
-          return cancelIfRefunded(response.clusterId, await handleAgentResponse(deployDeps, response));
-        }
+        case "nudge":
+          return advanceDeploy(deployDeps, (job.data as { clusterId: string }).clusterId);
+        case "agent-response":
+          return handleAgentResponse(deployDeps, job.data as AgentResponse);
         case "node-lost": {
           const data = job.data as unknown as { clusterId: string; allocationId: string; reason: string };
-          return cancelIfRefunded(data.clusterId, await handleNodeLost(deployDeps, data.clusterId, data.allocationId, data.reason));
+          return handleNodeLost(deployDeps, data.clusterId, data.allocationId, data.reason);
         }
         case "sweep": {
           // Recovery: deployments (and degraded clusters) nobody has touched for a sweep interval (a lost job, a crash between
