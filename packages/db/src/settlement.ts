@@ -99,6 +99,13 @@ export interface BilledAllocation {
   gpuCount: number;
 }
 
+/** Whole seconds an allocation serves before `until`: from its `billed_from` to its `billed_until`, the lease's end or `until`. */
+function servedSeconds(allocation: { billedFrom: Date; billedUntil: Date | null }, end: Date | null, until: Date): bigint {
+  const to = minDate(until, allocation.billedUntil, end);
+  const served = seconds(to) - seconds(allocation.billedFrom);
+  return served > 0n ? served : 0n;
+}
+
 /**
  * The instant of the last on-chain change of a lease (activation, allocation added or released): a new
  * change may not be earlier (the program keeps `last_change_ts` monotone so Σ open rates is exact at
@@ -148,7 +155,9 @@ async function planBilling(tx: DbTransaction, cluster: LockedCluster): Promise<B
   if (!changes.length) return billed();
   // Time order; at the same instant a release frees its rate before an add takes one.
   changes.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.kind === b.kind ? 0 : a.kind === "release" ? -1 : 1));
-  let last = lastChange(start, rows);
+  // Nor before time already settled: a period once paid is never re-cut by a late-noticed change.
+  const settled = await tx.usageRecord.aggregate({ where: { clusterId: cluster.id }, _max: { periodEnd: true } });
+  let last = maxDate(lastChange(start, rows), settled._max.periodEnd);
   let nextIndex = rows.reduce((n, a) => Math.max(n, (a.chainIndex ?? -1) + 1), 0);
   for (const change of changes) {
     const at = maxDate(change.at, last);
@@ -256,8 +265,6 @@ export async function settleClusterPeriod(db: Db, clusterId: string, period: Set
     const end = leaseEnd(cluster);
     const rates = clusterRates(cluster, config);
     const mesh = token === "MESH";
-    const before = await tx.usageRecord.groupBy({ by: ["allocationId"], where: { clusterId, periodStart: { lt: period.start } }, _sum: { amount: true } });
-    const paidBefore = new Map(before.map((row) => [row.allocationId, row._sum.amount ?? 0n]));
     const total = { ...ZERO_SPLIT };
     const lines: LedgerLine[] = [];
     const usage: PeriodSettlement["usage"] = [];
@@ -266,7 +273,9 @@ export async function settleClusterPeriod(db: Db, clusterId: string, period: Set
       const to = minDate(period.end, allocation.billedUntil, end);
       const served = seconds(to) - seconds(from);
       if (served <= 0n) continue;
-      const prior = paidBefore.get(allocation.id) ?? 0n;
+      // The node's running total at the period's start is what it earns by then (its plan is fixed), so
+      // periods may be settled in any order and still add up to the program's running-total fees.
+      const prior = allocation.ratePerSecond * servedSeconds(allocation, end, period.start);
       const priorSplit = settlementSplit(1n, prior, rates.feeBps, rates.burnBps, mesh);
       const { split } = allocationSettlement({ gross: prior, fee: priorSplit.fee, burn: priorSplit.burn }, allocation.ratePerSecond, served, rates.feeBps, rates.burnBps, mesh);
       for (const key of Object.keys(total) as (keyof SettlementSplit)[]) total[key] += split[key];
