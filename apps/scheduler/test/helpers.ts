@@ -1,6 +1,7 @@
 import http from "node:http";
 import { LedgerAccounts } from "@gpumesh/core";
 import { ledgerBalance, reserveDevices, type Db } from "@gpumesh/db";
+import type { ChainSettlement, LeaseSyncOutcome } from "../src/chain.ts";
 
 /** A paid cluster that fits the seeded network: `nodes` devices of the best-stocked (model, region) bucket. */
 export async function paidCluster(
@@ -36,12 +37,11 @@ export async function paidCluster(
 
 /**
  * A chain settlement that fails every call while `down` (an RPC outage), for the paths a real localnet
- * cannot be made to fail on cue. Otherwise it records, per cluster, the first call that found the lease
+ * cannot be made to fail on cue. Otherwise it records, per cluster, the first sync that found the lease
  * over in the ledger: `ended` (ENDED: where end_lease goes out) and `cancelled` (FAILED/REFUNDED:
- * cancel_lease). It answers both `syncLease` and the per-step calls (settle/end/cancel), so the tests
- * hold whichever shape ChainSettlement has; pass it as `chain as unknown as ChainSettlement`.
+ * cancel_lease), and marks a finished lease closed as the gateway does.
  */
-export class FlakyChainSettlement {
+export class FlakyChainSettlement implements ChainSettlement {
   down = false;
   failures = 0;
   readonly ended: { clusterId: string; endedAt: Date | null }[] = [];
@@ -49,46 +49,17 @@ export class FlakyChainSettlement {
 
   constructor(private readonly db: Db) {}
 
-  async syncLease(clusterId: string): Promise<{ signatures: string[]; finished: boolean }> {
-    this.fail();
+  async syncLease(clusterId: string): Promise<LeaseSyncOutcome> {
+    if (this.down) {
+      this.failures++;
+      throw new Error("chain unavailable (test outage)");
+    }
     const cluster = await this.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { status: true, endedAt: true } });
-    if (cluster.status === "ENDED") this.end(clusterId, cluster.endedAt);
-    if (cluster.status === "FAILED" || cluster.status === "REFUNDED") this.cancel(clusterId);
+    if (cluster.status === "ENDED" && !this.ended.some((e) => e.clusterId === clusterId)) this.ended.push({ clusterId, endedAt: cluster.endedAt });
+    if ((cluster.status === "FAILED" || cluster.status === "REFUNDED") && !this.cancelled.includes(clusterId)) this.cancelled.push(clusterId);
     const finished = cluster.status === "ENDED" || cluster.status === "REFUNDED";
-    // Like the gateway: a lease that is over on-chain is recorded as closed.
     if (finished) await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
     return { signatures: [], finished };
-  }
-
-  async settleLease(_request: { clusterId: string }): Promise<{ signature: string | null }> {
-    this.fail();
-    return { signature: null };
-  }
-
-  async endLease(request: { clusterId: string; endedAt: Date }): Promise<{ signature: string | null }> {
-    this.fail();
-    this.end(request.clusterId, request.endedAt);
-    return { signature: null };
-  }
-
-  async cancelLease(request: { clusterId: string }): Promise<{ signature: string | null }> {
-    this.fail();
-    this.cancel(request.clusterId);
-    return { signature: null };
-  }
-
-  private end(clusterId: string, endedAt: Date | null): void {
-    if (!this.ended.some((e) => e.clusterId === clusterId)) this.ended.push({ clusterId, endedAt });
-  }
-
-  private cancel(clusterId: string): void {
-    if (!this.cancelled.includes(clusterId)) this.cancelled.push(clusterId);
-  }
-
-  private fail(): void {
-    if (!this.down) return;
-    this.failures++;
-    throw new Error("chain unavailable (test outage)");
   }
 }
 

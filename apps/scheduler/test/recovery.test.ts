@@ -4,7 +4,6 @@ import { Queue, Worker } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
-import type { ChainSettlement } from "../src/chain.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { jobIds, QUEUES } from "../src/queues.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
@@ -36,7 +35,7 @@ async function start(redis: ReturnType<typeof testRedis>, chain: FlakyChainSettl
     CHAIN_RETRY_ATTEMPTS: "8", CHAIN_RETRY_DELAY_MS: "10", CHAIN_RETRY_MAX_DELAY_S: "1",
     ...extraEnv,
   });
-  return startScheduler(env, pino({ level: "silent" }), { agents: new SimulatedAgentChannel(), chain: chain as unknown as ChainSettlement });
+  return startScheduler(env, pino({ level: "silent" }), { agents: new SimulatedAgentChannel(), chain });
 }
 
 async function failedAfter(queue: Queue, jobId: string, attempts: number): Promise<boolean> {

@@ -3,7 +3,6 @@ import { createDb, postDepositJournal, seedSimulatedNetwork, type Db } from "@gp
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
-import type { ChainSettlement } from "../src/chain.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { terminateCluster, TERMINATED_BEFORE_RUNNING } from "../src/jobs/terminate.ts";
 import { jobIds } from "../src/queues.ts";
@@ -35,12 +34,12 @@ async function start(chain: FlakyChainSettlement, options: SchedulerOptions = {}
     DATABASE_URL: database.url, REDIS_URL: redis.url, QUEUE_PREFIX: redis.prefix, LOG_LEVEL: "silent",
     CHAIN_RETRY_ATTEMPTS: "8", CHAIN_RETRY_DELAY_MS: "10", CHAIN_RETRY_MAX_DELAY_S: "1",
   });
-  return startScheduler(env, silent, { sweeps: false, chain: chain as unknown as ChainSettlement, ...options });
+  return startScheduler(env, silent, { sweeps: false, chain, ...options });
 }
 
 /** A terminate run straight against the ledger, as a second request would run it. */
 function terminateAgain(scheduler: RunningScheduler, chain: FlakyChainSettlement, clusterId: string) {
-  const deps = { db, chain: chain as unknown as ChainSettlement, agents: scheduler.agents, publish: () => undefined, config: { feeBps: 500n, burnBps: 5_000n }, logger: silent };
+  const deps = { db, chain, agents: scheduler.agents, publish: () => undefined, config: { feeBps: 500n, burnBps: 5_000n }, logger: silent };
   return terminateCluster(deps, clusterId, "terminated by the renter", new Date());
 }
 
