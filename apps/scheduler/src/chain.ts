@@ -103,6 +103,10 @@ export class GatewayChainSettlement implements ChainSettlement {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const lease = await fetchLease(connection, renter, cluster.leaseId, gateway.programId);
       if (!lease) return { signatures, finished: false, problem: "the lease is not on-chain" };
+      if (round === 0) {
+        // The ledger settles at the lease's own rates, as the program snapshotted them when it was paid.
+        await this.db.cluster.updateMany({ where: { id: clusterId, feeBps: null }, data: { feeBps: lease.feeBps, burnBps: lease.burnBps } });
+      }
       const desired = await this.desired(clusterId, cluster, lease.mint, meshMint);
       const allocations = await fetchAllocations(connection, lease.address, lease.allocationCount, gateway.programId);
       const escrowOpen = (await connection.getAccountInfo(pdas.escrow(lease.address, gateway.programId)[0], "confirmed")) !== null;
