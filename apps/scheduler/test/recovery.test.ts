@@ -1,9 +1,10 @@
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
 import { createDb, seedSimulatedNetwork, transitionCluster, type Db } from "@gpumesh/db";
-import { Queue, Worker } from "bullmq";
+import { Queue, Worker, type MinimalJob } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
+import { CAPPED_BACKOFF, cappedExponentialBackoff, enqueueOnce } from "../src/enqueue.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { jobIds, QUEUES } from "../src/queues.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
@@ -42,6 +43,41 @@ async function failedAfter(queue: Queue, jobId: string, attempts: number): Promi
   const job = await queue.getJob(jobId);
   return job !== undefined && (await job.getState()) === "failed" && job.attemptsMade >= attempts;
 }
+
+describe("enqueueOnce", () => {
+  it("retries a job its failed past holds, dedupes a completed one (unless asked to re-run it), and caps the chain backoff", async () => {
+    const redis = testRedis();
+    const connection = { url: redis.url, maxRetriesPerRequest: null };
+    const queue = new Queue("once", { connection, prefix: redis.prefix, defaultJobOptions: { attempts: 2, removeOnFail: { age: 3600 }, removeOnComplete: { age: 3600 } } });
+    let healthy = false;
+    const runs: string[] = [];
+    const worker = new Worker(
+      "once",
+      (job) => {
+        runs.push(job.id!);
+        return healthy ? Promise.resolve("done") : Promise.reject(new Error("down"));
+      },
+      { connection, prefix: redis.prefix },
+    );
+    try {
+      expect(await enqueueOnce(queue, "work", { n: 1 }, "work/1")).toBe("added");
+      await waitFor("failed", async () => (await queue.getJobState("work/1")) === "failed");
+      expect(await queue.add("work", { n: 1 }, { jobId: "work/1" }).then(() => queue.getJobState("work/1"))).toBe("failed"); // a plain add is ignored
+      healthy = true;
+      expect(await enqueueOnce(queue, "work", { n: 1 }, "work/1")).toBe("retried");
+      await waitFor("completed", async () => (await queue.getJobState("work/1")) === "completed");
+      expect(await enqueueOnce(queue, "work", { n: 1 }, "work/1")).toBe("exists");
+      expect(await enqueueOnce(queue, "work", { n: 1 }, "work/1", {}, { rerunCompleted: true })).toBe("added");
+      await waitFor("completed again", async () => runs.length === 4 && (await queue.getJobState("work/1")) === "completed");
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+    const backoff = cappedExponentialBackoff(60_000);
+    const job = { opts: { backoff: { type: CAPPED_BACKOFF, delay: 1_000 } } } as unknown as MinimalJob;
+    expect([1, 2, 3, 6, 7, 20].map((attempt) => backoff(attempt, CAPPED_BACKOFF, undefined, job))).toEqual([1_000, 2_000, 4_000, 32_000, 60_000, 60_000]);
+  });
+});
 
 describe("recovery", () => {
   it("a chain outage longer than the retry window: once it ends, the lease is ended on-chain without anyone retrying by hand", async () => {
