@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
-import { terminateCluster, TERMINATED_BEFORE_RUNNING } from "../src/jobs/terminate.ts";
+import { recordEndRequest, terminateCluster, TERMINATED_BEFORE_RUNNING } from "../src/jobs/terminate.ts";
 import { jobIds } from "../src/queues.ts";
 import { startScheduler, type RunningScheduler, type SchedulerOptions } from "../src/scheduler.ts";
 import { FlakyChainSettlement, moneyOfCluster, paidCluster, runningCluster, timeline, waitFor, waitForStatus } from "./helpers.ts";
@@ -139,6 +139,18 @@ describe("terminate", () => {
     } finally {
       await scheduler.stop();
     }
+  });
+
+  it("the first request's instant is kept, and one made while it was deploying counts from its start", async () => {
+    const startedAt = new Date(Math.floor((Date.now() - HOUR) / 1000) * 1000);
+    const cluster = await runningCluster(db, { startedAt, durationHours: 4 });
+    const first = new Date(startedAt.getTime() + 10 * 60_000);
+    await recordEndRequest(db, cluster.id, first);
+    await recordEndRequest(db, cluster.id, new Date(first.getTime() + 60_000));
+    expect((await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).endRequestedAt).toEqual(first);
+    const early = await runningCluster(db, { startedAt, durationHours: 4 });
+    await recordEndRequest(db, early.id, new Date(startedAt.getTime() - 30_000));
+    expect((await db.cluster.findUniqueOrThrow({ where: { id: early.id } })).endRequestedAt).toEqual(startedAt);
   });
 
   it("twice while RUNNING, the first end failing on-chain until after the second: the lease ends at the first request", async () => {
