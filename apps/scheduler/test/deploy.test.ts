@@ -42,7 +42,7 @@ describe("deploy workflow", () => {
     await subscriber.subscribe(clusterEventChannel(cluster.id));
     subscriber.on("message", (_channel, message: string) => streamed.push(JSON.parse(message) as ClusterTransitionEvent));
     const agents = new SimulatedAgentChannel();
-    const chain = new RecordingChainSettlement();
+    const chain = new RecordingChainSettlement(db);
     const scheduler = await start({}, { agents, chain }, redis);
     try {
       await scheduler.enqueueDeploy(cluster.id);
