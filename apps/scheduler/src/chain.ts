@@ -92,7 +92,8 @@ export class GatewayChainSettlement implements ChainSettlement {
     try {
       renter = new PublicKey(cluster.renter.walletAddress);
     } catch {
-      // A dev account whose "wallet" is not a key cannot hold a lease.
+      // A dev account whose "wallet" is not a key cannot hold a lease: nothing on-chain to wait for.
+      await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
       return { signatures: [], finished: true, skipped: "renter wallet is not a Solana address" };
     }
     const { gateway, settlementAuthority } = this.chain;

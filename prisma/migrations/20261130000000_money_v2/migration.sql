@@ -19,6 +19,8 @@ ALTER TABLE "cluster" ADD COLUMN "chain_closed_at" TIMESTAMPTZ(3);
 ALTER TABLE "cluster" ADD COLUMN "fee_bps" INTEGER;
 ALTER TABLE "cluster" ADD COLUMN "burn_bps" INTEGER;
 CREATE UNIQUE INDEX "cluster_lease_pda_key" ON "cluster"("lease_pda");
+-- The sweep for leases still open on-chain reads only those (a partial index: ended history never grows it).
+CREATE INDEX "cluster_lease_open_on_chain" ON "cluster"("updated_at") WHERE "lease_id" IS NOT NULL AND "chain_closed_at" IS NULL;
 
 ALTER TABLE "allocation" ADD COLUMN "chain_index" INTEGER;
 ALTER TABLE "allocation" ADD COLUMN "rate_per_second" BIGINT;
