@@ -13,7 +13,7 @@
  * the ratio is batched / baseline heartbeats per second.
  */
 import { randomUUID } from "node:crypto";
-import { createDb, HeartbeatBatcher, migrate, seedCatalogue, writeHeartbeats, type Db } from "@gpumesh/db";
+import { createDb, HeartbeatBatcher, insertInChunks, migrate, seedCatalogue, writeHeartbeats, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 
 export interface HeartbeatBenchOptions {
@@ -65,7 +65,7 @@ async function seedDevices(db: Db, count: number): Promise<string[]> {
   const supplier = await db.supplier.create({ data: { accountId: account.id, name: "heartbeat-bench" } });
   const ids: string[] = [];
   for (let offset = 0; offset < count; offset += 5_000) {
-    const chunk = Array.from({ length: Math.min(5_000, count - offset) }, (_, i) => {
+    const rows = Array.from({ length: Math.min(5_000, count - offset) }, (_, i) => {
       const id = randomUUID();
       ids.push(id);
       return {
@@ -74,7 +74,8 @@ async function seedDevices(db: Db, count: number): Promise<string[]> {
         pricePerGpuHour: 400_000n, status: "ONLINE" as const,
       };
     });
-    await db.device.createMany({ data: chunk });
+    // One statement per slice: a createMany of 5,000 devices is split by Prisma into INSERTs run at once on one connection (chunks.ts).
+    await insertInChunks(rows, (data) => db.device.createMany({ data }), { columns: 32 });
   }
   return ids;
 }

@@ -10,5 +10,6 @@ export * from "./reservations.ts";
 export * from "./cluster-transitions.ts";
 export * from "./settlement.ts";
 export * from "./heartbeats.ts";
+export { insertInChunks, rowsPerStatement, MAX_BINDS_PER_STATEMENT } from "./chunks.ts";
 export * from "./rewards.ts";
 export * from "./reconciliation.ts";

@@ -1,5 +1,6 @@
 import { allocateEpoch, buildEpochTree, epochPool, hourlyEmission, isClaimant, type DeviceContributionInput, type EpochTree, type EpochWindow } from "@gpumesh/core";
 import type { Db, DbTransaction } from "./client.ts";
+import { insertInChunks } from "./chunks.ts";
 
 /**
  * Reward epochs in Postgres (the math is in packages/core/src/rewards.ts). An epoch is computed once,
@@ -107,17 +108,15 @@ export async function computeRewardEpoch(db: Db, window: EpochWindow, options: {
           status: "COMPUTED",
         },
       });
-      if (rewards.length) {
-        await tx.rewardContribution.createMany({
-          data: rewards.map((r) => {
-            const input = performance.get(r.deviceId)!;
-            return { epoch: window.epoch, deviceId: r.deviceId, gpuSeconds: BigInt(input.gpuCount * input.onlineSeconds), weightBps: input.performanceWeightBps, uptimeBps: r.uptimeBps, amount: r.amount };
-          }),
-        });
-      }
-      if (tree.leaves.length) {
-        await tx.rewardLeaf.createMany({ data: tree.leaves.map((l) => ({ epoch: window.epoch, claimant: l.claimant, cumulative: l.cumulative, proof: l.proof })) });
-      }
+      // In slices of one statement each (chunks.ts): a network of more than ~5,000 rewarded devices
+      // would otherwise make Prisma run several INSERTs at once on this transaction's connection.
+      const contributions = rewards.map((r) => {
+        const input = performance.get(r.deviceId)!;
+        return { epoch: window.epoch, deviceId: r.deviceId, gpuSeconds: BigInt(input.gpuCount * input.onlineSeconds), weightBps: input.performanceWeightBps, uptimeBps: r.uptimeBps, amount: r.amount };
+      });
+      await insertInChunks(contributions, (data) => tx.rewardContribution.createMany({ data }), { columns: 6 });
+      const leaves = tree.leaves.map((l) => ({ epoch: window.epoch, claimant: l.claimant, cumulative: l.cumulative, proof: l.proof }));
+      await insertInChunks(leaves, (data) => tx.rewardLeaf.createMany({ data }), { columns: 4 });
       return { epoch: window.epoch, created: true, pool, devicesRewarded: rewards.filter((r) => r.amount > 0n).length, ...tree };
     },
     { timeout: 120_000, maxWait: 30_000 },

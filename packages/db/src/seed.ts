@@ -1,5 +1,6 @@
 import { GPU_MODELS, simulateNetwork } from "@gpumesh/core";
 import type { Db } from "./client.ts";
+import { insertInChunks } from "./chunks.ts";
 
 /** Writes (or refreshes) the GPU model catalogue. Idempotent. */
 export async function seedCatalogue(db: Db): Promise<void> {
@@ -40,14 +41,14 @@ export async function seedSimulatedNetwork(db: Db, options: SeedOptions = {}): P
       const created = await tx.supplier.create({ data: { accountId: account.id, name: supplier.name, network: supplier.network } });
       supplierIds.set(supplier.key, created.id);
     }
-    await tx.device.createMany({
-      data: network.devices.map(({ supplierKey, heartbeatAgeSeconds, ...device }) => ({
-        ...device,
-        supplierId: supplierIds.get(supplierKey)!,
-        lastHeartbeatAt: device.status === "REGISTERED" ? null : new Date(now.getTime() - heartbeatAgeSeconds * 1000),
-        verifiedAt: device.verificationScoreBps > 0 ? new Date(now.getTime() - 3_600_000) : null,
-      })),
-    });
+    const devices = network.devices.map(({ supplierKey, heartbeatAgeSeconds, ...device }) => ({
+      ...device,
+      supplierId: supplierIds.get(supplierKey)!,
+      lastHeartbeatAt: device.status === "REGISTERED" ? null : new Date(now.getTime() - heartbeatAgeSeconds * 1000),
+      verifiedAt: device.verificationScoreBps > 0 ? new Date(now.getTime() - 3_600_000) : null,
+    }));
+    // One statement per slice (chunks.ts): a big GPUMESH_SEED_DEVICES would make Prisma run INSERTs at once on this connection.
+    await insertInChunks(devices, (data) => tx.device.createMany({ data }), { columns: 32 });
   });
   return true;
 }

@@ -1,11 +1,23 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, HeartbeatBatcher, writeHeartbeats, type Db } from "../src/index.ts";
+import { createDb, HeartbeatBatcher, insertInChunks, writeHeartbeats, type Db } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
 
 let database: TestDatabase;
 let db: Db;
 const ids: string[] = [];
+
+// Every pg client query issued while the same client still runs one (what pg 8 deprecates and pg 9
+// rejects): the stack of each, so a failure names the caller.
+const overlapping: string[] = [];
+type Query = (this: pg.Client, ...args: unknown[]) => unknown;
+const clientQuery = pg.Client.prototype.query as unknown as Query;
+(pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
+  const state = this as unknown as { activeQuery?: unknown; _queryQueue?: unknown[] };
+  if (state.activeQuery || (state._queryQueue?.length ?? 0) > 0) overlapping.push(new Error("concurrent client.query").stack ?? "");
+  return clientQuery.apply(this, args);
+};
 
 beforeAll(async () => {
   database = await createTestDatabase("heartbeats");
@@ -25,6 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  (pg.Client.prototype as unknown as { query: Query }).query = clientQuery;
   await db.$disconnect();
   await database.drop();
 });
@@ -56,7 +69,11 @@ describe("heartbeat ingest", () => {
       id: crypto.randomUUID(), supplierId: supplier.id, name: `fleet-${i}`, gpuModelId: "rtx-4090", gpuCount: 1, vramGb: 24, cpuModel: "Ryzen", cpuCores: 16, ramGb: 64,
       diskGb: 1024, region: "eu-west", country: "DE", city: "Berlin", bandwidthUpMbps: 1_000, bandwidthDownMbps: 1_000, pricePerGpuHour: 400_000n, status: "ONLINE" as const,
     }));
-    await db.device.createMany({ data: many });
+    overlapping.length = 0;
+    // One statement per chunk: a single createMany of 8,000 rows is split by Prisma into INSERTs it
+    // runs concurrently on one connection.
+    await insertInChunks(many, (chunk) => db.device.createMany({ data: chunk }), { columns: 32 });
+    expect(overlapping).toEqual([]);
     let seed = 3;
     const sample = (n: number) => {
       const picked = new Set<string>();
@@ -69,4 +86,26 @@ describe("heartbeat ingest", () => {
     }
     expect(await db.device.count({ where: { name: { startsWith: "fleet-" }, lastHeartbeatAt: { not: null } } })).toBeGreaterThan(7_000);
   }, 120_000);
+
+  it("never issues two queries at once on one connection (pg 9 rejects it): batches in flight use their own", async () => {
+    const fleet = (await db.device.findMany({ where: { name: { startsWith: "fleet-" } }, select: { id: true } })).map((d) => d.id);
+    expect(fleet.length).toBeGreaterThan(1_000);
+    overlapping.length = 0;
+    const batcher = new HeartbeatBatcher(db, { maxBatch: 1_000, maxDelayMs: 5, concurrency: 2 });
+    await Promise.all(Array.from({ length: 6_000 }, (_, i) => batcher.record(fleet[i % fleet.length]!, new Date(Date.parse("2026-11-25T12:00:00Z") + i))));
+    await batcher.drain();
+    expect(overlapping).toEqual([]);
+  });
+
+  it("the detector above works: a createMany over Prisma's bind limit does overlap queries (why insertInChunks exists)", async () => {
+    const supplier = await db.supplier.findFirstOrThrow({ where: { name: "hb" } });
+    const rows = Array.from({ length: 3_000 }, (_, i) => ({
+      supplierId: supplier.id, name: `overlap-${i}`, gpuModelId: "rtx-4090", gpuCount: 1, vramGb: 24, cpuModel: "Ryzen", cpuCores: 16, ramGb: 64,
+      diskGb: 1024, region: "eu-west", country: "DE", city: "Berlin", bandwidthUpMbps: 1_000, bandwidthDownMbps: 1_000, pricePerGpuHour: 400_000n, status: "OFFLINE" as const,
+    }));
+    overlapping.length = 0;
+    await db.device.createMany({ data: rows });
+    // Prisma 7.10 behaviour; if a Prisma upgrade stops doing it, this expectation may go (insertInChunks stays harmless).
+    expect(overlapping.length).toBeGreaterThan(0);
+  });
 });
