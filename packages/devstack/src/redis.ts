@@ -13,6 +13,8 @@ export interface RedisOptions {
 export interface RunningRedis {
   url: string;
   port: number;
+  /** The redis-server's pid (changes on restart). */
+  readonly pid: number | undefined;
   /** Kill and start again on the same port and data (tests of Redis restarts). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -102,6 +104,9 @@ export async function startRedis(options: RedisOptions): Promise<RunningRedis> {
   return {
     url: `redis://127.0.0.1:${options.port}`,
     port: options.port,
+    get pid() {
+      return child.pid;
+    },
     async restart() {
       await kill();
       await launch();
