@@ -69,6 +69,12 @@ export const schedulerEnvShape = {
   INDEX_EVERY_S: envFields.positiveInt.default(2),
   /** How often the rewards sweep checks for a completed emission hour to compute and post (with SOLANA_RPC_URL). */
   REWARDS_SWEEP_EVERY_S: envFields.positiveInt.default(60),
+  /**
+   * On SIGTERM/SIGINT/SIGHUP, how long active jobs get to finish before the workers let go of them
+   * (their locks then expire and another scheduler process retries them as stalled). Keep it under
+   * the process manager's kill timeout (Kubernetes: terminationGracePeriodSeconds, 30 by default).
+   */
+  SHUTDOWN_GRACE_S: envFields.positiveInt.default(25),
 };
 
 export const MIN_ADMIN_TOKEN_LENGTH = 24;

@@ -14,12 +14,19 @@ try {
 }
 
 const scheduler = await startScheduler(env);
+// SIGTERM (process managers, Kubernetes), SIGINT (Ctrl-C) and SIGHUP (a closed terminal) all drain:
+// no new jobs, the active ones get SHUTDOWN_GRACE_S to finish, then the process exits 0. Jobs still
+// running after the grace are let go (their locks expire and another scheduler retries them). A
+// second signal exits at once, the same way.
 let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      console.error(`[scheduler] ${signal} again: exiting without waiting for active jobs`);
+      process.exit(0);
+    }
     stopping = true;
-    scheduler.stop().then(
+    scheduler.stop({ graceMs: env.SHUTDOWN_GRACE_S * 1000 }).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(error);

@@ -37,7 +37,12 @@ export interface RunningScheduler {
   enqueueEnd(clusterId: string, reason: string): Promise<void>;
   /** URL of the queue dashboard when it is served. */
   adminUrl: string | undefined;
-  stop(options?: { force?: boolean }): Promise<void>;
+  /**
+   * Stops taking jobs and waits for the active ones (at most `graceMs`, default: forever); `force`
+   * or an expired grace lets go of them instead: their locks expire and a live worker retries them.
+   * Resolves `{ drained }`: false when jobs were let go.
+   */
+  stop(options?: { force?: boolean; graceMs?: number }): Promise<{ drained: boolean }>;
 }
 
 export interface SchedulerOptions {
@@ -418,12 +423,27 @@ export async function startScheduler(
       // force: do not wait for active jobs (simulates a killed process; their locks expire and another
       // worker picks them up as stalled).
       await admin?.close();
-      await Promise.all(workers.map((worker) => worker.close(stopOptions.force ?? false)));
+      const drained = !stopOptions.force;
+      const closing = Promise.all(workers.map((worker) => worker.close(stopOptions.force ?? false)));
+      if (!stopOptions.force && stopOptions.graceMs !== undefined) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), stopOptions.graceMs)));
+        if ((await Promise.race([closing.then(() => "closed" as const), expired])) === "expired") {
+          // A worker already closing cannot be forced (BullMQ returns the pending close), and the pool
+          // would wait for the connections those jobs hold: the caller exits the process instead, the
+          // locks stop being renewed, and another worker retries the jobs as stalled.
+          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
+          logger.warn({ graceMs: stopOptions.graceMs, active: Object.fromEntries(active.filter(([, n]) => n !== 0)) }, "shutdown grace expired: letting go of the active jobs (their locks expire and they are retried)");
+          return { drained: false };
+        }
+        clearTimeout(timer);
+      } else await closing;
       await agents.close();
       await Promise.all([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close()]);
       publisher.disconnect();
       await db.$disconnect();
-      logger.info("scheduler stopped");
+      logger.info({ drained }, "scheduler stopped");
+      return { drained };
     },
   };
 }
