@@ -25,6 +25,7 @@ import { MIN_ADMIN_TOKEN_LENGTH } from "./env.ts";
  *   GET  /queues/:name/jobs?state=failed&n=50 → jobs (id, name, data, attempts, failedReason, stack, times)
  *   POST /queues/:name/jobs/:id/retry         → retries a failed job
  *   GET  /reconciliation?mismatches=1         → closed leases whose chain payouts and ledger disagree
+ *   GET  /metrics                             → Prometheus text exposition (metrics.ts; scrape with the Bearer token)
  *
  * Bind it to loopback (ADMIN_HOST's default) and put a TLS proxy in front to expose it: Basic auth
  * sends the token in clear text.
@@ -61,6 +62,8 @@ export async function startAdminServer(options: {
   logger: Logger;
   /** The reconciliation verdicts of closed leases (GET /reconciliation[?mismatches=1]). */
   reconciliation?: (onlyMismatches: boolean) => Promise<unknown>;
+  /** The Prometheus exposition (GET /metrics). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }): Promise<AdminServer> {
   if (!options.token || options.token.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new Error(`refusing to serve the queue dashboard without ADMIN_TOKEN of at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
@@ -109,6 +112,11 @@ export async function startAdminServer(options: {
   api.get("/reconciliation", async (req, res) => {
     if (!options.reconciliation) return res.status(404).json({ error: "no reconciliation here" });
     res.json(await options.reconciliation(req.query.mismatches === "1" || req.query.mismatches === "true"));
+  });
+  api.get("/metrics", async (_req, res) => {
+    if (!options.metrics) return void res.status(404).json({ error: "no metrics here" });
+    const { contentType, body } = await options.metrics();
+    res.type(contentType).send(body);
   });
   api.get("/queues/:name/jobs", async (req, res) => {
     const queue = byName.get(req.params.name);

@@ -4,6 +4,7 @@ import { Queue, Worker, type ConnectionOptions, type Job, type WorkerOptions } f
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { startAdminServer, type AdminServer } from "./admin.ts";
+import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.ts";
 import { reconcileLease } from "./jobs/reconcile.ts";
 import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentResponse } from "./agents.ts";
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
@@ -37,6 +38,8 @@ export interface RunningScheduler {
   enqueueEnd(clusterId: string, reason: string): Promise<void>;
   /** URL of the queue dashboard when it is served. */
   adminUrl: string | undefined;
+  /** Prometheus metrics (served at the dashboard's /metrics). */
+  metrics: SchedulerMetrics;
   /**
    * Stops taking jobs and waits for the active ones (at most `graceMs`, default: forever); `force`
    * or an expired grace lets go of them instead: their locks expire and a live worker retries them.
@@ -114,9 +117,11 @@ export async function startScheduler(
 
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
+  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards] });
   const deployDeps: DeployDeps = {
     db,
     inflight: new Set<string>(),
+    metrics: metrics.deploy,
     agents,
     publish,
     logger,
@@ -383,6 +388,7 @@ export async function startScheduler(
     // Failed jobs stay in Redis (removeOnFail keeps them for 30 days) for inspection in the dashboard.
     worker.on("failed", (job, error) => logger.error({ queue: worker.name, job: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error }, "worker error"));
+    metrics.observe(worker as Worker);
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   let admin: AdminServer | undefined;
@@ -391,6 +397,7 @@ export async function startScheduler(
       admin = await startAdminServer({
         port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards], logger,
         reconciliation: (onlyMismatches) => listReconciliations(db, onlyMismatches),
+        metrics: () => metrics.scrape(),
       });
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
@@ -409,6 +416,7 @@ export async function startScheduler(
     chain,
     chainContext,
     adminUrl: admin?.url,
+    metrics,
     async enqueueDeploy(clusterId) {
       await enqueueOnce(deploy, "deploy", { clusterId }, jobIds.deploy(clusterId));
     },

@@ -63,6 +63,8 @@ export interface DeployDeps {
    * between processes remain and are settled by the reservation (try-lock, exclusion constraint).
    */
   inflight?: Set<string>;
+  /** Counts reservations (metrics.ts): a gang reserved, a reservation race lost. */
+  metrics?: { gangReserved(devices: number, replacement: boolean): void; reservationRaceLost(): void };
 }
 
 export type DeployOutcome =
@@ -297,6 +299,7 @@ async function reserveMissing(
         heldGpus,
       });
       if (result.outcome === "moved") throw new StateMoved();
+      deps.metrics?.gangReserved(placement.devices.length, replacing);
       if (result.event) await publishSafely(deps.publish, result.event);
       // A cluster that held nothing now holds exactly this gang: the next step need not read it back.
       const active = heldGpus === 0
@@ -306,6 +309,7 @@ async function reserveMissing(
     } catch (error) {
       const lost = await reservationFailure(db, input, error);
       if (!lost) throw error;
+      deps.metrics?.reservationRaceLost();
       deps.logger.debug({ cluster: cluster.id, attempt, lost: lost.deviceIds.length }, "lost a reservation race: re-matching without those devices");
       for (const id of lost.deviceIds) exclude.add(id);
       if (lost.deviceIds.some((id) => lost.reasons[id] === "reserved")) stale = true;
