@@ -86,9 +86,9 @@ async function shutdown(code: number, signal?: NodeJS.Signals): Promise<never> {
       }
     }),
   );
-  await within(10_000, localnet?.stop);
-  await within(5_000, redis?.stop);
-  await within(15_000, postgres?.stop);
+  await within(10_000, localnet && (() => localnet!.stop()));
+  await within(5_000, redis && (() => redis!.stop()));
+  await within(15_000, postgres && (() => postgres!.stop()));
   // Whatever is left, including a service still starting when the signal came (its handle was not
   // returned yet): SIGTERM, then SIGKILL after a bounded wait.
   await Promise.all(childProcesses(process.pid).filter((child) => child.pid !== watchdog?.pid).map((child) => stopProcess(child, { group: true, graceMs: 5_000 })));
