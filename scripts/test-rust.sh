@@ -28,9 +28,11 @@ start=$(date +%s)
 # `dev-admin` feature (the published dev key may initialize); a real build names its admin
 # with GPUMESH_ADMIN and no feature. Check the real build compiles, and that a build with
 # neither refuses to compile rather than fall back to the dev key.
+# Its own target dir: these check-only builds have other features than the test build.
 real_admin=9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin # any key that is not the dev key
-GPUMESH_ADMIN=$real_admin cargo check --locked -p gpumesh --lib
-if env -u GPUMESH_ADMIN cargo check --locked -p gpumesh --lib >"${TMPDIR:-/tmp}/gpumesh-noadmin.log" 2>&1; then
+check_dir="$CARGO_TARGET_DIR/admin-check"
+GPUMESH_ADMIN=$real_admin cargo check --locked -p gpumesh --lib --target-dir "$check_dir"
+if env -u GPUMESH_ADMIN cargo check --locked -p gpumesh --lib --target-dir "$check_dir" >"${TMPDIR:-/tmp}/gpumesh-noadmin.log" 2>&1; then
   echo "test-rust.sh: gpumesh built without GPUMESH_ADMIN and without the dev-admin feature" >&2
   exit 1
 fi

@@ -8,7 +8,53 @@
 #![allow(unexpected_cfgs)]
 // Anchor's generated code trips these on recent compilers.
 #![allow(clippy::result_large_err, clippy::too_many_arguments)]
-// anchor 0.31.1's `#[program]
+// anchor 0.31.1's `#[program]` expansion calls the deprecated `AccountInfo::realloc`.
+#![allow(deprecated)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod merkle;
+pub mod pda;
+pub mod state;
+pub mod utils;
+
+pub use constants::*;
+pub use errors::GpuMeshError;
+use instructions::*;
+pub use state::*;
+
+/// Host-only entry for `solana-program-test`'s `processor!`: the Rust tests and programs/localnet
+/// run the program natively. Anchor's `entry` wants `&'info [AccountInfo<'info>]`; `processor!`
+/// hands out independent lifetimes. The accounts outlive the call, so unifying them is sound.
+#[cfg(not(target_os = "solana"))]
+pub fn native_entry<'a, 'b, 'c>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
+    entry(program_id, accounts, data)
+}
+
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "GPUMesh",
+    project_url: "https://github.com/gpumesh/gpumesh",
+    contacts: "email:security@gpumesh.dev",
+    policy: "https://github.com/gpumesh/gpumesh/blob/main/SECURITY.md",
+    source_code: "https://github.com/gpumesh/gpumesh",
+    auditors: "None"
+}
+
+// Dev program id: ed25519 key derived from seed sha256("gpumesh:dev:program-id").
+declare_id!("E2hY6XMekrhBJfhLTcRsePT9fkaegVxWYwGtnPp3za3Z");
+
+#[program]
 pub mod gpumesh {
     use super::*;
 
