@@ -76,7 +76,6 @@ async fn post_root_rules() {
     let i = ix::post_reward_root(&stranger.pubkey(), 1, [1; 32], 1);
     assert_err(env.send(&[i], &[&stranger]).await, GpuMeshError::Unauthorized);
     assert_err(post(&mut env, 0, [1; 32], 1).await, GpuMeshError::EpochNotIncreasing);
-    assert_err(post(&mut env, 1, [1; 32], minted + 1).await, GpuMeshError::RewardTotalExceedsMinted);
     post(&mut env, 1, [1; 32], 1_000).await.unwrap();
     let cfg = env.config().await;
     assert_eq!((cfg.reward_epoch, cfg.reward_root, cfg.reward_total_cumulative), (1, [1; 32], 1_000));
@@ -92,7 +91,10 @@ async fn post_root_rules() {
     // The replaced root is kept for one epoch.
     let cfg = env.config().await;
     assert_eq!((cfg.prev_reward_epoch, cfg.prev_reward_root, cfg.prev_reward_total_cumulative), (2, [3; 32], c2));
+    // Within the schedule but above what was minted (no crank for hour 11 yet).
     env.advance(HOUR).await;
+    let c11 = math::cumulative_emission(11).unwrap();
+    assert_err(post(&mut env, 11, [5; 32], c11).await, GpuMeshError::RewardTotalExceedsMinted);
     let admin = env.admin.insecure_clone();
     env.send(&[ix::set_paused(&admin.pubkey(), true)], &[&admin]).await.unwrap();
     assert_err(post(&mut env, 11, [3; 32], minted).await, GpuMeshError::Paused);

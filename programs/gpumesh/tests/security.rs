@@ -275,10 +275,18 @@ async fn claim_account_checks() {
         let i = with(claim.clone(), &from, fake);
         assert_anchor(env.send(&[i], &[&c]).await, AnchorError::InvalidProgramId);
     }
-    // A ClaimRecord slot holding an account owned by another program.
+    // A ClaimRecord at the right address but owned by another program (an address elsewhere
+    // fails the seeds first).
     let forged = forge(&mut env, &pda::config().0, Pubkey::new_unique()).await;
     let i = with(claim.clone(), &pda::claim_record(&c.pubkey()).0, forged);
-    assert_anchor(env.send(&[i], &[&c]).await, AnchorError::AccountOwnedByWrongProgram);
+    assert_anchor(env.send(&[i], &[&c]).await, AnchorError::ConstraintSeeds);
+    let c2 = env.funded_keypair().await;
+    let token2 = env.create_token_account(&mesh, &c2.pubkey()).await;
+    let record2 = pda::claim_record(&c2.pubkey()).0;
+    let data = env.account(&forged).await.unwrap();
+    env.ctx.set_account(&record2, &AccountSharedData::from(data));
+    let i = ix::claim_rewards(&c2.pubkey(), &mesh, &token2, 10, vec![]);
+    assert_anchor(env.send(&[i], &[&c2]).await, AnchorError::AccountOwnedByWrongProgram);
     // A fake vault (same bytes, same owner program, other address) fails the seeds.
     let fake_vault = forge(&mut env, &vault, spl_token::ID).await;
     let i = with(claim.clone(), &vault, fake_vault);
