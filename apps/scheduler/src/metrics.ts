@@ -16,6 +16,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  *   gpumesh_reserved_devices_total                   devices in those gangs
  *   gpumesh_reservation_races_lost_total             reservation attempts lost to another reservation (re-matched)
  *   gpumesh_devices{status}                          devices by status, from Postgres at scrape time
+ *   gpumesh_online_oldest_heartbeat_seconds          age of the stalest heartbeat among ONLINE devices (0 when none): nearing
+ *                                                    DEVICE_OFFLINE_AFTER_S means the health sweep or heartbeat ingest lags
  *   gpumesh_reconciliation_mismatches                closed leases whose chain payouts and ledger disagree (lease_reconciliation.ok = false)
  *   + prom-client's process metrics (CPU, memory, event loop lag, …) under gpumesh_scheduler_
  *
@@ -99,14 +101,16 @@ export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCac
   gangs.inc({ kind: "new" }, 0);
   gangs.inc({ kind: "replacement" }, 0);
 
-  let cached: { at: number; byStatus: { status: string; n: number }[]; mismatches: number } | undefined;
+  let cached: { at: number; byStatus: { status: string; n: number }[]; mismatches: number; oldestHeartbeatS: number } | undefined;
   const fromPostgres = async () => {
     if (cached && now() - cached.at < (options.dbCacheMs ?? 5_000)) return cached;
-    const [byStatus, [mismatch]] = await Promise.all([
+    const [byStatus, [mismatch], [heartbeat]] = await Promise.all([
       options.db.$queryRaw<{ status: string; n: number }[]>`select status::text as status, count(*)::int as n from device group by status`,
       options.db.$queryRaw<{ n: number }[]>`select count(*)::int as n from lease_reconciliation where ok = false`,
+      // One probe of the (status, last_heartbeat_at) index, not a scan.
+      options.db.$queryRaw<{ oldest: Date | null }[]>`select min(last_heartbeat_at) as oldest from device where status = 'ONLINE'`,
     ]);
-    cached = { at: now(), byStatus, mismatches: mismatch?.n ?? 0 };
+    cached = { at: now(), byStatus, mismatches: mismatch?.n ?? 0, oldestHeartbeatS: heartbeat?.oldest ? seconds(now() - heartbeat.oldest.getTime()) : 0 };
     return cached;
   };
   const STATUSES = ["REGISTERED", "ONLINE", "OFFLINE", "SUSPENDED"];
@@ -127,6 +131,15 @@ export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCac
     registers: [registry],
     async collect() {
       this.set((await fromPostgres()).mismatches);
+    },
+  });
+
+  new Gauge({
+    name: "gpumesh_online_oldest_heartbeat_seconds",
+    help: "Age of the stalest heartbeat among ONLINE devices (0 when none is online).",
+    registers: [registry],
+    async collect() {
+      this.set((await fromPostgres()).oldestHeartbeatS);
     },
   });
 

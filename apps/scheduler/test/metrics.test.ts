@@ -109,6 +109,10 @@ describe("scheduler metrics", () => {
       expect(value(samples, "gpumesh_devices", { status: "SUSPENDED" })).toBe(byStatus.find((r) => r.status === "SUSPENDED")?._count ?? 0);
 
       expect(value(samples, "gpumesh_reconciliation_mismatches")).toBe(1);
+      // Heartbeats were set fresh in beforeAll (seconds ago), the seed's REGISTERED devices do not count.
+      const heartbeatAge = value(samples, "gpumesh_online_oldest_heartbeat_seconds")!;
+      expect(heartbeatAge).toBeGreaterThan(0);
+      expect(heartbeatAge).toBeLessThan(120);
       // Process metrics come along.
       expect(value(samples, "gpumesh_scheduler_process_resident_memory_bytes")).toBeGreaterThan(0);
     } finally {
