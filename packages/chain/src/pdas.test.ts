@@ -8,7 +8,7 @@ import { DEV_ADMIN_AUTHORITY, GPUMESH_PROGRAM_ID, pdas, type Pda } from "./pdas.
 const vectors = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../../programs/gpumesh/vectors/pdas.json"), "utf8")) as {
   program_id: string;
   dev_admin: string;
-  pdas: { name: string; seeds: ({ utf8: string } | { pubkey: string } | { u64le: string })[]; address: string; bump: number }[];
+  pdas: { name: string; seeds: ({ utf8: string } | { pubkey: string } | { u64le: string } | { u32le: string })[]; address: string; bump: number }[];
 };
 
 function derive(name: string, seeds: (typeof vectors.pdas)[number]["seeds"]): Pda {
@@ -30,6 +30,8 @@ function derive(name: string, seeds: (typeof vectors.pdas)[number]["seeds"]): Pd
       return pdas.lease(key(1), BigInt((seeds[2] as { u64le: string }).u64le));
     case "escrow":
       return pdas.escrow(key(1));
+    case "allocation":
+      return pdas.allocation(key(1), Number((seeds[2] as { u32le: string }).u32le));
     default:
       throw new Error(`no helper for PDA ${name}`);
   }
