@@ -49,6 +49,7 @@ export async function seedSimulatedNetwork(db: Db, options: SeedOptions = {}): P
     }));
     // One statement per slice (chunks.ts): a big GPUMESH_SEED_DEVICES would make Prisma run INSERTs at once on this connection.
     await insertInChunks(devices, (data) => tx.device.createMany({ data }), { columns: 32 });
-  });
+    // Prisma's default of 5 s is too short for thousands of devices on a busy laptop.
+  }, { timeout: 300_000, maxWait: 30_000 });
   return true;
 }

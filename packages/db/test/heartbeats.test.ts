@@ -1,23 +1,16 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, HeartbeatBatcher, insertInChunks, writeHeartbeats, type Db } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
+import { watchOverlappingQueries } from "./pg-overlap.ts";
 
 let database: TestDatabase;
 let db: Db;
 const ids: string[] = [];
 
-// Every pg client query issued while the same client still runs one (what pg 8 deprecates and pg 9
-// rejects): the stack of each, so a failure names the caller.
-const overlapping: string[] = [];
-type Query = (this: pg.Client, ...args: unknown[]) => unknown;
-const clientQuery = pg.Client.prototype.query as unknown as Query;
-(pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
-  const state = this as unknown as { activeQuery?: unknown; _queryQueue?: unknown[] };
-  if (state.activeQuery || (state._queryQueue?.length ?? 0) > 0) overlapping.push(new Error("concurrent client.query").stack ?? "");
-  return clientQuery.apply(this, args);
-};
+// Every query issued on a client that is still running one, with its stack, so a failure names the caller.
+const watch = watchOverlappingQueries();
+const overlapping = watch.stacks;
 
 beforeAll(async () => {
   database = await createTestDatabase("heartbeats");
@@ -37,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  (pg.Client.prototype as unknown as { query: Query }).query = clientQuery;
+  watch.restore();
   await db.$disconnect();
   await database.drop();
 });
