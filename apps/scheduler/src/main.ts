@@ -13,12 +13,22 @@ try {
   throw error;
 }
 
-const scheduler = await startScheduler(env);
 // SIGTERM (process managers, Kubernetes), SIGINT (Ctrl-C) and SIGHUP (a closed terminal) all drain:
 // no new jobs, the active ones get SHUTDOWN_GRACE_S to finish, then the process exits 0. Jobs still
 // running after the grace are let go (their locks expire and another scheduler retries them). A
-// second signal exits at once, the same way.
+// second signal exits at once, the same way. A signal during start-up drains once it has started
+// (its workers may already hold jobs), rather than killing the process mid-job.
+type Scheduler = Awaited<ReturnType<typeof startScheduler>>;
+const started: { scheduler?: Scheduler } = {};
 let stopping = false;
+const drain = (running: Scheduler) =>
+  running.stop({ graceMs: env.SHUTDOWN_GRACE_S * 1000 }).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     if (stopping) {
@@ -26,12 +36,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
       process.exit(0);
     }
     stopping = true;
-    scheduler.stop({ graceMs: env.SHUTDOWN_GRACE_S * 1000 }).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
+    if (started.scheduler) void drain(started.scheduler);
   });
 }
+started.scheduler = await startScheduler(env);
+if (stopping) void drain(started.scheduler);

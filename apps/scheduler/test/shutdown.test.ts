@@ -71,6 +71,8 @@ describe("scheduler shutdown", () => {
     const scheduler = startScheduler(redis, 60);
     try {
       await waitFor("a health sweep to be active (blocked on the lock)", async () => (await health.getActiveCount()) > 0, 60_000);
+      // A signal during start-up would drain as well, once started; here it comes after.
+      await waitFor("the scheduler to have started", async () => scheduler.output().includes("scheduler started"), 60_000);
       scheduler.child.kill("SIGTERM");
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(scheduler.child.exitCode).toBeNull(); // draining: the job is still running
@@ -93,6 +95,7 @@ describe("scheduler shutdown", () => {
     const scheduler = startScheduler(redis, 2);
     try {
       await waitFor("a health sweep to be active (blocked on the lock)", async () => (await health.getActiveCount()) > 0, 60_000);
+      await waitFor("the scheduler to have started", async () => scheduler.output().includes("scheduler started"), 60_000);
       const signalled = Date.now();
       scheduler.child.kill("SIGHUP");
       expect(await scheduler.exited).toBe(0);
