@@ -20,7 +20,6 @@ const supplierIds: string[] = [];
 const deviceIds: string[] = [];
 const t0 = new Date("2026-11-25T10:00:00Z");
 const at = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
-const config = { feeBps: 500n, burnBps: 5_000n };
 
 beforeAll(async () => {
   database = await createTestDatabase("settlement");
