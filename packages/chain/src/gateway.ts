@@ -231,7 +231,7 @@ export class ChainGateway {
         case "end":
           return [payees.create(lease.renter), ix.endLease(authority.publicKey, escrow, step.endTs, this.programId)];
         case "close":
-          return [payees.create(lease.renter), ix.closeLease(escrow, this.programId)];
+          return [payees.create(lease.renter), ix.closeLease(authority.publicKey, escrow, this.programId)];
       }
     };
     // A few steps per transaction keeps each well under the size and compute limits.

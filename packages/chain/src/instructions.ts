@@ -257,8 +257,8 @@ export const ix = {
   },
 
   /** Ended and fully paid: the escrow's dust back to the renter, escrow closed. Anyone may send it. */
-  closeLease(accounts: LeaseEscrowAccounts, programId = GPUMESH_PROGRAM_ID) {
-    return build("close_lease", escrowAccounts(accounts, programId), {}, programId);
+  closeLease(caller: PublicKey, accounts: LeaseEscrowAccounts, programId = GPUMESH_PROGRAM_ID) {
+    return build("close_lease", { caller, ...escrowAccounts(accounts, programId) }, {}, programId);
   },
 
   /** Pending → Cancelled, 100 % back to the renter. */
