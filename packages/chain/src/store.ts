@@ -101,7 +101,7 @@ export function eventJson(data: Record<string, unknown>): Record<string, string 
 type ChainEventRow = Prisma.ChainEventCreateManyInput;
 
 /** The explorer's columns of one event (see the ChainEvent model): which amounts it adds to which sums. */
-function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, meshMint: string): ChainEventRow {
+function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, meshMint: string, knownMints: ReadonlyMap<string, string>): ChainEventRow {
   const row: ChainEventRow = {
     signature: tx.signature,
     eventIndex: index,
@@ -110,7 +110,7 @@ function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, me
     name: event.name,
     data: eventJson(event.data as unknown as Record<string, unknown>),
   };
-  const leaseMint = (lease: PublicKey) => tx.leases[lease.toBase58()]?.mint ?? null;
+  const leaseMint = (lease: PublicKey) => tx.leases[lease.toBase58()]?.mint ?? knownMints.get(lease.toBase58()) ?? null;
   switch (event.name) {
     case "LeaseOpened":
       return { ...row, lease: event.data.lease.toBase58(), leaseId: event.data.leaseId, mint: event.data.mint.toBase58(), deposit: event.data.deposited };
@@ -204,7 +204,11 @@ export class PrismaChainIndexStore implements ChainIndexStore {
       const [current] = await db.$queryRaw<{ signature: string }[]>`select signature from chain_cursor where program_id = ${programId} for update`;
       if ((current?.signature ?? null) !== previous) throw new CursorMovedError(previous, current?.signature ?? null);
       if (tx.events.length) {
-        await db.chainEvent.createMany({ data: tx.events.map((event, index) => eventRow(tx, index, event, this.meshMint)), skipDuplicates: true });
+        // Instructions like activate_lease name no mint: take the lease's from its LeaseOpened row.
+        const unnamed = [...new Set(tx.events.flatMap((e) => ("lease" in e.data && e.data.lease instanceof PublicKey ? [e.data.lease.toBase58()] : [])))].filter((lease) => !tx.leases[lease]);
+        const opened = unnamed.length ? await db.chainEvent.findMany({ where: { name: "LeaseOpened", lease: { in: unnamed } }, select: { lease: true, mint: true } }) : [];
+        const knownMints = new Map(opened.flatMap((row) => (row.lease && row.mint ? [[row.lease, row.mint] as const] : [])));
+        await db.chainEvent.createMany({ data: tx.events.map((event, index) => eventRow(tx, index, event, this.meshMint, knownMints)), skipDuplicates: true });
       }
       await this.mirror(db, tx);
       await db.chainCursor.upsert({

@@ -219,7 +219,7 @@ describe("lease settlement, emissions and rewards on localnet", () => {
     expect(supplyBefore - (await supply(chain.meshMint))).toBe(split.burn);
 
     // The end at a fixed instant (the renter's terminate, 700 s in): settle the rest, refund the unused deposit.
-    await warpClock(localnet.url, 60);
+    await warpClock(localnet.url, 120);
     const endTs = start + 700n;
     const escrow = { lease, renter: meshRenter.renter.publicKey, mint: chain.meshMint, renterToken: meshRenter.token };
     const ended = await gateway.sendServerSigned(() => [ix.settleAllocation(accounts, endTs), ix.endLease(authority.publicKey, escrow, endTs)], [authority]);
