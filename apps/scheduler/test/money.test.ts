@@ -37,7 +37,8 @@ async function advance(seconds: number) {
 }
 
 const connection = () => localnet.connection;
-const balance = (account: PublicKey) => readTokenBalance(connection(), account);
+/** A token account's balance; 0 for one that does not exist yet (never paid). */
+const balance = async (account: PublicKey) => ((await connection().getAccountInfo(account, "confirmed")) ? readTokenBalance(connection(), account) : 0n);
 const ata = (owner: PublicKey) => associatedTokenAddress(chain.meshMint, owner);
 const meshSupply = async () => BigInt((await connection().getTokenSupply(chain.meshMint)).value.amount);
 
@@ -195,7 +196,11 @@ describe("money v2 on a real chain", () => {
       [1, expect.any(String), 400n],
       [2, suppliers[2]!.authority.publicKey.toBase58(), 400n],
     ]);
-    expect(onChain.find((a) => a.supplier.equals(suppliers[0]!.authority.publicKey))!.untilTs).toBe(lease.startTs + 3_600n + 1_200n);
+    // The lost node's allocation ends where the ledger stopped billing it (whole seconds, ~1 200 s after the first hour).
+    const lostRow = await db.allocation.findUniqueOrThrow({ where: { id: lost } });
+    const lostUntil = onChain.find((a) => a.supplier.equals(suppliers[0]!.authority.publicKey))!.untilTs;
+    expect(lostUntil).toBe(unix(lostRow.billedUntil!));
+    expect(lostUntil - lease.startTs).toBeGreaterThanOrEqual(4_800n);
 
     // The renter terminates 1 000 s later; a retry an hour after that ends at the same instant.
     await advance(1_000);
