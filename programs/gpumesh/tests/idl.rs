@@ -4,13 +4,73 @@
 //! crate and assembles the printed pieces. `UPDATE_IDL=1` rewrites the file.
 //!
 //! The nested build uses `<target dir>/idl-build`: the first run compiles the dependency
-//! tree once more (with `idl-build`), later runs only recompile this crate.
-use std::path::PathBuf;
+//! tree once more (with `idl-build`), later runs only recompile this crate. Its output is
+//! cached in `<target dir>/idl-cache/<hash of the program's sources and manifests>.json`, so
+//! an unchanged program (CI in a fresh clone: another path, which makes cargo rebuild part of
+//! the nested tree) is checked in milliseconds; any change to a source, a manifest or the
+//! lockfile misses the cache and builds for real.
+use std::path::{Path, PathBuf};
 
 use anchor_lang::Discriminator;
 
 fn idl_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idl").join("gpumesh.json")
+}
+
+fn outer_target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+/// Every file the IDL can depend on, in a stable order: the program's sources, its manifest,
+/// the workspace manifest and the lockfile.
+fn idl_inputs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    files.push(root.join("Cargo.toml"));
+    files.push(root.join("../../Cargo.toml"));
+    files.push(root.join("../../Cargo.lock"));
+    files
+}
+
+/// Content hash of the IDL's inputs (paths relative to the program, so a clone elsewhere hits).
+fn idl_cache_key() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for file in idl_inputs() {
+        let relative = file.strip_prefix(&root).map(|p| p.to_path_buf()).unwrap_or(file.clone());
+        parts.push(relative.to_string_lossy().as_bytes().to_vec());
+        parts.push(std::fs::read(&file).unwrap());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+    solana_sdk::hash::hashv(&refs).to_string()
+}
+
+/// The IDL of the current sources: from the cache when the inputs are unchanged, else built.
+fn fresh_idl() -> String {
+    let cache = outer_target_dir().join("idl-cache").join(format!("{}.json", idl_cache_key()));
+    if std::env::var("UPDATE_IDL").as_deref() != Ok("1") {
+        if let Ok(cached) = std::fs::read_to_string(&cache) {
+            return cached;
+        }
+    }
+    let fresh = generate();
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    std::fs::write(&cache, &fresh).unwrap();
+    fresh
 }
 
 fn generate() -> String {
@@ -22,10 +82,7 @@ fn generate() -> String {
     // outer one makes the two builds invalidate each other's artifacts on every run: the
     // nested build has other env (ANCHOR_IDL_BUILD_* are `env!` dependencies of anchor-syn)
     // and features, so each run would rebuild half the dependency tree twice.
-    let outer = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let nested = outer.join("idl-build");
+    let nested = outer_target_dir().join("idl-build");
     let idl = anchor_lang_idl::build::IdlBuilder::new()
         .program_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .cargo_args(vec![
@@ -41,7 +98,7 @@ fn generate() -> String {
 
 #[test]
 fn idl_is_up_to_date() {
-    let fresh = generate();
+    let fresh = fresh_idl();
     check_structure(&fresh);
     if std::env::var("UPDATE_IDL").as_deref() == Ok("1") {
         std::fs::create_dir_all(idl_path().parent().unwrap()).unwrap();
