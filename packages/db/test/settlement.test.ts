@@ -9,6 +9,7 @@ import {
   reserveDevices,
   settleClusterPeriod,
   settlementPeriods,
+  transitionCluster,
   type Db,
 } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
@@ -128,9 +129,11 @@ describe("settling a running cluster", () => {
     const cluster = await db.cluster.create({
       data: {
         renterId, name: "unpaid", type: "KUBERNETES", gpuModelIds: ["a100-80gb"], gpuCount: 1, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
-        durationHours: 1, pricePerSecond: 10n, depositAmount: 36_000n, paymentToken: "USDC", status: "FAILED",
+        durationHours: 1, pricePerSecond: 10n, depositAmount: 36_000n, paymentToken: "USDC", status: "REQUESTED",
       },
     });
+    // The quote expires unpaid: REQUESTED → FAILED, and the refund step that follows finds nothing escrowed.
+    await transitionCluster(db, cluster.id, "FAILED", "payment not received", { expectedFrom: "REQUESTED", at: at(1) });
     const refund = await db.$transaction((tx) => postRefundJournal(tx, cluster.id, at(1), "payment not received"));
     expect(refund).toEqual({ amount: 0n, created: false });
     expect(await db.journal.count({ where: { reference: { in: [ledgerReferences.deposit(cluster.id), ledgerReferences.refund(cluster.id)] } } })).toBe(0);

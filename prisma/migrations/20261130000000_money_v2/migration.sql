@@ -36,9 +36,9 @@ ALTER TABLE "payment" ADD COLUMN "event_index" INTEGER NOT NULL DEFAULT 0;
 DROP INDEX "payment_tx_signature_key";
 CREATE UNIQUE INDEX "payment_tx_signature_event_index_key" ON "payment"("tx_signature", "event_index");
 
--- The escrow refund, now only for money that was escrowed: a cluster that never got past REQUESTED (no
--- payment confirmed, never PAID, never started) has no deposit, so it gets neither a deposit journal nor
--- a refund (before, REQUESTED → FAILED booked a deposit nobody made and refunded it). Settlement can no
+-- The escrow refund, now only for money that was escrowed: a cluster that failed straight out of
+-- REQUESTED (its quote was never paid) has no deposit, so it gets neither a deposit journal nor a refund
+-- (before, REQUESTED → FAILED booked a deposit nobody made and refunded it). Settlement can no
 -- longer exceed the deposit (packages/db settleClusterPeriod checks it), so the shortfall stays an error.
 CREATE OR REPLACE FUNCTION "gpumesh_refund_escrow"(
   p_go boolean,
@@ -62,11 +62,10 @@ BEGIN
     RETURN QUERY SELECT 0::bigint, false;
     RETURN;
   END IF;
+  -- Only a cluster that failed straight out of REQUESTED (the quote was never paid) holds no deposit.
   SELECT c."deposit_amount", c."payment_token"::text,
-         c."started_at" IS NOT NULL
-         OR EXISTS (SELECT 1 FROM "journal" j WHERE j."reference" = p_deposit_reference)
-         OR EXISTS (SELECT 1 FROM "cluster_event" e WHERE e."cluster_id" = c."id" AND e."to_status" = 'PAID')
-         OR EXISTS (SELECT 1 FROM "payment" p WHERE p."cluster_id" = c."id" AND p."kind" = 'DEPOSIT' AND p."status" = 'CONFIRMED')
+         EXISTS (SELECT 1 FROM "journal" j WHERE j."reference" = p_deposit_reference)
+         OR NOT EXISTS (SELECT 1 FROM "cluster_event" e WHERE e."cluster_id" = c."id" AND e."from_status" = 'REQUESTED' AND e."to_status" = 'FAILED')
     INTO deposit, token, escrowed
     FROM "cluster" c WHERE c."id" = p_cluster;
   IF NOT FOUND THEN
