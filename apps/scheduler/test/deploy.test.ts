@@ -69,6 +69,8 @@ describe("deploy workflow", () => {
       expect(money.suppliers + money.treasury + money.burned + money.refund).toBe(cluster.deposit);
       expect(money.refund).toBeGreaterThan(0n);
       expect(money.references.filter((r) => r.startsWith("settle:"))).toHaveLength(1);
+      // The lease sync runs right after the ENDED commit: wait for it rather than race it.
+      await waitFor("the lease synced after the end", async () => chain.ended.length === 1);
       expect(chain.ended).toHaveLength(1);
       expect(chain.ended[0]!.refund).toBe(money.refund);
       await waitFor("streamed end", async () => streamed.at(-1)?.to === "ENDED");
