@@ -1,4 +1,4 @@
-import { billedAllocations, floorSecond, type Db } from "@gpumesh/db";
+import { billedAllocations, type Db } from "@gpumesh/db";
 import { fetchAllocations, fetchLease, pdas, planLeaseSync, type ChainGateway, type DesiredLease } from "@gpumesh/chain";
 import { type Keypair, PublicKey } from "@solana/web3.js";
 import type { Logger } from "pino";
@@ -27,6 +27,11 @@ export interface ChainSettlement {
 }
 
 const FINISHED_STATUSES = new Set(["ENDED", "REFUNDED"]);
+
+/** Nothing is left on-chain for this cluster's lease: the sweeps stop looking at it. */
+async function markChainClosed(db: Db, clusterId: string): Promise<void> {
+  await db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+}
 
 /** One `syncLease` call as `RecordingChainSettlement` saw it: the cluster's state at that moment. */
 export interface RecordedSync {
@@ -58,7 +63,7 @@ export class RecordingChainSettlement implements ChainSettlement {
     this.syncs.push({ clusterId, status: cluster?.status ?? null, endedAt: cluster?.endedAt ?? null, refund: refund?.entries.reduce((sum, e) => sum + e.amount, 0n) ?? 0n });
     // Without a chain there is no escrow to unwind: a finished cluster is closed as far as the chain goes.
     const finished = cluster ? FINISHED_STATUSES.has(cluster.status) : false;
-    if (finished) await this.db?.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+    if (finished && this.db) await markChainClosed(this.db, clusterId);
     return { signatures: [], finished, skipped: "no chain configured" };
   }
 }
@@ -93,7 +98,7 @@ export class GatewayChainSettlement implements ChainSettlement {
       renter = new PublicKey(cluster.renter.walletAddress);
     } catch {
       // A dev account whose "wallet" is not a key cannot hold a lease: nothing on-chain to wait for.
-      await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+      await markChainClosed(this.db, clusterId);
       return { signatures: [], finished: true, skipped: "renter wallet is not a Solana address" };
     }
     const { gateway, settlementAuthority } = this.chain;
@@ -101,14 +106,16 @@ export class GatewayChainSettlement implements ChainSettlement {
     const meshMint = (await this.chain.config()).meshMint;
     const signatures: string[] = [];
     let problem: string | undefined;
+    // What the ledger wants does not change while this run sends; only the chain's side is read again.
+    let desired: DesiredLease | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const lease = await fetchLease(connection, renter, cluster.leaseId, gateway.programId);
       if (!lease) return { signatures, finished: false, problem: "the lease is not on-chain" };
-      if (round === 0) {
+      if (!desired) {
         // The ledger settles at the lease's own rates, as the program snapshotted them when it was paid.
         await this.db.cluster.updateMany({ where: { id: clusterId, feeBps: null }, data: { feeBps: lease.feeBps, burnBps: lease.burnBps } });
+        desired = await this.desired(clusterId, cluster, lease.mint, meshMint);
       }
-      const desired = await this.desired(clusterId, cluster, lease.mint, meshMint);
       const allocations = await fetchAllocations(connection, lease.address, lease.allocationCount, gateway.programId);
       const escrowOpen = (await connection.getAccountInfo(pdas.escrow(lease.address, gateway.programId)[0], "confirmed")) !== null;
       const plan = planLeaseSync(desired, lease, allocations, escrowOpen);
@@ -117,7 +124,7 @@ export class GatewayChainSettlement implements ChainSettlement {
         this.logger.warn({ cluster: clusterId, lease: lease.address.toBase58(), problem }, "the on-chain lease cannot follow the ledger");
       }
       if (plan.finished) {
-        await this.db.cluster.updateMany({ where: { id: clusterId, chainClosedAt: null }, data: { chainClosedAt: new Date() } });
+        await markChainClosed(this.db, clusterId);
         return { signatures, finished: true, ...(problem ? { problem } : {}) };
       }
       if (!plan.steps.length) return { signatures, finished: false, ...(problem ? { problem } : {}) };
@@ -134,6 +141,7 @@ export class GatewayChainSettlement implements ChainSettlement {
     leaseMint: PublicKey,
     meshMint: PublicKey,
   ): Promise<DesiredLease> {
+    // Whole unix seconds, floored like the ledger's billing instants.
     const unix = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
     // The mint is the one the quote named: MESH for a MESH cluster, anything else for USDC.
     const mintMatches = leaseMint.equals(meshMint) === (cluster.paymentToken === "MESH");
@@ -147,7 +155,7 @@ export class GatewayChainSettlement implements ChainSettlement {
     const ledger = new Map(usage.map((u) => [u.allocationId, u]));
     return {
       terms,
-      startTs: unix(floorSecond(cluster.startedAt!)),
+      startTs: unix(cluster.startedAt!),
       cancel: false,
       allocations: billed.map((b) => ({
         index: b.chainIndex,
@@ -158,7 +166,7 @@ export class GatewayChainSettlement implements ChainSettlement {
         ledgerGross: ledger.get(b.id)?._sum.amount ?? 0n,
         ledgerSettledUntil: ledger.get(b.id)?._max.periodEnd ? unix(ledger.get(b.id)!._max.periodEnd!) : null,
       })),
-      endTs: cluster.status === "ENDED" && cluster.endedAt ? unix(floorSecond(cluster.endedAt)) : null,
+      endTs: cluster.status === "ENDED" && cluster.endedAt ? unix(cluster.endedAt) : null,
     };
   }
 }

@@ -13,7 +13,6 @@ import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
 import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
-import { cancelClusterLease } from "./jobs/cancel.ts";
 import { recordEndRequest, terminateCluster } from "./jobs/terminate.ts";
 import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
@@ -315,17 +314,15 @@ export async function startScheduler(
           const ended = await endCluster(settleDeps, data.clusterId, data.reason);
           return ended ? { refund: ended.refund.toString() } : null;
         }
-        case "cancel": {
-          const data = job.data as { clusterId: string };
-          await cancelClusterLease(settleDeps, data.clusterId);
-          return null;
-        }
         case "reconcile": {
           const data = job.data as { clusterId: string };
           if (!chainContext) return null;
           const verdict = await reconcileLease({ db, chain: chainContext, logger }, data.clusterId);
           return verdict ? { ok: verdict.ok, mismatches: verdict.mismatches.length } : null;
         }
+        // A cancel (a cluster that never ran) is a lease sync too: it sends cancel_lease; its own job id
+        // (`cancel/<cluster>`) is what the terminate path and the sweep dedupe on.
+        case "cancel":
         case "lease-sync": {
           const data = job.data as { clusterId: string };
           const outcome = await chain.syncLease(data.clusterId);

@@ -116,6 +116,16 @@ function lastChange(start: Date, billed: { billedFrom: Date | null; billedUntil:
 }
 
 /**
+ * The earliest instant a new billing change (or the end) may take: not before the last on-chain change,
+ * nor before time already settled (a period once paid is never re-cut by a late-noticed change; the
+ * program's `settled_until_max` refuses it too).
+ */
+async function earliestChange(tx: DbTransaction, clusterId: string, start: Date, billed: { billedFrom: Date | null; billedUntil: Date | null }[]): Promise<Date> {
+  const settled = await tx.usageRecord.aggregate({ where: { clusterId }, _max: { periodEnd: true } });
+  return maxDate(lastChange(start, billed), settled._max.periodEnd);
+}
+
+/**
  * Assigns, once and in time order, how each node of a running lease is billed: an acknowledged node
  * gets the next on-chain allocation index, its rate and `billed_from` (the lease start for the first
  * gang, the agent's ack for a replacement); a released one gets `billed_until`. Instants are whole
@@ -155,9 +165,7 @@ async function planBilling(tx: DbTransaction, cluster: LockedCluster): Promise<B
   if (!changes.length) return billed();
   // Time order; at the same instant a release frees its rate before an add takes one.
   changes.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.kind === b.kind ? 0 : a.kind === "release" ? -1 : 1));
-  // Nor before time already settled: a period once paid is never re-cut by a late-noticed change.
-  const settled = await tx.usageRecord.aggregate({ where: { clusterId: cluster.id }, _max: { periodEnd: true } });
-  let last = maxDate(lastChange(start, rows), settled._max.periodEnd);
+  let last = await earliestChange(tx, cluster.id, start, rows);
   let nextIndex = rows.reduce((n, a) => Math.max(n, (a.chainIndex ?? -1) + 1), 0);
   for (const change of changes) {
     const at = maxDate(change.at, last);
@@ -192,16 +200,23 @@ export function leaseEnd(cluster: { endsAt: Date | null; endedAt: Date | null; e
 }
 
 /**
- * The end instant to fix when a lease ends now: its `leaseEnd`, never before the last on-chain change
- * (the program refuses an end earlier than `last_change_ts`). Plans pending billing changes first.
+ * Fixes the instant a lease ends, once, under the cluster's row lock: the renter's request if there is
+ * one, else `fallback` (the paid end, or now), clamped to the paid end and never before the earliest
+ * allowed change (the program refuses an end earlier than its last change or time already paid).
+ * Pending billing changes are planned first. Stored in `end_requested_at` and returned; null for a
+ * lease that never started.
  */
-export async function decideLeaseEnd(db: Db, clusterId: string): Promise<Date | null> {
+export async function fixLeaseEnd(db: Db, clusterId: string, fallback: Date): Promise<Date | null> {
   return db.$transaction(async (tx) => {
-    const cluster = await lockCluster(tx, clusterId);
-    if (!cluster.startedAt) return null;
+    const locked = await lockCluster(tx, clusterId);
+    if (!locked.startedAt) return null;
+    const cluster = { ...locked, endRequestedAt: locked.endRequestedAt ?? fallback };
     const billed = await planBilling(tx, cluster);
     const end = leaseEnd(cluster);
-    return end ? maxDate(end, lastChange(floorSecond(cluster.startedAt), billed)) : null;
+    if (!end) return null;
+    const fixed = maxDate(end, await earliestChange(tx, clusterId, floorSecond(locked.startedAt), billed));
+    if (locked.endRequestedAt?.getTime() !== fixed.getTime()) await tx.cluster.update({ where: { id: clusterId }, data: { endRequestedAt: fixed } });
+    return fixed;
   });
 }
 
@@ -269,13 +284,12 @@ export async function settleClusterPeriod(db: Db, clusterId: string, period: Set
     const lines: LedgerLine[] = [];
     const usage: PeriodSettlement["usage"] = [];
     for (const allocation of billed) {
-      const from = maxDate(period.start, allocation.billedFrom);
-      const to = minDate(period.end, allocation.billedUntil, end);
-      const served = seconds(to) - seconds(from);
-      if (served <= 0n) continue;
       // The node's running total at the period's start is what it earns by then (its plan is fixed), so
       // periods may be settled in any order and still add up to the program's running-total fees.
-      const prior = allocation.ratePerSecond * servedSeconds(allocation, end, period.start);
+      const before = servedSeconds(allocation, end, period.start);
+      const served = servedSeconds(allocation, end, period.end) - before;
+      if (served <= 0n) continue;
+      const prior = allocation.ratePerSecond * before;
       const priorSplit = settlementSplit(1n, prior, rates.feeBps, rates.burnBps, mesh);
       const { split } = allocationSettlement({ gross: prior, fee: priorSplit.fee, burn: priorSplit.burn }, allocation.ratePerSecond, served, rates.feeBps, rates.burnBps, mesh);
       for (const key of Object.keys(total) as (keyof SettlementSplit)[]) total[key] += split[key];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allocationRate,
   createDb,
-  decideLeaseEnd,
+  fixLeaseEnd,
   ledgerBalance,
   postRefundJournal,
   reserveDevices,
@@ -97,8 +97,7 @@ describe("ledger settlement over random histories", () => {
       const early = rng.next() < 0.6;
       const endRequestedAt = early ? new Date(Math.min(lastMs - 1_000, t + rng.int(1, 90) * 60_000 + rng.int(0, 999))) : null;
       await db.cluster.update({ where: { id: cluster.id }, data: { status: "ENDING", endRequestedAt: endRequestedAt ?? endsAt } });
-      const endAt = (await decideLeaseEnd(db, cluster.id))!;
-      await db.cluster.update({ where: { id: cluster.id }, data: { endRequestedAt: endAt } });
+      const endAt = (await fixLeaseEnd(db, cluster.id, endsAt))!;
       // Periods settled in random order, some twice (retries).
       const periods = settlementPeriods(start, endAt, endAt, true);
       const order = [...periods, ...periods.filter(() => rng.next() < 0.3)].sort(() => rng.next() - 0.5);

@@ -1,6 +1,6 @@
 import { CLUSTER_BILLABLE, type ClusterStatus } from "@gpumesh/core";
 import {
-  decideLeaseEnd,
+  fixLeaseEnd,
   floorSecond,
   leaseEnd,
   postRefundJournal,
@@ -78,10 +78,11 @@ export async function settlePeriod(deps: SettleDeps, clusterId: string, periodSt
 export async function endCluster(deps: SettleDeps, clusterId: string, reason: string): Promise<{ refund: bigint } | null> {
   const now = (deps.now ?? (() => new Date()))();
   let cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } });
+  // An end nobody asked for is the lease's paid end, or now if that is earlier.
+  const asked = cluster.endsAt && cluster.endsAt < now ? cluster.endsAt : now;
   if (cluster.status === "RUNNING" || cluster.status === "DEGRADED") {
     // The end instant is fixed with the move to ENDING, in one transaction (the renter's request if it
     // came first): a crash after it and a retry later still end, and bill, at the same instant.
-    const asked = cluster.endsAt && cluster.endsAt < now ? cluster.endsAt : now;
     const moved = await deps.db.$transaction(async (tx) => {
       const result = await transitionClusterInTx(tx, clusterId, "ENDING", reason, { expectedFrom: ["RUNNING", "DEGRADED"], at: now });
       if (result.changed) await tx.$executeRaw`update cluster set end_requested_at = coalesce(end_requested_at, ${asked}::timestamptz) where id = ${clusterId}::uuid`;
@@ -97,19 +98,10 @@ export async function endCluster(deps: SettleDeps, clusterId: string, reason: st
     return null;
   }
   if (cluster.status !== "ENDING") return null;
-  let endAt: Date | null = null;
-  if (cluster.startedAt) {
-    // Clusters that reached ENDING before the end instant was stored with the move: fix it now, once.
-    if (!cluster.endRequestedAt) {
-      const asked = cluster.endsAt && cluster.endsAt < now ? cluster.endsAt : now;
-      await deps.db.cluster.updateMany({ where: { id: clusterId, endRequestedAt: null }, data: { endRequestedAt: asked } });
-    }
-    endAt = await decideLeaseEnd(deps.db, clusterId);
-    if (endAt && (!cluster.endRequestedAt || endAt.getTime() !== cluster.endRequestedAt.getTime())) {
-      // The end instant the ledger and the chain both use (clamped to the last on-chain change).
-      await deps.db.cluster.update({ where: { id: clusterId }, data: { endRequestedAt: endAt } });
-    }
-    for (const period of settlementPeriods(cluster.startedAt, endAt ?? now, endAt, true)) {
+  // The end instant the ledger and the chain both use (`asked` only where none was stored yet).
+  const endAt = await fixLeaseEnd(deps.db, clusterId, asked);
+  if (cluster.startedAt && endAt) {
+    for (const period of settlementPeriods(cluster.startedAt, endAt, endAt, true)) {
       await settleClusterPeriod(deps.db, clusterId, period, deps.config);
     }
   }
