@@ -205,7 +205,7 @@ describe("settlement on a real chain", () => {
 
     // The index job mirrors the chain into chain_event and payments (the refund linked to the cluster by its lease PDA).
     await runJob(index, "pass", {}, "index-test-pass");
-    const events = await db.chainEvent.findMany({ where: { lease: a.lease.toBase58() }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    const events = await db.chainEvent.findMany({ where: { lease: a.lease.toBase58() }, orderBy: { seq: "asc" } });
     expect(events[0]?.name).toBe("LeaseOpened");
     expect(events.at(-1)).toMatchObject({ name: "LeaseEnded", refund });
     const settled = events.filter((e) => e.name === "AllocationSettled");

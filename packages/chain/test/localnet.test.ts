@@ -292,7 +292,7 @@ describe("chain indexer", () => {
     expect((await db.payment.findFirstOrThrow({ where: { kind: "REFUND" } })).token).toBe("MESH");
 
     // The MESH lease (id 10): opened, activated, allocated, settled by anyone, settled again and ended (escrow closed).
-    const meshLease = await db.chainEvent.findMany({ where: { lease: pdas.lease(meshRenterKey(), 10n)[0].toBase58() }, orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    const meshLease = await db.chainEvent.findMany({ where: { lease: pdas.lease(meshRenterKey(), 10n)[0].toBase58() }, orderBy: { seq: "asc" } });
     expect(meshLease.map((e) => e.name)).toEqual(["LeaseOpened", "LeaseActivated", "AllocationAdded", "AllocationSettled", "AllocationSettled", "LeaseEnded"]);
     expect(meshLease.every((e) => e.mint === chain.meshMint.toBase58() && e.lease === meshLease[0]!.lease)).toBe(true);
     const opened = meshLease[0]!;
@@ -338,7 +338,7 @@ describe("chain indexer", () => {
     expect((await cursorRow())?.signature).toBe(crank.signature);
 
     // Rewound to an old transaction: re-applies from there, changes nothing, ends at the newest again.
-    const oldest = await db.chainEvent.findFirstOrThrow({ orderBy: [{ slot: "asc" }, { eventIndex: "asc" }] });
+    const oldest = await db.chainEvent.findFirstOrThrow({ orderBy: { seq: "asc" } });
     await db.chainCursor.update({ where: { programId: chain.programId.toBase58() }, data: { signature: oldest.signature } });
     expect(await newIndexer().catchUp()).toBeGreaterThan(5);
     expect(await counts()).toEqual(after);
