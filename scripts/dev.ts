@@ -16,7 +16,9 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { bootstrapLocalnet, buildLocalnet, startLocalnet, type RunningLocalnet } from "@gpumesh/chain/localnet";
+import {
+  bootstrapLocalnet, buildLocalnet, devSupplierKeypair, registerSuppliers, startLocalnet, supplierChainIdentity, type LocalnetAccounts, type RunningLocalnet,
+} from "@gpumesh/chain/localnet";
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { Connection } from "@solana/web3.js";
 import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
@@ -124,6 +126,32 @@ function run(name: string, command: string, args: string[], env: Record<string, 
   return child;
 }
 
+const isLoopback = (url: string) => ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+/** localnet, or a local validator that this script bootstraps with the dev keys. */
+const chainIsLocal = !config.SOLANA_RPC_URL || isLoopback(config.SOLANA_RPC_URL);
+
+/**
+ * Registers the seeded suppliers on the chain bootstrapped here (localnet keeps its state in memory,
+ * so every start registers them again), so the scheduler can allocate real leases to them. Their dev
+ * keys are `devSupplierKeypair(index)`; a database seeded before that (random wallets) has none.
+ */
+async function registerSeededSuppliers(connection: Connection, accounts: LocalnetAccounts, databaseUrl: string): Promise<void> {
+  const db = createDb(databaseUrl, { max: 1 });
+  try {
+    const wallets = new Set((await db.account.findMany({ where: { supplier: { isNot: null } }, select: { walletAddress: true } })).map((a) => a.walletAddress));
+    const keys = Array.from({ length: wallets.size }, (_, index) => devSupplierKeypair(index)).filter((key) => wallets.has(key.publicKey.toBase58()));
+    if (!keys.length) {
+      if (wallets.size) say("the seeded suppliers have no dev keys (seeded by an older pnpm dev): `pnpm dev --reset` registers them on-chain");
+      return;
+    }
+    const started = Date.now();
+    const result = await registerSuppliers(connection, accounts, keys);
+    say(`suppliers on-chain: ${result.registered} registered, ${result.alreadyRegistered} already were (${result.transactions} transactions, ${Date.now() - started} ms)`);
+  } finally {
+    await db.$disconnect();
+  }
+}
+
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -167,7 +195,9 @@ try {
 
   const db = createDb(postgres.url, { max: 2 });
   try {
-    if (await seedSimulatedNetwork(db, { devices: config.GPUMESH_SEED_DEVICES, suppliers: config.GPUMESH_SEED_SUPPLIERS })) {
+    // On a chain bootstrapped here the seeded suppliers get deterministic dev keys, registered on it below.
+    const supplierIdentity = chainIsLocal ? (index: number) => supplierChainIdentity(devSupplierKeypair(index).publicKey) : undefined;
+    if (await seedSimulatedNetwork(db, { devices: config.GPUMESH_SEED_DEVICES, suppliers: config.GPUMESH_SEED_SUPPLIERS, supplierIdentity })) {
       say(`seeded a simulated network: ${config.GPUMESH_SEED_DEVICES} devices from ${config.GPUMESH_SEED_SUPPLIERS} suppliers`);
     } else if (firstRun) say("database already had devices: seed skipped");
   } finally {
@@ -207,17 +237,20 @@ try {
     await registry.record("localnet", localnet.process.pid, { port: config.GPUMESH_LOCALNET_PORT });
     const accounts = await bootstrapLocalnet(localnet.connection);
     say(`localnet ready in ${localnet.startupMs} ms: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
+    await registerSeededSuppliers(localnet.connection, accounts, postgres.url);
     solanaRpcUrl = localnet.url;
-  } else if (["127.0.0.1", "localhost", "[::1]"].includes(new URL(solanaRpcUrl).hostname)) {
+  } else if (isLoopback(solanaRpcUrl)) {
     // A local solana-test-validator with the program deployed: initialize it the same way (dev keys).
-    const accounts = await bootstrapLocalnet(new Connection(solanaRpcUrl, "confirmed"));
+    const connection = new Connection(solanaRpcUrl, "confirmed");
+    const accounts = await bootstrapLocalnet(connection);
     say(`using ${solanaRpcUrl}: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
+    await registerSeededSuppliers(connection, accounts, postgres.url);
   } else say(`using ${solanaRpcUrl} (not bootstrapped: a remote cluster is initialized by its operator)`);
 
   const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, SOLANA_RPC_URL: solanaRpcUrl, NEXT_TELEMETRY_DISABLED: "1" };
   // The scheduler signs settlements and reward roots. A chain bootstrapped here uses the published dev
   // keys; a remote one needs its operator's keypair files (the scheduler names a missing one).
-  const bootstrapped = solanaRpcUrl === localnet?.url || ["127.0.0.1", "localhost", "[::1]"].includes(new URL(solanaRpcUrl).hostname);
+  const bootstrapped = solanaRpcUrl === localnet?.url || isLoopback(solanaRpcUrl);
   const schedulerEnv: Record<string, string> = { ...serviceEnv };
   for (const name of ["SETTLEMENT_AUTHORITY_KEYPAIR", "REWARDS_AUTHORITY_KEYPAIR"]) {
     const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);

@@ -12,11 +12,11 @@ import {
   MINT_SIZE,
   TOKEN_PROGRAM_ID,
 } from "@solana/spl-token";
-import { Connection, Keypair, LAMPORTS_PER_SOL, type PublicKey, SystemProgram } from "@solana/web3.js";
+import { Connection, Keypair, LAMPORTS_PER_SOL, type PublicKey, SystemProgram, type TransactionInstruction } from "@solana/web3.js";
 import { GENESIS_SUPPLY } from "@gpumesh/core";
 import { fetchProgramConfig } from "./config.ts";
 import { ix } from "./instructions.ts";
-import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
+import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
 import { sendInstructions, waitForConfirmation } from "./send.ts";
 
 /**
@@ -221,6 +221,107 @@ export async function fundTokens(connection: Connection, accounts: Omit<Localnet
     await sendInstructions(connection, [createMintToInstruction(mint, ata, accounts.usdcAuthority.publicKey, amount)], [accounts.admin, accounts.usdcAuthority]);
   }
   return ata;
+}
+
+/**
+ * Seeded dev supplier `index` (0-based, in the order `seedSimulatedNetwork` writes them): its
+ * wallet, which is both the on-chain supplier authority and its payout wallet. Deterministic
+ * (`devKeypair("supplier:<index>")`), so a restart of `pnpm dev` finds the same keys; never for real funds.
+ */
+export function devSupplierKeypair(index: number): Keypair {
+  return devKeypair(`supplier:${index}`);
+}
+
+/** What the database records of a supplier registered by `registerSuppliers` (authority = payout wallet). */
+export interface SupplierChainIdentity {
+  /** The supplier's wallet (`Account.walletAddress`): the program's `Supplier.authority` and payout wallet. */
+  walletAddress: string;
+  /** The Supplier PDA (`Supplier.onChainAddress`). */
+  onChainAddress: string;
+  /** The payout wallet's USDC token account (`Supplier.payoutTokenAccount`); its MESH account is created too. */
+  payoutTokenAccount: string;
+}
+
+export function supplierChainIdentity(authority: PublicKey, usdcMint = localnetAccounts().usdcMint, programId = GPUMESH_PROGRAM_ID): SupplierChainIdentity {
+  return {
+    walletAddress: authority.toBase58(),
+    onChainAddress: pdas.supplier(authority, programId)[0].toBase58(),
+    payoutTokenAccount: getAssociatedTokenAddressSync(usdcMint, authority, true).toBase58(),
+  };
+}
+
+/** Lamports each new supplier authority gets from the admin: the Supplier account's rent and then some. */
+const SUPPLIER_FUNDING = LAMPORTS_PER_SOL / 100;
+/** Registrations per transaction: a transfer and `register_supplier` each, one signature per supplier (the 1,232-byte limit fits 5). */
+const REGISTRATIONS_PER_TX = 5;
+/** Payout wallets per transaction: a USDC and a MESH token account each (6 leave room under the size limit). */
+const PAYOUT_WALLETS_PER_TX = 6;
+
+export interface RegisterSuppliersResult {
+  /** Suppliers registered by this call. */
+  registered: number;
+  /** Suppliers that already had their record (nothing sent for them). */
+  alreadyRegistered: number;
+  /** Payout token accounts (USDC and MESH) created by this call. */
+  tokenAccountsCreated: number;
+  transactions: number;
+}
+
+async function existing(connection: Connection, keys: readonly PublicKey[]): Promise<boolean[]> {
+  const found: boolean[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const infos = await connection.getMultipleAccountsInfo(keys.slice(i, i + 100), "confirmed");
+    found.push(...infos.map((info) => info !== null));
+  }
+  return found;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Dev and tests: registers each `authorities` key as a supplier whose payout wallet is itself, with
+ * the payout wallet's USDC and MESH token accounts, so the settlement authority can `add_allocation`
+ * for it and settle into it. Batched (several suppliers per transaction, the admin pays fees and
+ * funds each new authority with the record's rent) and idempotent: suppliers and token accounts
+ * that exist are skipped, so a second call sends nothing.
+ */
+export async function registerSuppliers(
+  connection: Connection,
+  accounts: Pick<LocalnetAccounts, "admin" | "usdcMint" | "meshMint" | "programId">,
+  authorities: readonly Keypair[],
+  options: { concurrency?: number } = {},
+): Promise<RegisterSuppliersResult> {
+  const { admin, programId } = accounts;
+  const registered = await existing(connection, authorities.map((authority) => pdas.supplier(authority.publicKey, programId)[0]));
+  const missing = authorities.filter((_, i) => !registered[i]);
+  const batches: { instructions: TransactionInstruction[]; signers: Keypair[] }[] = chunks(missing, REGISTRATIONS_PER_TX).map((batch) => ({
+    instructions: batch.flatMap((authority) => [
+      SystemProgram.transfer({ fromPubkey: admin.publicKey, toPubkey: authority.publicKey, lamports: SUPPLIER_FUNDING }),
+      ix.registerSupplier(authority.publicKey, authority.publicKey, programId),
+    ]),
+    signers: [admin, ...batch],
+  }));
+
+  const payouts = authorities.flatMap((authority) =>
+    [accounts.usdcMint, accounts.meshMint].map((mint) => ({ owner: authority.publicKey, mint, ata: getAssociatedTokenAddressSync(mint, authority.publicKey, true) })),
+  );
+  const haveAta = await existing(connection, payouts.map((p) => p.ata));
+  const missingAtas = payouts.filter((_, i) => !haveAta[i]);
+  for (const batch of chunks(missingAtas, PAYOUT_WALLETS_PER_TX * 2)) {
+    batches.push({ instructions: batch.map((p) => createAssociatedTokenAccountIdempotentInstruction(admin.publicKey, p.ata, p.owner, p.mint)), signers: [admin] });
+  }
+
+  // Registrations and token accounts are independent of each other: send them side by side.
+  const queue = [...batches];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await sendInstructions(connection, next.instructions, next.signers);
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, worker));
+  return { registered: missing.length, alreadyRegistered: authorities.length - missing.length, tokenAccountsCreated: missingAtas.length, transactions: batches.length };
 }
 
 /**

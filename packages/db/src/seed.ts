@@ -23,6 +23,18 @@ export interface SeedOptions {
   devices?: number;
   seed?: number;
   now?: Date;
+  /**
+   * The chain identity of seeded supplier `index` (0-based, the simulation's order): `pnpm dev` passes
+   * dev keys that it registers on localnet. Without it a supplier gets the simulation's random
+   * wallet and no on-chain record.
+   */
+  supplierIdentity?: (index: number) => SeededSupplierIdentity;
+}
+
+export interface SeededSupplierIdentity {
+  walletAddress: string;
+  onChainAddress?: string;
+  payoutTokenAccount?: string;
 }
 
 /**
@@ -36,9 +48,10 @@ export async function seedSimulatedNetwork(db: Db, options: SeedOptions = {}): P
   const now = options.now ?? new Date();
   await db.$transaction(async (tx) => {
     const supplierIds = new Map<string, string>();
-    for (const supplier of network.suppliers) {
-      const account = await tx.account.create({ data: { walletAddress: supplier.wallet, displayName: supplier.name } });
-      const created = await tx.supplier.create({ data: { accountId: account.id, name: supplier.name, network: supplier.network } });
+    for (const [index, supplier] of network.suppliers.entries()) {
+      const { walletAddress, onChainAddress, payoutTokenAccount } = options.supplierIdentity?.(index) ?? { walletAddress: supplier.wallet };
+      const account = await tx.account.create({ data: { walletAddress, displayName: supplier.name } });
+      const created = await tx.supplier.create({ data: { accountId: account.id, name: supplier.name, network: supplier.network, onChainAddress, payoutTokenAccount } });
       supplierIds.set(supplier.key, created.id);
     }
     const devices = network.devices.map(({ supplierKey, heartbeatAgeSeconds, ...device }) => ({
