@@ -260,7 +260,9 @@ try {
   const adminToken = config.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   Object.assign(schedulerEnv, { ADMIN_PORT: String(config.GPUMESH_ADMIN_PORT), ADMIN_TOKEN: adminToken });
   run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], schedulerEnv, path.join(root, "apps/scheduler"));
-  run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], serviceEnv, path.join(root, "apps/web"));
+  // Sign-in messages name the site; both loopback spellings of this port are ours.
+  const webEnv = { ...serviceEnv, WEB_ORIGINS: process.env.WEB_ORIGINS ?? `http://localhost:${config.WEB_PORT},http://127.0.0.1:${config.WEB_PORT}` };
+  run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], webEnv, path.join(root, "apps/web"));
 
   const url = `http://localhost:${config.WEB_PORT}`;
   say("waiting for the web app to compile…");

@@ -7,9 +7,41 @@ function load() {
     return parseEnv(
       {
         DATABASE_URL: envFields.postgresUrl,
+        /** Sign-in nonces (single use, short TTL), rate limits and the scheduler's queues. */
+        REDIS_URL: z.string().url("must be a redis:// URL"),
         LOG_LEVEL: envFields.logLevel,
         /** Solana JSON-RPC (localnet under `pnpm dev`; devnet or solana-test-validator elsewhere). */
         SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
+        /**
+         * The origins this app is served from, comma-separated (`https://app.gpumesh.io`). Sign-in
+         * messages name the first one's host as their domain and are accepted only for these; state-
+         * changing requests must come from one of them (CSRF). Never derived from a request's Host.
+         */
+        WEB_ORIGINS: z
+          .string()
+          .default("http://localhost:3000,http://127.0.0.1:3000")
+          .transform((value, ctx) => {
+            const origins = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+            const parsed: URL[] = [];
+            for (const origin of origins) {
+              try {
+                parsed.push(new URL(origin));
+              } catch {
+                ctx.addIssue({ code: "custom", message: `"${origin}" is not a URL` });
+                return z.NEVER;
+              }
+            }
+            if (parsed.length === 0) {
+              ctx.addIssue({ code: "custom", message: "must name at least one origin" });
+              return z.NEVER;
+            }
+            return parsed.map((url) => url.origin);
+          }),
+        /** How long a browser session lasts after sign-in. */
+        SESSION_TTL_H: envFields.positiveInt.default(24 * 7),
+        /** How long a sign-in message may wait for its signature. */
+        SIGN_IN_TTL_S: envFields.positiveInt.default(300),
+        NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
       },
       process.env,
     );

@@ -1,5 +1,7 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { SignOutButton } from "@/components/layout/sign-out-button.tsx";
+import { currentSession } from "@/server/auth/session.ts";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -9,7 +11,10 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+const short = (address: string) => `${address.slice(0, 4)}…${address.slice(-4)}`;
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const session = await currentSession().catch(() => null);
   return (
     <html lang="en">
       <body>
@@ -17,9 +22,19 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           <a href="/" className="brand">
             <span className="brand-mark" aria-hidden>◆</span> GPUMesh
           </a>
-          <nav>
+          <nav aria-label="Main">
             <a href="/">Explorer</a>
+            <a href="/deploy">Deploy</a>
+            <a href="/clusters">Clusters</a>
             <a href="/api/v1/network">API</a>
+            {session ? (
+              <span className="account">
+                <span className="wallet-chip" title={session.walletAddress} data-testid="signed-in-wallet">{short(session.walletAddress)}</span>
+                <SignOutButton />
+              </span>
+            ) : (
+              <a href="/sign-in" className="button-link">Sign in</a>
+            )}
           </nav>
         </header>
         <main>{children}</main>

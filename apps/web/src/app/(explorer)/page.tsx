@@ -1,6 +1,7 @@
 import { formatAmount, region as regionInfo } from "@gpumesh/core";
 import { networkSummary, type NetworkSummary } from "@gpumesh/db";
 import { db } from "@/server/db.ts";
+import { logger } from "@/server/logger.ts";
 
 export const dynamic = "force-dynamic";
 
@@ -11,10 +12,12 @@ export default async function ExplorerPage() {
   try {
     summary = await networkSummary(db);
   } catch (error) {
+    // The reason goes to the log; the public page never shows database errors.
+    logger.error({ err: error }, "explorer: network summary failed");
     return (
       <div className="panel error" role="alert">
         <h2>The network data is unavailable</h2>
-        <p>GPUMesh could not read the database: {error instanceof Error ? error.message : String(error)}</p>
+        <p>GPUMesh could not load the network right now. Try again in a minute.</p>
       </div>
     );
   }

@@ -1,0 +1,58 @@
+import { NextResponse, type NextRequest } from "next/server";
+
+/**
+ * Cheap work only (no database): security headers on every response, a per-request CSP nonce that
+ * Next puts on its own scripts, and a redirect to sign-in for signed-in pages when there is no session
+ * cookie at all. The (app) layout still checks the session for real (a cookie can be stale or revoked).
+ */
+const SIGNED_IN_PREFIXES = ["/deploy", "/clusters", "/supply", "/rewards", "/settings"];
+const SESSION_COOKIES = ["gpumesh_session", "__Host-gpumesh_session"];
+const dev = process.env.NODE_ENV !== "production";
+
+function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    // 'strict-dynamic': scripts Next loads from its nonce'd bootstrap are trusted, nothing else inline.
+    // Dev (React refresh, source maps) needs eval; production does not.
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${dev ? " 'unsafe-eval'" : ""}`,
+    // React writes style attributes (charts, progress bars).
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src 'self'${dev ? " ws: wss:" : ""}`,
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "object-src 'none'",
+  ].join("; ");
+}
+
+export function middleware(request: NextRequest): NextResponse {
+  const { pathname, search } = request.nextUrl;
+  if (SIGNED_IN_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`))) {
+    if (!SESSION_COOKIES.some((name) => request.cookies.has(name))) {
+      const url = request.nextUrl.clone();
+      url.pathname = "/sign-in";
+      url.search = `?next=${encodeURIComponent(pathname + search)}`;
+      return NextResponse.redirect(url);
+    }
+  }
+  const nonce = btoa(crypto.randomUUID());
+  const csp = contentSecurityPolicy(nonce);
+  const headers = new Headers(request.headers);
+  headers.set("x-nonce", nonce);
+  headers.set("content-security-policy", csp);
+  const response = NextResponse.next({ request: { headers } });
+  response.headers.set("content-security-policy", csp);
+  response.headers.set("strict-transport-security", "max-age=63072000; includeSubDomains");
+  response.headers.set("x-frame-options", "DENY");
+  response.headers.set("x-content-type-options", "nosniff");
+  response.headers.set("referrer-policy", "strict-origin-when-cross-origin");
+  response.headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+  return response;
+}
+
+export const config = {
+  // Everything but Next's static assets (they carry no page and need no nonce).
+  matcher: [{ source: "/((?!_next/static|_next/image|favicon.ico).*)" }],
+};
