@@ -9,6 +9,7 @@ export type * from "./generated/prisma/client.ts";
 export * from "./reservations.ts";
 export * from "./cluster-transitions.ts";
 export * from "./settlement.ts";
+export * from "./extensions.ts";
 export * from "./heartbeats.ts";
 export { insertInChunks, rowsPerStatement, MAX_BINDS_PER_STATEMENT } from "./chunks.ts";
 export * from "./rewards.ts";

@@ -26,11 +26,12 @@ export async function ledgerOfLease(db: Db, clusterId: string): Promise<LeaseMon
     select a.chain_index, coalesce(sum(u.amount), 0)::bigint as gross
       from usage_record u join allocation a on a.id = u.allocation_id
      where u.cluster_id = ${clusterId}::uuid group by a.chain_index`;
-  // Every line of this lease's settle and refund journals, by ledger account.
+  // Every line of this lease's settle and refund journals (the refund of a top-up that came after the
+  // refund included: `refund:<cluster>:…`), by ledger account.
   const lines = await db.$queryRaw<{ code: string; amount: bigint }[]>`
     select la.code, sum(e.amount)::bigint as amount
       from journal j join ledger_entry e on e.journal_id = j.id join ledger_account la on la.id = e.ledger_account_id
-     where j.reference like ${`settle:${clusterId}:%`} or j.reference = ${ledgerReferences.refund(clusterId)}
+     where j.reference like ${`settle:${clusterId}:%`} or j.reference = ${ledgerReferences.refund(clusterId)} or j.reference like ${`${ledgerReferences.refund(clusterId)}:%`}
      group by la.code`;
   const token = cluster.paymentToken;
   const suppliers = await db.$queryRaw<{ id: string; wallet: string }[]>`

@@ -22,6 +22,12 @@ export const ledgerReferences = {
   deposit: (clusterId: string) => `deposit:${clusterId}`,
   settle: (clusterId: string, periodStart: Date) => `settle:${clusterId}:${periodStart.toISOString()}`,
   refund: (clusterId: string) => `refund:${clusterId}`,
+  /** A lease extension's top-up into escrow (extensions.ts), one per landed LeaseExtended event. */
+  extension: (clusterId: string, txSignature: string, eventIndex: number) => `extension:${clusterId}:${txSignature}:${eventIndex}`,
+  /** A top-up that could not extend the lease: into escrow, refunded with the lease. */
+  unusedExtension: (clusterId: string, txSignature: string, eventIndex: number) => `extension:${clusterId}:${txSignature}:${eventIndex}:unused`,
+  /** The refund of such a top-up when the escrow had been refunded already (counted with the refund). */
+  extensionRefund: (clusterId: string, txSignature: string, eventIndex: number) => `refund:${clusterId}:extension:${txSignature}:${eventIndex}`,
 } as const;
 
 export interface SettlementPeriod {
