@@ -1,4 +1,4 @@
-import { billedAllocations, type Db } from "@gpumesh/db";
+import { billedAllocations, leaseMaxSeconds, type Db } from "@gpumesh/db";
 import { fetchAllocations, fetchLease, pdas, planLeaseSync, type ChainGateway, type DesiredLease } from "@gpumesh/chain";
 import { type Keypair, PublicKey } from "@solana/web3.js";
 import type { Logger } from "pino";
@@ -87,7 +87,7 @@ export class GatewayChainSettlement implements ChainSettlement {
     const cluster = await this.db.cluster.findUniqueOrThrow({
       where: { id: clusterId },
       select: {
-        leaseId: true, status: true, startedAt: true, endedAt: true, durationHours: true, pricePerSecond: true, paymentToken: true, chainClosedAt: true,
+        leaseId: true, status: true, startedAt: true, endedAt: true, durationHours: true, pricePerSecond: true, depositAmount: true, paymentToken: true, chainClosedAt: true,
         renter: { select: { walletAddress: true } },
       },
     });
@@ -137,7 +137,7 @@ export class GatewayChainSettlement implements ChainSettlement {
   /** What the ledger says the lease must look like. */
   private async desired(
     clusterId: string,
-    cluster: { status: string; startedAt: Date | null; endedAt: Date | null; durationHours: number; pricePerSecond: bigint; paymentToken: string },
+    cluster: { status: string; startedAt: Date | null; endedAt: Date | null; durationHours: number; pricePerSecond: bigint; depositAmount: bigint; paymentToken: string },
     leaseMint: PublicKey,
     meshMint: PublicKey,
   ): Promise<DesiredLease> {
@@ -145,7 +145,9 @@ export class GatewayChainSettlement implements ChainSettlement {
     const unix = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
     // The mint is the one the quote named: MESH for a MESH cluster, anything else for USDC.
     const mintMatches = leaseMint.equals(meshMint) === (cluster.paymentToken === "MESH");
-    const terms = { pricePerSecond: cluster.pricePerSecond, maxSeconds: BigInt(cluster.durationHours * 3600), mint: mintMatches ? leaseMint : PublicKey.default };
+    // max_seconds grows with every extend_lease (the quoted duration plus each extension's seconds):
+    // a lease extended while still Pending on-chain is activated with its extended terms.
+    const terms = { pricePerSecond: cluster.pricePerSecond, maxSeconds: leaseMaxSeconds(cluster), mint: mintMatches ? leaseMint : PublicKey.default };
     const started = cluster.startedAt !== null && ["RUNNING", "DEGRADED", "ENDING", "ENDED"].includes(cluster.status);
     if (!started) return { terms, startTs: null, cancel: ["FAILED", "REFUNDED"].includes(cluster.status), allocations: [], endTs: null };
     const billed = await billedAllocations(this.db, clusterId);

@@ -1,4 +1,5 @@
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { DEFAULT_CHAIN_RETRY, DEFAULT_QUEUE_PREFIX } from "@gpumesh/queue";
 import { z } from "zod";
 
 const bps = z.coerce.number().int().min(0, "must be basis points 0-10000").max(10_000, "must be basis points 0-10000");
@@ -12,7 +13,7 @@ export const schedulerEnvShape = {
   /** How often the health sweep runs. */
   HEALTH_SWEEP_EVERY_S: envFields.positiveInt.default(15),
   /** Prefix for BullMQ keys, so several environments can share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, "must be letters, digits, ':', '_' or '-'").default("gpumesh"),
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, "must be letters, digits, ':', '_' or '-'").default(DEFAULT_QUEUE_PREFIX),
   /** How long an agent has to acknowledge an assignment before its node is replaced. */
   DEPLOY_ACK_TIMEOUT_S: envFields.positiveInt.default(120),
   /** Nodes a deployment may replace (refusals, ack timeouts) before it fails and refunds. */
@@ -30,9 +31,9 @@ export const schedulerEnvShape = {
   /** How often running leases are checked for complete hours to settle and for their end. */
   SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
   /** Attempts of a chain-touching job (settle, end, cancel, reward epoch) before the sweeps take it over. */
-  CHAIN_RETRY_ATTEMPTS: envFields.positiveInt.default(20),
+  CHAIN_RETRY_ATTEMPTS: envFields.positiveInt.default(DEFAULT_CHAIN_RETRY.attempts),
   /** First retry delay of a chain-touching job; it doubles per attempt up to CHAIN_RETRY_MAX_DELAY_S. */
-  CHAIN_RETRY_DELAY_MS: envFields.positiveInt.default(1_000),
+  CHAIN_RETRY_DELAY_MS: envFields.positiveInt.default(DEFAULT_CHAIN_RETRY.delayMs),
   /** Cap of the chain-touching jobs' exponential backoff (the defaults ride out about 15 minutes of outage). */
   CHAIN_RETRY_MAX_DELAY_S: envFields.positiveInt.default(60),
   /** A REQUESTED cluster not paid within this long fails ("payment not received"; nothing escrowed). */

@@ -1,25 +1,24 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
-import { createDb, leasesToReconcile, listReconciliations, type Db } from "@gpumesh/db";
-import { Queue, Worker, type ConnectionOptions, type Job, type WorkerOptions } from "bullmq";
+import { createDb, leasesToReconcile, listReconciliations, recordEndRequest, type Db } from "@gpumesh/db";
+import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES } from "@gpumesh/queue";
+import { Queue, Worker, type ConnectionOptions, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { startAdminServer, type AdminServer } from "./admin.ts";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.ts";
 import { reconcileLease } from "./jobs/reconcile.ts";
-import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel, type AgentResponse } from "./agents.ts";
+import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel } from "./agents.ts";
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
 import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
-import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
-import { recordEndRequest, terminateCluster } from "./jobs/terminate.ts";
+import { endCluster, expireLease, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
+import { terminateCluster } from "./jobs/terminate.ts";
 import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
-import { cappedExponentialBackoff, enqueueManyOnce, enqueueOnce } from "./enqueue.ts";
-import { chainJobOptions, DEFAULT_JOB_OPTIONS, jobIds, QUEUES } from "./queues.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -67,8 +66,6 @@ function redisConnection(url: string): ConnectionOptions {
   return { url, maxRetriesPerRequest: null } as ConnectionOptions;
 }
 
-type DeployJobData = { clusterId: string } | AgentResponse | { clusterId: string; allocationId: string; reason: string };
-
 /**
  * The fee and burn rates the ledger settles at. With a chain they are the program's (its config is
  * what moves the money; FEE_BPS/BURN_BPS only matter without one), so the ledger and the chain never
@@ -97,7 +94,7 @@ export async function startScheduler(
   const queueOptions = { ...base, defaultJobOptions: DEFAULT_JOB_OPTIONS };
   const chainQueueOptions = { ...base, defaultJobOptions: chainJobOptions({ attempts: env.CHAIN_RETRY_ATTEMPTS, delayMs: env.CHAIN_RETRY_DELAY_MS }) };
   const health = new Queue(QUEUES.health, queueOptions);
-  const deploy = new Queue<DeployJobData>(QUEUES.deploy, queueOptions);
+  const deploy = new Queue(QUEUES.deploy, queueOptions);
   const settle = new Queue(QUEUES.settle, chainQueueOptions);
   const verify = new Queue(QUEUES.verify, queueOptions);
   // Pub/sub needs its own connection; publishing is best effort (the ClusterEvent row is the record).
@@ -112,7 +109,7 @@ export async function startScheduler(
   // Like index: the rewards worker and sweep only run with a chain (epochs are timed and posted on it).
   const rewards = new Queue(QUEUES.rewards, chainQueueOptions);
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
-  agents.onResponse((response) => enqueueOnce(deploy, "agent-response", response, jobIds.agentResponse(response.clusterId, response.allocationId)));
+  agents.onResponse((response) => enqueueJob(deploy, jobs.agentResponse(response)));
 
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
@@ -133,17 +130,16 @@ export async function startScheduler(
     },
     schedule: {
       async ackDeadline(clusterId, allocationId, at) {
-        const delay = Math.max(0, at.getTime() - Date.now()) + 250; // fire just after the deadline
-        await enqueueOnce(deploy, "ack-deadline", { clusterId }, jobIds.ackDeadline(clusterId, allocationId), { delay });
+        await enqueueJob(deploy, jobs.ackDeadline(clusterId, allocationId, at)); // fires just after the deadline
       },
       async running(clusterId, endsAt) {
-        await enqueueOnce(settle, "end", { clusterId, reason: "lease reached its paid end" }, jobIds.end(clusterId, "expiry"), { delay: Math.max(0, endsAt.getTime() - Date.now()) });
+        await enqueueJob(settle, jobs.expiry(clusterId, endsAt));
       },
       async endEarly(clusterId, reason) {
-        await enqueueOnce(settle, "end", { clusterId, reason }, jobIds.end(clusterId, "degraded"));
+        await enqueueJob(settle, jobs.endEarly(clusterId, reason));
       },
       async leaseChanged(clusterId) {
-        await enqueueOnce(settle, "lease-sync", { clusterId }, jobIds.leaseSync(clusterId, new Date()));
+        await enqueueJob(settle, jobs.leaseSync(clusterId, new Date()));
       },
     },
   };
@@ -171,20 +167,17 @@ export async function startScheduler(
     },
     schedule: {
       async deliver(challengeIds) {
-        await enqueueManyOnce(verify, challengeIds.map((challengeId) => ({ name: "deliver", data: { challengeId }, jobId: jobIds.verifyDeliver(challengeId) })));
+        await enqueueManyOnce(verify, challengeIds.map((challengeId) => jobs.verifyDeliver(challengeId)));
       },
       async expire(challenges) {
-        await enqueueManyOnce(
-          verify,
-          challenges.map((c) => ({ name: "expire", data: { challengeId: c.id }, jobId: jobIds.verifyExpire(c.id), opts: { delay: Math.max(0, c.deadlineAt.getTime() - Date.now()) + 250 } })),
-        );
+        await enqueueManyOnce(verify, challenges.map((c) => jobs.verifyExpire(c.id, c.deadlineAt)));
       },
     },
   };
   // Challenge answers, like deploy acks, become durable jobs on arrival (stamped with that time).
   agents.onVerificationAnswer?.((answer) => {
     const job = answerJob(answer, now());
-    return job ? enqueueOnce(verify, job.name, job.data, job.jobId) : undefined;
+    return job ? enqueueJob(verify, job) : undefined;
   });
 
   if (options.sweeps !== false) {
@@ -205,7 +198,7 @@ export async function startScheduler(
   const healthWorker = new Worker(
     QUEUES.health,
     async (job) => {
-      if (job.name !== "sweep") throw new Error(`unknown health job ${job.name}`);
+      parseJob(QUEUES.health, job.name, job.data);
       const offline = await sweepStaleDevices(db, env.DEVICE_OFFLINE_AFTER_S);
       if (offline.length) logger.info({ count: offline.length }, "devices missed their heartbeat deadline: marked offline");
       // Follow-up: every cluster that held one of them loses that node (replacement or pro-rata end).
@@ -214,31 +207,26 @@ export async function startScheduler(
       const lost = await lostAllocations(db);
       await enqueueManyOnce(
         deploy,
-        lost.map((a) => ({
-          name: "node-lost",
-          data: { clusterId: a.clusterId, allocationId: a.id, reason: a.deviceStatus === "OFFLINE" ? `device ${a.deviceId} missed its heartbeat deadline` : `device ${a.deviceId} is ${a.deviceStatus.toLowerCase()}` },
-          jobId: jobIds.nodeLost(a.clusterId, a.id),
-        })),
+        lost.map((a) => jobs.nodeLost(a.clusterId, a.id, a.deviceStatus === "OFFLINE" ? `device ${a.deviceId} missed its heartbeat deadline` : `device ${a.deviceId} is ${a.deviceStatus.toLowerCase()}`)),
       );
       return lost.length ? { offline: offline.length, lostNodes: lost.length } : { offline: offline.length };
     },
     { ...workerOptions, concurrency: 1 },
   );
 
-  const deployWorker = new Worker<DeployJobData>(
+  const deployWorker = new Worker(
     QUEUES.deploy,
-    async (job: Job<DeployJobData>) => {
+    async (raw) => {
+      const job = parseJob(QUEUES.deploy, raw.name, raw.data);
       switch (job.name) {
         case "deploy":
         case "ack-deadline":
         case "nudge":
-          return advanceDeploy(deployDeps, (job.data as { clusterId: string }).clusterId);
+          return advanceDeploy(deployDeps, job.data.clusterId);
         case "agent-response":
-          return handleAgentResponse(deployDeps, job.data as AgentResponse);
-        case "node-lost": {
-          const data = job.data as unknown as { clusterId: string; allocationId: string; reason: string };
-          return handleNodeLost(deployDeps, data.clusterId, data.allocationId, data.reason);
-        }
+          return handleAgentResponse(deployDeps, job.data);
+        case "node-lost":
+          return handleNodeLost(deployDeps, job.data.clusterId, job.data.allocationId, job.data.reason);
         case "sweep": {
           // Recovery: deployments (and degraded clusters) nobody has touched for a sweep interval (a lost job, a crash between
           // steps, a paid cluster whose deploy job was never enqueued) get a nudge.
@@ -253,11 +241,9 @@ export async function startScheduler(
             take: 1_000,
           });
           const slot = Math.floor(now().getTime() / every);
-          await enqueueManyOnce(deploy, stuck.map((c) => ({ name: "nudge", data: { clusterId: c.id }, jobId: jobIds.deployNudge(c.id, slot) })));
+          await enqueueManyOnce(deploy, stuck.map((c) => jobs.deployNudge(c.id, slot)));
           return { nudged: stuck.length };
         }
-        default:
-          throw new Error(`unknown deploy job ${job.name}`);
       }
     },
     { ...workerOptions, concurrency: env.DEPLOY_CONCURRENCY },
@@ -265,7 +251,8 @@ export async function startScheduler(
 
   const settleWorker = new Worker(
     QUEUES.settle,
-    async (job) => {
+    async (raw) => {
+      const job = parseJob(QUEUES.settle, raw.name, raw.data);
       switch (job.name) {
         case "sweep": {
           const at = now();
@@ -276,18 +263,15 @@ export async function startScheduler(
           let expired = 0;
           for (const cluster of unfinished.expiredQuotes) if (await expireQuote({ db, publish }, cluster, at)) expired++;
           const enqueued = await enqueueManyOnce(settle, [
-            ...work.periods.map((p) => ({
-              name: "period",
-              data: { clusterId: p.clusterId, periodStart: p.periodStart.toISOString() },
-              jobId: jobIds.settlePeriod(p.clusterId, p.periodStart),
-            })),
-            ...work.ends.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease reached its paid end" }, jobId: jobIds.end(clusterId, "expiry") })),
+            ...work.periods.map((p) => jobs.settlePeriod(p.clusterId, p.periodStart)),
+            // Past their paid end: the expiry of that end (the job scheduled at the start, if it was lost).
+            ...work.ends.map((e) => jobs.expiry(e.clusterId, e.endsAt)),
             // Postgres says these are unfinished: a completed job under their id stopped short, run it again.
-            ...unfinished.ending.map((c) => ({ name: "end", data: { clusterId: c.clusterId, reason: c.reason }, jobId: jobIds.end(c.clusterId, "sweep"), rerunCompleted: true })),
-            ...unfinished.unclosedEnded.map((clusterId) => ({ name: "end", data: { clusterId, reason: "lease ended: closing it on-chain" }, jobId: jobIds.end(clusterId, "sweep"), rerunCompleted: true })),
-            ...unfinished.unclosedCancelled.map((clusterId) => ({ name: "cancel", data: { clusterId }, jobId: jobIds.cancel(clusterId), rerunCompleted: true })),
+            ...unfinished.ending.map((c) => ({ ...jobs.resumeEnd(c.clusterId, c.reason), rerunCompleted: true })),
+            ...unfinished.unclosedEnded.map((clusterId) => ({ ...jobs.resumeEnd(clusterId, "lease ended: closing it on-chain"), rerunCompleted: true })),
+            ...unfinished.unclosedCancelled.map((clusterId) => ({ ...jobs.cancel(clusterId), rerunCompleted: true })),
             // Leases closed on-chain and not reconciled yet: chain = ledger, per supplier, fee, burn, refund.
-            ...(chainContext ? await leasesToReconcile(db) : []).map((clusterId) => ({ name: "reconcile", data: { clusterId }, jobId: jobIds.reconcile(clusterId) })),
+            ...(chainContext ? await leasesToReconcile(db) : []).map((clusterId) => jobs.reconcile(clusterId)),
           ]);
           return {
             periods: work.periods.length,
@@ -299,23 +283,33 @@ export async function startScheduler(
           };
         }
         case "period": {
-          const data = job.data as { clusterId: string; periodStart: string };
+          const data = job.data;
           const settled = await settlePeriod(settleDeps, data.clusterId, new Date(data.periodStart));
           return settled ? { created: settled.created, gross: settled.split.gross.toString() } : null;
         }
         case "end": {
-          const data = job.data as { clusterId: string; reason: string; requestedAt?: string };
+          const data = job.data;
           if (data.requestedAt !== undefined) {
             // The renter's terminate (enqueueEnd): cancels before RUNNING, ends at the request's instant after.
             const outcome = await terminateCluster(settleDeps, data.clusterId, data.reason, new Date(data.requestedAt));
-            if (outcome.state === "cancelled") await enqueueOnce(settle, "cancel", { clusterId: data.clusterId }, jobIds.cancel(data.clusterId));
+            if (outcome.state === "cancelled") await enqueueJob(settle, jobs.cancel(data.clusterId));
             return "refund" in outcome ? { state: outcome.state, refund: outcome.refund?.toString() ?? null } : outcome;
           }
           const ended = await endCluster(settleDeps, data.clusterId, data.reason);
           return ended ? { refund: ended.refund.toString() } : null;
         }
+        case "expiry": {
+          // The paid end. An extension moved it later: the new end's expiry takes over (the extension's
+          // producer enqueued it already; enqueued again here in case that enqueue was lost).
+          const outcome = await expireLease(settleDeps, job.data.clusterId, new Date(job.data.endsAt));
+          if (outcome.state === "moved") {
+            await enqueueJob(settle, jobs.expiry(job.data.clusterId, outcome.endsAt));
+            return { state: outcome.state, endsAt: outcome.endsAt.toISOString() };
+          }
+          return { state: outcome.state, refund: outcome.refund?.toString() ?? null };
+        }
         case "reconcile": {
-          const data = job.data as { clusterId: string };
+          const data = job.data;
           if (!chainContext) return null;
           const verdict = await reconcileLease({ db, chain: chainContext, logger }, data.clusterId);
           return verdict ? { ok: verdict.ok, mismatches: verdict.mismatches.length } : null;
@@ -324,25 +318,22 @@ export async function startScheduler(
         // (`cancel/<cluster>`) is what the terminate path and the sweep dedupe on.
         case "cancel":
         case "lease-sync": {
-          const data = job.data as { clusterId: string };
-          const outcome = await chain.syncLease(data.clusterId);
+          const outcome = await chain.syncLease(job.data.clusterId);
           return { sent: outcome.signatures.length, finished: outcome.finished, ...(outcome.problem ? { problem: outcome.problem } : {}) };
         }
-        default:
-          throw new Error(`unknown settle job ${job.name}`);
       }
     },
     { ...workerOptions, concurrency: 4 },
   );
 
-  const verifyWorker = new Worker(QUEUES.verify, async (job) => processVerifyJob(verifyDeps, job.name, job.data), { ...workerOptions, concurrency: 4 });
+  const verifyWorker = new Worker(QUEUES.verify, async (job) => processVerifyJob(verifyDeps, parseJob(QUEUES.verify, job.name, job.data)), { ...workerOptions, concurrency: 4 });
 
   const indexPass = chainContext ? chainIndexPass(db, chainContext) : null;
   const indexWorker = indexPass
     ? new Worker(
         QUEUES.index,
         async (job) => {
-          if (job.name !== "pass") throw new Error(`unknown index job ${job.name}`);
+          parseJob(QUEUES.index, job.name, job.data);
           return indexPass();
         },
         { ...workerOptions, concurrency: 1 },
@@ -357,23 +348,22 @@ export async function startScheduler(
   const rewardsWorker = rewardsDeps
     ? new Worker(
         QUEUES.rewards,
-        async (job) => {
+        async (raw) => {
+          const job = parseJob(QUEUES.rewards, raw.name, raw.data);
           const enqueueNextDue = async () => {
             const epoch = await nextDueEpoch(rewardsDeps);
-            if (epoch !== null) await enqueueOnce(rewards, "epoch", { epoch }, jobIds.rewardsEpoch(epoch));
+            if (epoch !== null) await enqueueJob(rewards, jobs.rewardsEpoch(epoch));
             return epoch;
           };
           switch (job.name) {
             case "sweep":
               return { enqueued: await enqueueNextDue() };
             case "epoch": {
-              const run = await runRewardEpoch(rewardsDeps, (job.data as { epoch: number }).epoch);
+              const run = await runRewardEpoch(rewardsDeps, job.data.epoch);
               // Catching up after downtime: the next hour goes straight on.
               if (run.status !== "not-due") await enqueueNextDue();
               return run;
             }
-            default:
-              throw new Error(`unknown rewards job ${job.name}`);
           }
         },
         { ...workerOptions, concurrency: 1 },
@@ -415,14 +405,14 @@ export async function startScheduler(
     adminUrl: admin?.url,
     metrics,
     async enqueueDeploy(clusterId) {
-      await enqueueOnce(deploy, "deploy", { clusterId }, jobIds.deploy(clusterId));
+      await enqueueJob(deploy, jobs.deploy(clusterId));
     },
     async enqueueEnd(clusterId, reason) {
       // The end instant is this request's: fixed now if the lease runs (a retried or late job never
       // bills past it), else by the job from the same instant once the lease has started.
       const requestedAt = now();
       await recordEndRequest(db, clusterId, requestedAt);
-      await enqueueOnce(settle, "end", { clusterId, reason, requestedAt: requestedAt.toISOString() }, jobIds.end(clusterId, "request"));
+      await enqueueJob(settle, jobs.requestEnd(clusterId, requestedAt, reason));
     },
     async stop(stopOptions = {}) {
       // force: do not wait for active jobs (simulates a killed process; their locks expire and another

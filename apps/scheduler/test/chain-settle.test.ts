@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayChainSettlement } from "../src/chain.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
-import { jobIds } from "../src/queues.ts";
+import { jobIds } from "@gpumesh/queue";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 import { rpcRecorder, STANDARD_RPC_METHODS, waitFor } from "./helpers.ts";
 

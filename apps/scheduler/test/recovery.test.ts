@@ -4,9 +4,8 @@ import { Queue, Worker, type MinimalJob } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
-import { CAPPED_BACKOFF, cappedExponentialBackoff, enqueueOnce } from "../src/enqueue.ts";
+import { CAPPED_BACKOFF, cappedExponentialBackoff, enqueueOnce, jobIds, QUEUES } from "@gpumesh/queue";
 import { loadSchedulerEnv } from "../src/env.ts";
-import { jobIds, QUEUES } from "../src/queues.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 import { FlakyChainSettlement, moneyOfCluster, runningCluster, timeline, waitFor, waitForStatus } from "./helpers.ts";
 
@@ -90,7 +89,7 @@ describe("recovery", () => {
       const settle = scheduler.queues.settle;
       // The expiry end runs the ledger to ENDED, then end_lease fails every attempt; so does the sweep's
       // own end job: both ids are now held by failed jobs (kept 30 days).
-      await waitFor("the expiry end to exhaust its attempts", () => failedAfter(settle, jobIds.end(cluster.id, "expiry"), 8), 30_000);
+      await waitFor("the expiry end to exhaust its attempts", () => failedAfter(settle, jobIds.expiry(cluster.id, cluster.endsAt!), 8), 30_000);
       await waitFor("the sweep's end to exhaust its attempts", () => failedAfter(settle, jobIds.end(cluster.id, "sweep"), 8), 30_000);
       expect((await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).status).toBe("ENDED");
       expect(chain.ended.filter((e) => e.clusterId === cluster.id)).toEqual([]);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
 import { RecordingChainSettlement } from "../src/chain.ts";
 import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "../src/jobs/settle.ts";
-import { jobIds } from "../src/queues.ts";
+import { jobIds } from "@gpumesh/queue";
 import { moneyOfCluster, timeline } from "./helpers.ts";
 
 // Hourly settlement and the end of a lease, with a controlled clock, against real Postgres.
@@ -69,7 +69,7 @@ describe("settle", () => {
     const work = await findSettlementWork(db, midLease);
     const mine = work.periods.filter((p) => p.clusterId === cluster.id);
     expect(mine.map((p) => p.periodStart.getTime() - startedAt.getTime())).toEqual([0, HOUR]);
-    expect(work.ends).not.toContain(cluster.id);
+    expect(work.ends.map((e) => e.clusterId)).not.toContain(cluster.id);
     expect(new Set(mine.map((p) => jobIds.settlePeriod(p.clusterId, p.periodStart))).size).toBe(2);
     expect(jobIds.settlePeriod(cluster.id, new Date("2026-11-25T10:00:00Z"))).toBe(`settle/${cluster.id}/20261125T100000Z`);
 
@@ -85,7 +85,7 @@ describe("settle", () => {
 
     // After the paid end: the sweep asks for the end; ending settles the last hour, refunds nothing.
     const after = new Date(startedAt.getTime() + 3 * HOUR + 60_000);
-    expect((await findSettlementWork(db, after)).ends).toContain(cluster.id);
+    expect((await findSettlementWork(db, after)).ends).toContainEqual({ clusterId: cluster.id, endsAt: cluster.endsAt });
     const e = deps(after);
     const whole = served(cluster.rates, 10_800n, true);
     // The price splits into per-node rates with rounding dust: the dust comes back, to the base unit.

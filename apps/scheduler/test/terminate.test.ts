@@ -1,11 +1,11 @@
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, postDepositJournal, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { createDb, postDepositJournal, recordEndRequest, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
 import { loadSchedulerEnv } from "../src/env.ts";
-import { recordEndRequest, terminateCluster, TERMINATED_BEFORE_RUNNING } from "../src/jobs/terminate.ts";
-import { jobIds } from "../src/queues.ts";
+import { terminateCluster, TERMINATED_BEFORE_RUNNING } from "../src/jobs/terminate.ts";
+import { jobIds } from "@gpumesh/queue";
 import { startScheduler, type RunningScheduler, type SchedulerOptions } from "../src/scheduler.ts";
 import { FlakyChainSettlement, moneyOfCluster, paidCluster, runningCluster, timeline, waitFor, waitForStatus } from "./helpers.ts";
 

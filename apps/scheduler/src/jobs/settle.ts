@@ -35,7 +35,8 @@ export interface SettleDeps {
 
 export interface SweepResult {
   periods: { clusterId: string; periodStart: Date }[];
-  ends: string[];
+  /** Leases past their paid end, with that end (the expiry job's id names it). */
+  ends: { clusterId: string; endsAt: Date }[];
 }
 
 /** Complete, unsettled hours of every billable lease, and leases past their end. */
@@ -49,9 +50,36 @@ export async function findSettlementWork(db: Db, now: Date): Promise<SweepResult
     for (const period of settlementPeriods(cluster.startedAt!, now, cluster.endsAt)) {
       if (!done.has(period.start.getTime())) result.periods.push({ clusterId: cluster.id, periodStart: period.start });
     }
-    if (cluster.endsAt && cluster.endsAt <= now) result.ends.push(cluster.id);
+    if (cluster.endsAt && cluster.endsAt <= now) result.ends.push({ clusterId: cluster.id, endsAt: cluster.endsAt });
   }
   return result;
+}
+
+export type ExpiryOutcome =
+  | { state: "ended"; refund: bigint | null }
+  /** An extension moved the paid end later: nothing ended; the expiry of `endsAt` takes over. */
+  | { state: "moved"; endsAt: Date };
+
+/** The job fired before the end it names (clock skew between processes): BullMQ retries it with backoff. */
+export class NotYetDueError extends Error {
+  override name = "NotYetDueError";
+}
+
+/**
+ * The expiry job of the paid end `endsAt` (`end/<cluster>/expiry/<endsAt>`). A lease whose end has
+ * moved later since (an extension) is not ended: the caller schedules the expiry of the new end.
+ * Otherwise the lease ends at its paid end (or at the renter's earlier request), as `endCluster`.
+ */
+export async function expireLease(deps: SettleDeps, clusterId: string, endsAt: Date): Promise<ExpiryOutcome> {
+  const now = (deps.now ?? (() => new Date()))();
+  const cluster = await deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId }, select: { status: true, endsAt: true, endRequestedAt: true } });
+  const serving = cluster.status === "RUNNING" || cluster.status === "DEGRADED";
+  if (serving && cluster.endRequestedAt === null && cluster.endsAt && cluster.endsAt > now) {
+    if (cluster.endsAt.getTime() > endsAt.getTime()) return { state: "moved", endsAt: cluster.endsAt };
+    throw new NotYetDueError(`cluster ${clusterId}: the lease ends at ${cluster.endsAt.toISOString()}, not yet`);
+  }
+  const ended = await endCluster(deps, clusterId, "lease reached its paid end");
+  return { state: "ended", refund: ended?.refund ?? null };
 }
 
 /** Settles one complete period in the ledger, then brings the on-chain lease in line (settles the same period). */

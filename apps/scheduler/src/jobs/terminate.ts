@@ -1,5 +1,5 @@
 import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
-import { failAndRefundSql, publishSafely, type Db } from "@gpumesh/db";
+import { failAndRefundSql, publishSafely, recordEndRequest } from "@gpumesh/db";
 import { RELEASE } from "./deploy.ts";
 import { endCluster, type SettleDeps } from "./settle.ts";
 
@@ -68,15 +68,4 @@ export async function terminateCluster(deps: SettleDeps, clusterId: string, reas
     }
   }
   throw new Error(`cluster ${clusterId}: terminate did not settle after ${MAX_STEPS} steps`);
-}
-
-/**
- * Fixes the instant the renter asked to end a running lease: the first request wins, and a lease that
- * started after the request (it was deploying when asked) ends when it started. No-op unless the
- * cluster is RUNNING or DEGRADED. `endCluster` ends every lease at this instant when it is set (an
- * expiry or degraded end that runs after a terminate included), however late or often it runs.
- */
-export async function recordEndRequest(db: Db, clusterId: string, requestedAt: Date): Promise<void> {
-  await db.$executeRaw`update cluster set end_requested_at = greatest(${requestedAt}::timestamptz, started_at)
-                        where id = ${clusterId}::uuid and end_requested_at is null and status in ('RUNNING', 'DEGRADED')`;
 }

@@ -11,6 +11,7 @@ import {
   type IssuedChallenge,
 } from "@gpumesh/core";
 import type { Db } from "@gpumesh/db";
+import { jobs, type JobSpec, type ParsedJob } from "@gpumesh/queue";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { AgentChannel } from "../agents.ts";
@@ -174,11 +175,11 @@ const AnswerEnvelope = z.object({ type: z.enum(["commitment", "opening"]), chall
  * another device's name (the channel authenticates devices) cannot take the real answer's id.
  * `receivedAt` is stamped on arrival, so a backlog in the queue never makes an answer late.
  */
-export function answerJob(answer: unknown, receivedAt: Date): { name: "commitment" | "opening"; data: { answer: unknown; receivedAt: string }; jobId: string } | undefined {
+export function answerJob(answer: unknown, receivedAt: Date): JobSpec | undefined {
   const envelope = AnswerEnvelope.safeParse(answer);
   if (!envelope.success) return undefined;
   const { type, challengeId, deviceId } = envelope.data;
-  return { name: type, data: { answer, receivedAt: receivedAt.toISOString() }, jobId: `verify/${challengeId}/${type}/${deviceId}` };
+  return jobs.verifyAnswer(type, challengeId, deviceId, answer, receivedAt);
 }
 
 export type AnswerOutcome =
@@ -322,23 +323,21 @@ export async function closeChallenge(
   });
 }
 
-/** The verify worker's dispatch. */
-export async function processVerifyJob(deps: VerifyDeps, name: string, data: unknown): Promise<unknown> {
-  switch (name) {
+/** The verify worker's dispatch, for a job parsed with `parseJob(QUEUES.verify, …)`. */
+export async function processVerifyJob(deps: VerifyDeps, job: ParsedJob<"verify">): Promise<unknown> {
+  switch (job.name) {
     case "sweep":
       return sweepVerification(deps);
     case "deliver":
-      return deliverChallenge(deps, (data as { challengeId: string }).challengeId);
+      return deliverChallenge(deps, job.data.challengeId);
     case "commitment":
     case "opening": {
-      const { answer, receivedAt } = data as { answer: unknown; receivedAt: string };
-      const outcome = name === "commitment" ? await handleCommitment(deps, answer, new Date(receivedAt)) : await handleOpening(deps, answer, new Date(receivedAt));
+      const { answer, receivedAt } = job.data;
+      const outcome = job.name === "commitment" ? await handleCommitment(deps, answer, new Date(receivedAt)) : await handleOpening(deps, answer, new Date(receivedAt));
       if (outcome.state === "closed" && outcome.status !== "PASSED") deps.logger.info({ challenge: (answer as { challengeId?: string }).challengeId, status: outcome.status, reason: outcome.reason }, "verification challenge not passed");
       return outcome;
     }
     case "expire":
-      return expireChallenge(deps, (data as { challengeId: string }).challengeId);
-    default:
-      throw new Error(`unknown verify job ${name}`);
+      return expireChallenge(deps, job.data.challengeId);
   }
 }

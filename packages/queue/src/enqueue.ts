@@ -1,4 +1,5 @@
-import type { BackoffStrategy, JobsOptions, Queue } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
+import type { JobSpec } from "./jobs.ts";
 
 /**
  * Enqueues work under its deterministic id so that its own failed past cannot block it. BullMQ
@@ -69,20 +70,8 @@ export async function enqueueManyOnce<Data>(
   return counts;
 }
 
-/** The backoff type of chain-touching jobs (settle, end, cancel, reward epochs): see `cappedExponentialBackoff`. */
-export const CAPPED_BACKOFF = "capped-exponential";
-
-/**
- * Exponential backoff capped at `maxDelayMs` (BullMQ's built-in exponential has no cap, so with more
- * attempts its last delays would grow to hours). A chain outage shorter than the attempts × cap
- * window is ridden out by the job itself; a longer one by the sweeps, which retry failed jobs.
- * Registered as the workers' custom strategy; the built-in types keep their own meaning.
- */
-export function cappedExponentialBackoff(maxDelayMs: number): BackoffStrategy {
-  return (attemptsMade, type, _error, job) => {
-    if (type !== CAPPED_BACKOFF) throw new Error(`unknown backoff type ${type ?? "(none)"}`);
-    const backoff = job?.opts.backoff;
-    const base = typeof backoff === "object" && backoff.delay !== undefined ? backoff.delay : 1_000;
-    return Math.min(maxDelayMs, base * 2 ** Math.max(0, attemptsMade - 1));
-  };
+/** `enqueueOnce` of a job built by `jobs` (jobs.ts), on its own queue (refused on another one). */
+export async function enqueueJob(queue: Queue, job: JobSpec, options: { rerunCompleted?: boolean } = {}): Promise<EnqueueOutcome> {
+  if (queue.name !== job.queue) throw new Error(`job ${job.jobId} belongs on queue ${job.queue}, not ${queue.name}`);
+  return enqueueOnce(queue, job.name, job.data, job.jobId, job.opts, options);
 }

@@ -1,10 +1,8 @@
-import { CAPPED_BACKOFF } from "./enqueue.ts";
-
 /**
  * Queue names and job ids. Job ids derive from domain ids so that enqueuing the same work twice (a
- * retry, a restarted scheduler, two scheduler processes) yields one job: BullMQ ignores a job whose id
- * already exists. Producers and sweeps go through `enqueueOnce` (enqueue.ts), which retries a job
- * whose id is held by a failed attempt instead of being ignored.
+ * retry, a restarted scheduler, two scheduler processes, the web and a sweep) yields one job: BullMQ
+ * ignores a job whose id already exists. Producers and sweeps go through `enqueueOnce` (enqueue.ts),
+ * which retries a job whose id is held by a failed attempt instead of being ignored.
  *
  * Separator: BullMQ refuses custom ids containing ':' (unless they have exactly three parts, a legacy
  * repeat-job form), so ids use '/' and times are written in ISO 8601 basic format (20261125T100000Z).
@@ -13,7 +11,7 @@ export const QUEUES = {
   health: "health",
   deploy: "deploy",
   settle: "settle",
-  /** Proof-of-physical-work challenges per device (jobs/verify.ts). */
+  /** Proof-of-physical-work challenges per device. */
   verify: "verify",
   /** The chain indexer: one catch-up pass per tick (only with a chain). */
   index: "index",
@@ -29,6 +27,9 @@ export function basicIso(date: Date): string {
   return iso.endsWith(".000Z") ? iso.replace(".000Z", "Z") : iso;
 }
 
+/** Why an `end` job ends a lease (the paid end has a job of its own: `expiry`). */
+export type EndCause = "request" | "degraded" | "sweep";
+
 export const jobIds = {
   healthSweep: "health-sweep",
   deploySweep: "deploy-sweep",
@@ -38,6 +39,8 @@ export const jobIds = {
   verifyDeliver: (challengeId: string) => `verify/${challengeId}/deliver`,
   /** A challenge's deadline: expires it unless it was closed first. */
   verifyExpire: (challengeId: string) => `verify/${challengeId}/expire`,
+  /** An agent's answer to a challenge (commitment or opened rows), one per challenge, kind and device. */
+  verifyAnswer: (challengeId: string, type: "commitment" | "opening", deviceId: string) => `verify/${challengeId}/${type}/${deviceId}`,
   rewardsSweep: "rewards-sweep",
   /** One job per reward epoch (emission hour). */
   rewardsEpoch: (epoch: number) => `rewards/${epoch}`,
@@ -53,10 +56,15 @@ export const jobIds = {
   deployNudge: (clusterId: string, slot: number) => `deploy/${clusterId}/nudge/${slot}`,
   settlePeriod: (clusterId: string, periodStart: Date) => `settle/${clusterId}/${basicIso(periodStart)}`,
   /**
-   * The end of a lease: `expiry` at its paid end (scheduled when it starts running), `request` when the
-   * renter ends it, `degraded` when a lost node cannot be replaced.
+   * The end of a lease other than its paid end: `request` when the renter ends it, `degraded` when a
+   * lost node cannot be replaced, `sweep` when the settle sweep finishes an interrupted end.
    */
-  end: (clusterId: string, cause: "expiry" | "request" | "degraded" | "sweep") => `end/${clusterId}/${cause}`,
+  end: (clusterId: string, cause: EndCause) => `end/${clusterId}/${cause}`,
+  /**
+   * The lease's paid end, one per end instant: scheduled when it starts running, and again for the new
+   * end when it is extended (the job for the old end, if it fires, re-schedules itself instead of ending).
+   */
+  expiry: (clusterId: string, endsAt: Date) => `end/${clusterId}/expiry/${basicIso(endsAt)}`,
   /** Cancels the on-chain lease of a cluster that never ran (FAILED/REFUNDED): the escrow goes back in full. */
   cancel: (clusterId: string) => `cancel/${clusterId}`,
   /**
@@ -69,21 +77,3 @@ export const jobIds = {
   /** A node of a cluster went offline: one job per allocation. */
   nodeLost: (clusterId: string, allocationId: string) => `deploy/${clusterId}/lost/${allocationId}`,
 } as const;
-
-export const DEFAULT_JOB_OPTIONS = {
-  attempts: 8,
-  backoff: { type: "exponential", delay: 1_000 },
-  // Completed jobs are kept a while (dedupe window for ids); failed ones much longer, for inspection
-  // (enqueueOnce retries a failed one, so it never blocks its id).
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-} as const;
-
-/**
- * Queues whose jobs touch the chain (settle, rewards): more attempts, exponential backoff capped by
- * the workers' strategy (enqueue.ts), so a job rides out a long outage at a steady pace; the sweeps
- * retry it after a longer one.
- */
-export function chainJobOptions(retry: { attempts: number; delayMs: number }) {
-  return { ...DEFAULT_JOB_OPTIONS, attempts: retry.attempts, backoff: { type: CAPPED_BACKOFF, delay: retry.delayMs } };
-}
