@@ -9,6 +9,9 @@ const dataDir = path.join(os.tmpdir(), `gpumesh-e2e-${webPort}`);
 /** The scheduler's queue dashboard under `pnpm dev` (e2e/queues.spec.ts logs in with this token). */
 export const E2E_ADMIN_PORT = Number(process.env.E2E_ADMIN_PORT ?? 3117);
 export const E2E_ADMIN_TOKEN = "e2e-dashboard-token-0123456789";
+/** `pnpm dev`'s localnet in the browser tests (the public health endpoint does not name it). */
+export const E2E_LOCALNET_PORT = Number(process.env.E2E_LOCALNET_PORT ?? 8909);
+export const E2E_LOCALNET_URL = `http://127.0.0.1:${E2E_LOCALNET_PORT}`;
 const chromium = {
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -40,7 +43,7 @@ export default defineConfig({
       WEB_PORT: String(webPort),
       GPUMESH_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
       GPUMESH_REDIS_PORT: process.env.E2E_REDIS_PORT ?? "63809",
-      GPUMESH_LOCALNET_PORT: process.env.E2E_LOCALNET_PORT ?? "8909",
+      GPUMESH_LOCALNET_PORT: String(E2E_LOCALNET_PORT),
       GPUMESH_DATA_DIR: dataDir,
       GPUMESH_ADMIN_PORT: String(E2E_ADMIN_PORT),
       ADMIN_TOKEN: E2E_ADMIN_TOKEN,
