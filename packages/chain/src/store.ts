@@ -1,4 +1,4 @@
-import { postJournal, type Claim, type Db, type DbTransaction, type Payment, type Prisma } from "@gpumesh/db";
+import { findRecordedExtension, postJournal, recordLandedExtension, type Claim, type Db, type DbTransaction, type Payment, type Prisma, type RecordedExtension } from "@gpumesh/db";
 import { LedgerAccounts, transfer } from "@gpumesh/core";
 import { PublicKey } from "@solana/web3.js";
 import type { GpumeshEvent } from "./events.ts";
@@ -60,6 +60,45 @@ export function paymentRecorder(
         await db.cluster.updateMany({ where: { id: order.clusterId, OR: [{ leasePda: null }, { leasePda: lease }] }, data: { leasePda: lease, ...(order.rates ?? {}) } });
       }
       return { created: count === 1, record: await db.payment.findUniqueOrThrow({ where: { txSignature_eventIndex: { txSignature: landed.signature, eventIndex } } }) };
+    },
+  };
+}
+
+/**
+ * The base units a LeaseExtended event escrowed: the program adds `price · extra_seconds`, and its
+ * lease always holds `deposited = price · max_seconds`, so the event alone tells the price and the amount.
+ */
+export function extensionAmount(event: { extraSeconds: bigint; maxSeconds: bigint; deposited: bigint }): bigint {
+  if (event.maxSeconds <= 0n || event.deposited % event.maxSeconds !== 0n) throw new Error(`LeaseExtended: deposited ${event.deposited} is not a whole price for ${event.maxSeconds} s`);
+  return (event.deposited / event.maxSeconds) * event.extraSeconds;
+}
+
+/**
+ * Records a confirmed, wallet-signed `extend_lease` of a cluster's lease (`recordLandedExtension` in
+ * @gpumesh/db): the end moves when the lease may be extended (`record.extended`), else the top-up is
+ * booked into the escrow and comes back with the refund (the chain already holds it either way). The
+ * event must name the cluster's lease and `order.addSeconds`; the amount is the one the program took.
+ */
+export function extensionRecorder(db: Db, order: { clusterId: string; accountId: string; addSeconds: number }): TransactionRecorder<RecordedExtension> {
+  return {
+    find: (signature) => findRecordedExtension(db, signature),
+    async record(landed: LandedTransaction) {
+      const cluster = await db.cluster.findUniqueOrThrow({ where: { id: order.clusterId }, select: { leasePda: true } });
+      const eventIndex = landed.events.findIndex((e) => e.name === "LeaseExtended" && e.data.lease.toBase58() === cluster.leasePda);
+      const extended = landed.events[eventIndex];
+      if (!extended || extended.name !== "LeaseExtended") throw new Error(`transaction ${landed.signature} extended no lease of cluster ${order.clusterId}`);
+      if (extended.data.extraSeconds !== BigInt(order.addSeconds)) throw new Error(`transaction ${landed.signature} extended by ${extended.data.extraSeconds} s, the order says ${order.addSeconds}`);
+      const recorded = await recordLandedExtension(db, {
+        clusterId: order.clusterId,
+        accountId: order.accountId,
+        amount: extensionAmount(extended.data),
+        addSeconds: order.addSeconds,
+        txSignature: landed.signature,
+        eventIndex,
+        slot: landed.slot,
+        at: new Date(),
+      });
+      return { created: recorded.created, record: recorded };
     },
   };
 }
@@ -143,6 +182,10 @@ function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, me
  * with the cursor (`chain_cursor`, one row per program id):
  * - every event → a `chain_event` row (settlements and burns included: the explorer's source);
  * - LeaseOpened → Payment DEPOSIT (CONFIRMED), LeaseEnded with a refund → Payment REFUND;
+ * - LeaseExtended of a cluster's lease → Payment EXTENSION, its journal, and the end moved
+ *   (`recordLandedExtension`, the same idempotent write as the gateway's `extensionRecorder`: an
+ *   extension the renter's wallet sent without the web is booked too); of no cluster's lease → a
+ *   Payment EXTENSION for the wallet, linked to no cluster;
  * - RewardsClaimed → Claim, plus journal `rewards:vault → rewards:claimant:<wallet>` (MESH);
  * - EmissionsMinted → journal `minted → rewards:vault` (MESH);
  * - RewardRootPosted → the RewardEpoch row of that epoch marked POSTED (root, signature).
@@ -172,7 +215,7 @@ export class PrismaChainIndexStore implements ChainIndexStore {
    * one whose lease is this lease account, never matched by lease id alone (anyone can open a lease
    * under any id from their own wallet).
    */
-  private async recordPayment(db: DbTransaction, tx: IndexedTransaction, eventIndex: number, at: Date, wallet: string, lease: PublicKey, kind: "DEPOSIT" | "REFUND", mint: string | undefined, amount: bigint): Promise<void> {
+  private async recordPayment(db: DbTransaction, tx: IndexedTransaction, eventIndex: number, at: Date, wallet: string, lease: PublicKey, kind: "DEPOSIT" | "REFUND" | "EXTENSION", mint: string | undefined, amount: bigint): Promise<void> {
     const accountId = await accountIdFor(db, wallet);
     const match = await db.cluster.findUnique({ where: { leasePda: lease.toBase58() }, select: { id: true, depositAmount: true } });
     // A deposit that is not the cluster's quote (a lease opened outside the server, other terms) is not
@@ -229,6 +272,21 @@ export class PrismaChainIndexStore implements ChainIndexStore {
         case "LeaseOpened":
           await this.recordPayment(db, tx, eventIndex, at, event.data.renter.toBase58(), event.data.lease, "DEPOSIT", event.data.mint.toBase58(), event.data.deposited);
           break;
+        case "LeaseExtended": {
+          const lease = event.data.lease.toBase58();
+          const renter = tx.leases[lease]?.renter;
+          const amount = extensionAmount(event.data);
+          const cluster = await db.cluster.findUnique({ where: { leasePda: lease }, select: { id: true, renterId: true } });
+          if (cluster) {
+            await recordLandedExtension(db, {
+              clusterId: cluster.id, accountId: renter ? await accountIdFor(db, renter) : cluster.renterId, amount, addSeconds: Number(event.data.extraSeconds),
+              txSignature: tx.signature, eventIndex, slot: tx.slot, at,
+            });
+          } else if (renter) {
+            await this.recordPayment(db, tx, eventIndex, at, renter, event.data.lease, "EXTENSION", tx.leases[lease]?.mint, amount);
+          }
+          break;
+        }
         case "LeaseEnded":
         case "LeaseCancelled": {
           const lease = tx.leases[event.data.lease.toBase58()];
