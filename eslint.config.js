@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/.next/**", "**/dist/**", "**/target/**", "packages/db/src/generated/**", ".data/**", "**/next-env.d.ts", "test-results/**", "playwright-report/**"],
+    ignores: ["**/node_modules/**", "**/.next/**", "**/.next-*/**", "**/.next-*.tsconfig.json", "**/dist/**", "**/target/**", "packages/db/src/generated/**", ".data/**", "**/next-env.d.ts", "test-results/**", "playwright-report/**"],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

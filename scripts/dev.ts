@@ -17,7 +17,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  bootstrapLocalnet, buildLocalnet, devSupplierKeypair, registerSuppliers, startLocalnet, supplierChainIdentity, type LocalnetAccounts, type RunningLocalnet,
+  bootstrapLocalnet, buildLocalnet, devSupplierKeypair, localnetAccounts, registerSuppliers, startLocalnet, supplierChainIdentity, type LocalnetAccounts, type RunningLocalnet,
 } from "@gpumesh/chain/localnet";
 import { EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { Connection } from "@solana/web3.js";
@@ -261,7 +261,19 @@ try {
   Object.assign(schedulerEnv, { ADMIN_PORT: String(config.GPUMESH_ADMIN_PORT), ADMIN_TOKEN: adminToken });
   run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], schedulerEnv, path.join(root, "apps/scheduler"));
   // Sign-in messages name the site; both loopback spellings of this port are ours.
-  const webEnv = { ...serviceEnv, WEB_ORIGINS: process.env.WEB_ORIGINS ?? `http://localhost:${config.WEB_PORT},http://127.0.0.1:${config.WEB_PORT}` };
+  const webEnv: Record<string, string> = { ...serviceEnv, WEB_ORIGINS: process.env.WEB_ORIGINS ?? `http://localhost:${config.WEB_PORT},http://127.0.0.1:${config.WEB_PORT}` };
+  // A second `pnpm dev` (the browser tests' stack, another port) builds into its own directory
+  // (apps/web/next.config.ts), with a tsconfig of its own that Next may rewrite.
+  if (config.WEB_PORT !== 3000) {
+    const distDir = `.next-${config.WEB_PORT}`;
+    const base = JSON.parse(await fs.readFile(path.join(root, "apps/web/tsconfig.json"), "utf8")) as { include: string[] };
+    const include = [...base.include.filter((entry) => !entry.startsWith(".next/")), `${distDir}/types/**/*.ts`];
+    await fs.writeFile(path.join(root, "apps/web", `${distDir}.tsconfig.json`), `${JSON.stringify({ extends: "./tsconfig.json", include }, null, 2)}\n`);
+    webEnv.GPUMESH_NEXT_DIST_DIR = distDir;
+  }
+  // The USDC renters pay with: localnet's dev mint when this run bootstrapped the chain.
+  if (process.env.USDC_MINT) webEnv.USDC_MINT = process.env.USDC_MINT;
+  else if (bootstrapped) webEnv.USDC_MINT = localnetAccounts().usdcMint.toBase58();
   run("web", path.join(root, "apps/web/node_modules/.bin/next"), ["dev", "--port", String(config.WEB_PORT), "--hostname", "127.0.0.1"], webEnv, path.join(root, "apps/web"));
 
   const url = `http://localhost:${config.WEB_PORT}`;

@@ -12,6 +12,8 @@ function load() {
         LOG_LEVEL: envFields.logLevel,
         /** Solana JSON-RPC (localnet under `pnpm dev`; devnet or solana-test-validator elsewhere). */
         SOLANA_RPC_URL: z.string().url("must be an http(s) URL").optional(),
+        /** The USDC mint renters pay with (base58); `pnpm dev` passes localnet's. MESH comes from the program config. */
+        USDC_MINT: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "must be a base58 mint address").optional(),
         /**
          * The origins this app is served from, comma-separated (`https://app.gpumesh.io`). Sign-in
          * messages name the first one's host as their domain and are accepted only for these; state-

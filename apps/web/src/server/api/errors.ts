@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** Nothing on the network matches the request right now; `details` carries the nearest alternatives. */
+  NO_CAPACITY: 409,
   /** The order (quote, nonce) expired; ask for a new one. */
   EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
@@ -29,6 +31,7 @@ export const ErrorEnvelope = z.object({
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).describe("Machine-readable reason"),
     message: z.string().describe("What went wrong, for people"),
     field: z.string().optional().describe("The request field at fault (dotted path), when one is"),
+    details: z.unknown().optional().describe("Machine-readable context (e.g. the nearest alternatives when nothing can be quoted)"),
   }),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
@@ -39,6 +42,7 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = "ApiError";
@@ -49,7 +53,7 @@ export class ApiError extends Error {
   }
 
   toEnvelope(): ErrorEnvelope {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}), ...(this.details === undefined ? {} : { details: this.details }) } };
   }
 }
 
