@@ -266,6 +266,8 @@ export async function startScheduler(
             ...work.periods.map((p) => jobs.settlePeriod(p.clusterId, p.periodStart)),
             // Past their paid end: the expiry of that end (the job scheduled at the start, if it was lost).
             ...work.ends.map((e) => jobs.expiry(e.clusterId, e.endsAt)),
+            // Asked to end, not ending yet: the renter's end job (same id as the web's: one job).
+            ...work.requested.map((r) => jobs.requestEnd(r.clusterId, r.requestedAt)),
             // Postgres says these are unfinished: a completed job under their id stopped short, run it again.
             ...unfinished.ending.map((c) => ({ ...jobs.resumeEnd(c.clusterId, c.reason), rerunCompleted: true })),
             ...unfinished.unclosedEnded.map((clusterId) => ({ ...jobs.resumeEnd(clusterId, "lease ended: closing it on-chain"), rerunCompleted: true })),
@@ -276,6 +278,7 @@ export async function startScheduler(
           return {
             periods: work.periods.length,
             ends: work.ends.length,
+            requestedEnds: work.requested.length,
             resumedEnds: unfinished.ending.length,
             unclosed: unfinished.unclosedEnded.length + unfinished.unclosedCancelled.length,
             expiredQuotes: expired,

@@ -1,6 +1,6 @@
 import { LedgerAccounts, settlementSplit } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import { allocationRate, createDb, ledgerBalance, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { allocationRate, createDb, ledgerBalance, recordEndRequest, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
@@ -109,7 +109,11 @@ describe("settle", () => {
     const startedAt = wholeSecond(Date.now() - 20 * HOUR);
     const cluster = await runningCluster(startedAt, "USDC", 5);
     const at = new Date(startedAt.getTime() + 90 * 60_000 + 17_400); // 1 h 30 min 17.4 s: billed to the whole second
+    // Asked to end, its end job lost (the web's enqueue failed): the sweep finds it.
+    await recordEndRequest(db, cluster.id, at);
+    expect((await findSettlementWork(db, new Date(at.getTime() + 1_000))).requested).toContainEqual({ clusterId: cluster.id, requestedAt: at });
     const result = await endCluster(deps(at), cluster.id, "terminated by the renter");
+    expect((await findSettlementWork(db, new Date(at.getTime() + 1_000))).requested.map((r) => r.clusterId)).not.toContain(cluster.id);
     const used = served(cluster.rates, 90n * 60n + 17n, false).gross;
     expect(result).toEqual({ refund: cluster.depositAmount - used });
     // A retry much later (a crash after ENDED) changes nothing: the end instant was fixed once.

@@ -37,13 +37,18 @@ export interface SweepResult {
   periods: { clusterId: string; periodStart: Date }[];
   /** Leases past their paid end, with that end (the expiry job's id names it). */
   ends: { clusterId: string; endsAt: Date }[];
+  /**
+   * Running leases the renter asked to end (`end_requested_at`) that have not started ending: their end
+   * job was lost (the web's producer fails fast when Redis is down) or has not run yet.
+   */
+  requested: { clusterId: string; requestedAt: Date }[];
 }
 
 /** Complete, unsettled hours of every billable lease, and leases past their end. */
 export async function findSettlementWork(db: Db, now: Date): Promise<SweepResult> {
   const billable = [...CLUSTER_BILLABLE] as ClusterStatus[];
-  const clusters = await db.cluster.findMany({ where: { status: { in: billable }, startedAt: { not: null } }, select: { id: true, startedAt: true, endsAt: true } });
-  const result: SweepResult = { periods: [], ends: [] };
+  const clusters = await db.cluster.findMany({ where: { status: { in: billable }, startedAt: { not: null } }, select: { id: true, status: true, startedAt: true, endsAt: true, endRequestedAt: true } });
+  const result: SweepResult = { periods: [], ends: [], requested: [] };
   for (const cluster of clusters) {
     const settled = await db.usageRecord.findMany({ where: { clusterId: cluster.id }, distinct: ["periodStart"], select: { periodStart: true } });
     const done = new Set(settled.map((u) => u.periodStart.getTime()));
@@ -51,6 +56,7 @@ export async function findSettlementWork(db: Db, now: Date): Promise<SweepResult
       if (!done.has(period.start.getTime())) result.periods.push({ clusterId: cluster.id, periodStart: period.start });
     }
     if (cluster.endsAt && cluster.endsAt <= now) result.ends.push({ clusterId: cluster.id, endsAt: cluster.endsAt });
+    else if (cluster.endRequestedAt && (cluster.status === "RUNNING" || cluster.status === "DEGRADED")) result.requested.push({ clusterId: cluster.id, requestedAt: cluster.endRequestedAt });
   }
   return result;
 }
