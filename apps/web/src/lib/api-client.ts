@@ -8,6 +8,7 @@ export class ApiClientError extends Error {
     message: string,
     readonly field?: string,
     readonly status?: number,
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = "ApiClientError";
@@ -26,10 +27,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   } catch {
     throw new ApiClientError("NETWORK", "cannot reach GPUMesh; check your connection and try again");
   }
-  const payload = (await response.json().catch(() => null)) as { error?: { code: string; message: string; field?: string } } | null;
+  const payload = (await response.json().catch(() => null)) as { error?: { code: string; message: string; field?: string; details?: unknown } } | null;
   if (!response.ok) {
     const error = payload?.error;
-    throw new ApiClientError(error?.code ?? "INTERNAL", error?.message ?? `request failed (${response.status})`, error?.field, response.status);
+    throw new ApiClientError(error?.code ?? "INTERNAL", error?.message ?? `request failed (${response.status})`, error?.field, response.status, error?.details);
   }
   return payload as T;
 }

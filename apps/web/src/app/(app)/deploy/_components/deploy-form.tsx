@@ -1,0 +1,264 @@
+"use client";
+
+import { useEffect, useState } from "react";
+import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
+import { api, ApiClientError } from "@/lib/api-client.ts";
+import { QuoteCard, type Quote } from "./quote-card.tsx";
+
+export interface Market {
+  gpuModelId: string;
+  region: string;
+  onlineGpus: number;
+  busyGpus: number;
+  freeGpus: number;
+  pricePerGpuHour: string | null;
+  hyperscalerPricePerGpuHour: string | null;
+}
+interface ModelOption { id: string; name: string; vramGb: number; architecture: string }
+interface RegionOption { id: string; name: string; continent: string }
+type Token = "USDC" | "MESH";
+
+const TYPES = [
+  { id: "RAY", label: "Ray", hint: "Distributed Python for training, tuning and inference; Ray dashboard and Jupyter once running." },
+  { id: "KUBERNETES", label: "Kubernetes", hint: "A Kubernetes cluster over the nodes; you get a kubeconfig." },
+  { id: "CONTAINER", label: "Containers", hint: "Your container image on every node." },
+  { id: "BARE_METAL", label: "Bare metal", hint: "Whole machines with SSH access." },
+] as const;
+const TIERS = [
+  { id: "STANDARD", label: "Standard", hint: "At least 400 Mbps both ways, measured by GPUMesh (not declared)." },
+  { id: "HIGH_SPEED", label: "High speed", hint: "At least 1 Gbps both ways, measured." },
+  { id: "ULTRA_HIGH_SPEED", label: "Ultra-high speed", hint: "At least 10 Gbps both ways, measured: for multi-node training." },
+] as const;
+const UNITS = { hours: 1, days: 24, weeks: 168 } as const;
+const MAX_HOURS = 24 * 90;
+
+function format(units: string | null, token: Token): string {
+  if (units === null) return "—";
+  const value = BigInt(units);
+  const whole = value / 1_000_000n;
+  const cents = (value % 1_000_000n) / 10_000n;
+  return `${whole.toLocaleString("en-US")}.${cents.toString().padStart(2, "0")} ${token}`;
+}
+
+/** The configure form: every option shows live availability and price; infeasible ones say why. */
+export function DeployForm(props: { sessionWallet: string; initialMarkets: Market[]; models: ModelOption[]; regions: RegionOption[] }) {
+  const [token, setToken] = useState<Token>("USDC");
+  const [markets, setMarkets] = useState(props.initialMarkets);
+  const [name, setName] = useState("my-cluster");
+  const [type, setType] = useState<(typeof TYPES)[number]["id"]>("RAY");
+  const [modelIds, setModelIds] = useState<string[]>(["h100-80gb"]);
+  const [regionIds, setRegionIds] = useState<string[]>([]);
+  const [gpuCount, setGpuCount] = useState(8);
+  const [tier, setTier] = useState<(typeof TIERS)[number]["id"]>("STANDARD");
+  const [encrypted, setEncrypted] = useState(false);
+  const [compliance, setCompliance] = useState(false);
+  const [duration, setDuration] = useState(2);
+  const [unit, setUnit] = useState<keyof typeof UNITS>("hours");
+  const [busy, setBusy] = useState(false);
+  const [quote, setQuote] = useState<Quote | null>(null);
+  const [problem, setProblem] = useState<{ message: string; field?: string; alternatives?: string[] } | null>(null);
+
+  // Prices follow the payment token; availability refreshes every 15 s while the form is open.
+  useEffect(() => {
+    let stop = false;
+    const load = () =>
+      api<{ markets: Market[] }>(`/api/v1/availability?token=${token}`)
+        .then((result) => !stop && setMarkets(result.markets))
+        .catch(() => undefined);
+    void load();
+    const timer = setInterval(load, 15_000);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
+  }, [token]);
+
+  const free = (model: string | null, region: string | null) =>
+    markets.filter((m) => (model === null || m.gpuModelId === model) && (region === null || m.region === region)).reduce((sum, m) => sum + m.freeGpus, 0);
+  const freeForModel = (model: string) => (regionIds.length ? regionIds.reduce((sum, region) => sum + free(model, region), 0) : free(model, null));
+  const freeForRegion = (region: string) => modelIds.reduce((sum, model) => sum + free(model, region), 0);
+  const freeSelected = regionIds.reduce((sum, region) => sum + freeForRegion(region), 0);
+  const cheapest = (model: string) => {
+    const prices = markets.filter((m) => m.gpuModelId === model && m.freeGpus > 0 && m.pricePerGpuHour !== null && (!regionIds.length || regionIds.includes(m.region))).map((m) => BigInt(m.pricePerGpuHour!));
+    return prices.length ? prices.reduce((a, b) => (a < b ? a : b)).toString() : null;
+  };
+  const hours = duration * UNITS[unit];
+
+  const shortage =
+    !regionIds.length || !modelIds.length || freeSelected >= gpuCount
+      ? null
+      : {
+          elsewhere: props.regions
+            .filter((region) => !regionIds.includes(region.id))
+            .map((region) => ({ region, gpus: freeForRegion(region.id) }))
+            .filter((entry) => entry.gpus > 0)
+            .sort((a, b) => b.gpus - a.gpus)
+            .slice(0, 3),
+        };
+
+  const invalid =
+    !name.trim() ? "Give the cluster a name." :
+    !modelIds.length ? "Choose at least one GPU model." :
+    !regionIds.length ? "Choose at least one region." :
+    !Number.isInteger(gpuCount) || gpuCount < 1 ? "The GPU count must be a whole number, at least 1." :
+    !Number.isInteger(duration) || duration < 1 ? "The duration must be a whole number, at least 1." :
+    hours > MAX_HOURS ? "A lease lasts at most 90 days." :
+    null;
+
+  async function requestQuote() {
+    setBusy(true);
+    setProblem(null);
+    setQuote(null);
+    try {
+      const body = { name: name.trim(), type, gpuModelIds: modelIds, gpuCount, regions: regionIds, connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, durationHours: hours, paymentToken: token };
+      setQuote(await api<Quote>("/api/v1/quotes", { body }));
+    } catch (error) {
+      if (error instanceof ApiClientError) {
+        const details = error.details as { otherRegions?: { gpuModelId: string; region: string; freeGpus: number }[]; otherModels?: { gpuModelId: string; region: string; freeGpus: number }[] } | undefined;
+        const alternatives = [...(details?.otherRegions ?? []), ...(details?.otherModels ?? [])].slice(0, 4).map((a) => `${a.freeGpus} × ${props.models.find((m) => m.id === a.gpuModelId)?.name ?? a.gpuModelId} free in ${props.regions.find((r) => r.id === a.region)?.name ?? a.region}`);
+        setProblem({ message: error.message, field: error.field, alternatives });
+      } else setProblem({ message: "Something went wrong; try again." });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const toggle = (list: string[], id: string) => (list.includes(id) ? list.filter((entry) => entry !== id) : [...list, id]);
+
+  return (
+    <div className="deploy">
+      <form className="panel form" onSubmit={(event) => { event.preventDefault(); if (!invalid) void requestQuote(); }} aria-describedby="form-status">
+        <label className="field">
+          <span>Name</span>
+          <input value={name} maxLength={80} onChange={(event) => setName(event.target.value)} aria-describedby="name-hint" />
+          <small id="name-hint">How the cluster appears in your list.</small>
+        </label>
+
+        <fieldset className="field">
+          <legend>Cluster type</legend>
+          {TYPES.map((option) => (
+            <label key={option.id} className="choice">
+              <input type="radio" name="type" checked={type === option.id} onChange={() => setType(option.id)} />
+              <span><strong>{option.label}</strong> <small>{option.hint}</small></span>
+            </label>
+          ))}
+        </fieldset>
+
+        <fieldset className="field">
+          <legend>GPU models (any of)</legend>
+          <div className="options" data-testid="model-options">
+            {props.models.map((model) => {
+              const count = freeForModel(model.id);
+              return (
+                <label key={model.id} className={`choice ${count === 0 ? "unavailable" : ""}`}>
+                  <input type="checkbox" checked={modelIds.includes(model.id)} disabled={count === 0 && !modelIds.includes(model.id)} onChange={() => setModelIds(toggle(modelIds, model.id))} />
+                  <span>
+                    <strong>{model.name}</strong> <small>{model.vramGb} GB · {model.architecture} · {count === 0 ? "none free right now" : `${count} free · from ${format(cheapest(model.id), token)}/GPU-h`}</small>
+                  </span>
+                </label>
+              );
+            })}
+          </div>
+        </fieldset>
+
+        <label className="field">
+          <span>GPUs</span>
+          <input type="number" min={1} max={1024} step={1} value={Number.isNaN(gpuCount) ? "" : gpuCount} onChange={(event) => setGpuCount(event.target.valueAsNumber)} aria-describedby="count-hint" />
+          <small id="count-hint">Whole machines are leased; GPUMesh picks the fewest nodes that add up to this many GPUs.</small>
+        </label>
+
+        <fieldset className="field">
+          <legend>Regions</legend>
+          <div className="options" data-testid="region-options">
+            {props.regions.map((region) => {
+              const count = freeForRegion(region.id);
+              return (
+                <label key={region.id} className={`choice ${count === 0 ? "unavailable" : ""}`}>
+                  <input type="checkbox" checked={regionIds.includes(region.id)} disabled={count === 0 && !regionIds.includes(region.id)} onChange={() => setRegionIds(toggle(regionIds, region.id))} />
+                  <span><strong>{region.name}</strong> <small>{count === 0 ? "no matching GPU free" : `${count} matching GPUs free`}</small></span>
+                </label>
+              );
+            })}
+          </div>
+        </fieldset>
+        {shortage ? (
+          <p className="warning" role="status" data-testid="shortage">
+            Only {freeSelected} matching GPUs are free in the chosen regions.{" "}
+            {shortage.elsewhere.length ? `Also free: ${shortage.elsewhere.map((entry) => `${entry.gpus} in ${entry.region.name}`).join("; ")}.` : "No other region has them free right now."}
+          </p>
+        ) : null}
+
+        <fieldset className="field">
+          <legend>Connectivity</legend>
+          {TIERS.map((option) => (
+            <label key={option.id} className="choice">
+              <input type="radio" name="tier" checked={tier === option.id} onChange={() => setTier(option.id)} />
+              <span><strong>{option.label}</strong> <small>{option.hint}</small></span>
+            </label>
+          ))}
+        </fieldset>
+
+        <fieldset className="field">
+          <legend>Security</legend>
+          <label className="choice">
+            <input type="checkbox" checked={encrypted} onChange={() => setEncrypted(!encrypted)} />
+            <span><strong>End-to-end encrypted traffic</strong> <small>Only devices whose agent supports encrypted tunnels between nodes.</small></span>
+          </label>
+          <label className="choice">
+            <input type="checkbox" checked={compliance} onChange={() => setCompliance(!compliance)} />
+            <span><strong>Compliance-grade suppliers only</strong> <small>Data-centre suppliers with a verified compliance tier.</small></span>
+          </label>
+        </fieldset>
+
+        <div className="field inline">
+          <label>
+            <span>Duration</span>
+            <input type="number" min={1} step={1} value={Number.isNaN(duration) ? "" : duration} onChange={(event) => setDuration(event.target.valueAsNumber)} />
+          </label>
+          <label>
+            <span className="visually-hidden">Unit</span>
+            <select value={unit} onChange={(event) => setUnit(event.target.value as keyof typeof UNITS)} aria-label="Duration unit">
+              <option value="hours">hours</option>
+              <option value="days">days</option>
+              <option value="weeks">weeks</option>
+            </select>
+          </label>
+          <small>You can extend at the same price while it runs, or end early for a refund of the unused time.</small>
+        </div>
+
+        <fieldset className="field">
+          <legend>Pay with</legend>
+          {(["USDC", "MESH"] as const).map((option) => (
+            <label key={option} className="choice">
+              <input type="radio" name="token" checked={token === option} onChange={() => setToken(option)} />
+              <span><strong>{option}</strong> <small>{option === "USDC" ? "Stablecoin; the protocol fee goes to the treasury." : "GPUMesh's token; half of the protocol fee is burned."}</small></span>
+            </label>
+          ))}
+        </fieldset>
+
+        <p id="form-status" className={invalid ? "muted" : "sr-only"}>{invalid ?? "Ready for a quote."}</p>
+        <button type="submit" className="primary" disabled={busy || invalid !== null} data-testid="get-quote">
+          {busy ? "Finding devices…" : "Get a quote"}
+        </button>
+        {problem ? (
+          <div role="alert" className="error-text" data-testid="quote-error">
+            <p>{problem.message}</p>
+            {problem.alternatives?.length ? <ul>{problem.alternatives.map((text) => <li key={text}>{text}</li>)}</ul> : null}
+          </div>
+        ) : null}
+      </form>
+      <aside>
+        {quote ? (
+          <WalletGate>
+            <QuoteCard quote={quote} sessionWallet={props.sessionWallet} models={props.models} regions={props.regions} onExpired={() => setQuote(null)} />
+          </WalletGate>
+        ) : (
+          <div className="panel empty">
+            <h2>Your quote appears here</h2>
+            <p>It shows the price per GPU-hour, every fee, what a hyperscaler charges for the same GPUs, and holds the devices for a few minutes while you pay.</p>
+          </div>
+        )}
+      </aside>
+    </div>
+  );
+}
