@@ -8,13 +8,12 @@ import { jobIds, jobs } from "@gpumesh/queue";
 import { type Keypair, type PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentAssignment, AgentChannel, AgentResponseListener } from "../src/agents.ts";
-import { GatewayChainSettlement } from "../src/chain.ts";
 import { readProgramConfig } from "../src/chain-context.ts";
-import { advanceDeploy, handleAgentResponse, type DeployDeps } from "../src/jobs/deploy.ts";
+import { advanceDeploy, handleAgentResponse } from "../src/jobs/deploy.ts";
 import { chainIndexPass } from "../src/jobs/index-chain.ts";
 import { reconcileLease } from "../src/jobs/reconcile.ts";
-import { endCluster, expireLease, NotYetDueError, settlePeriod, type SettleDeps } from "../src/jobs/settle.ts";
+import { endCluster, expireLease, NotYetDueError, settlePeriod } from "../src/jobs/settle.ts";
+import { chainSettleDeps, ScriptedAgents, scriptedDeployDeps } from "./chain-jobs.ts";
 
 // A lease extension end to end on a real chain (programs/localnet) and real Postgres: the renter's
 // wallet signs extend_lease, the gateway checks, submits and records it (extensionRecorder); a second
@@ -42,16 +41,6 @@ const connection = () => localnet.connection;
 const balance = async (account: PublicKey) => ((await connection().getAccountInfo(account, "confirmed")) ? readTokenBalance(connection(), account) : 0n);
 const ata = (owner: PublicKey) => associatedTokenAddress(chain.meshMint, owner);
 const unix = (date: Date) => BigInt(Math.floor(date.getTime() / 1000));
-
-class ScriptedAgents implements AgentChannel {
-  readonly assigned: AgentAssignment[] = [];
-  async assign(_deviceId: string, assignment: AgentAssignment) {
-    if (!this.assigned.some((a) => a.allocationId === assignment.allocationId)) this.assigned.push(assignment);
-  }
-  async revoke() {}
-  onResponse(_listener: AgentResponseListener) {}
-  async close() {}
-}
 
 let renterAccountId: string;
 let supplier: { id: string; deviceId: string; authority: Keypair; payout: Keypair };
@@ -84,19 +73,6 @@ afterAll(async () => {
   await localnet?.stop();
 });
 
-function deployDeps(agents: ScriptedAgents): DeployDeps {
-  const noop = async () => undefined;
-  return {
-    db, agents, publish: () => undefined, logger: silent, now,
-    schedule: { ackDeadline: noop, running: noop, endEarly: noop, leaseChanged: noop },
-    config: { ackTimeoutMs: 600_000, maxReplacements: 2, maxReserveAttempts: 3, minVerificationScoreBps: 5_000 },
-  };
-}
-
-function settleDeps(agents: ScriptedAgents): SettleDeps & { chain: GatewayChainSettlement } {
-  const settlement = new GatewayChainSettlement(db, { gateway, settlementAuthority: chain.settlementAuthority, config: () => readProgramConfig(connection()) }, silent);
-  return { db, chain: settlement, agents, publish: () => undefined, config: { feeBps: BigInt(chain.feeBps), burnBps: BigInt(chain.burnBps) }, logger: silent, now };
-}
 
 /** The renter's wallet signs what the server built; the gateway checks it against that, submits, confirms and records it. */
 async function walletSigned<R>(built: TransactionInstruction, recorder: TransactionRecorder<R>) {
@@ -108,44 +84,54 @@ async function walletSigned<R>(built: TransactionInstruction, recorder: Transact
   return gateway.submitSigned(signed.serialize().toString("base64"), expected, recorder);
 }
 
+/**
+ * A 1-hour MESH cluster whose lease the renter's wallet opened (recorded by the gateway), deployed on
+ * the one device, acknowledged, running, and its lease activated on-chain.
+ */
+async function runningCluster(name: string) {
+  const agents = new ScriptedAgents();
+  const deploy = scriptedDeployDeps(db, agents, silent, now);
+  const settle = chainSettleDeps(db, gateway, chain, agents, silent, now);
+  const renter = chain.demoRenter;
+  const renterToken = ata(renter.publicKey);
+  const leaseId = BigInt(Date.now());
+  const deposit = PRICE * 3_600n;
+  const cluster = await db.cluster.create({
+    data: {
+      renterId: renterAccountId, name, type: "RAY", gpuModelIds: ["h100-80gb"], gpuCount: 4, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
+      durationHours: 1, pricePerSecond: PRICE, depositAmount: deposit, paymentToken: MESH, status: "PAID", leaseId,
+    },
+  });
+  await walletSigned(ix.openLease({ renter: renter.publicKey, mint: chain.meshMint, renterToken }, { leaseId, pricePerSecond: PRICE, maxSeconds: 3_600n }),
+    paymentRecorder(db, { accountId: renterAccountId, clusterId: cluster.id, token: MESH, amount: deposit, rates: { feeBps: chain.feeBps, burnBps: chain.burnBps } }));
+  expect(await advanceDeploy(deploy, cluster.id)).toMatchObject({ state: "waiting-acks", pending: 1 });
+  await advance(5);
+  const assignment = agents.assigned[0]!;
+  expect(await handleAgentResponse(deploy, { allocationId: assignment.allocationId, clusterId: cluster.id, deviceId: assignment.deviceId, accepted: true, at: now().toISOString() })).toMatchObject({ state: "running" });
+  await settle.chain.syncLease(cluster.id);
+  const running = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
+  expect((await fetchLease(connection(), renter.publicKey, leaseId))!).toMatchObject({ status: "active", endTs: unix(running.endsAt!) });
+  const extendLease = (seconds: bigint) => ix.extendLease({ lease: pdas.lease(renter.publicKey, leaseId)[0], renter: renter.publicKey, mint: chain.meshMint, renterToken }, seconds);
+  return { cluster: running, leaseId, deposit, settle, extendLease };
+}
+
+const indexPass = () => chainIndexPass(db, { connection: connection(), programId: gateway.programId, config: () => readProgramConfig(connection()) });
+
 describe("lease extension on a real chain", () => {
   it("extended twice (through the gateway, then from the wallet alone), runs past its first end, ends at the last: chain = ledger to the base unit", async () => {
-    const agents = new ScriptedAgents();
-    const deploy = deployDeps(agents);
-    const settle = settleDeps(agents);
     const renter = chain.demoRenter;
     const renterToken = ata(renter.publicKey);
     const renterBefore = await balance(renterToken);
     const payoutBefore = await balance(ata(supplier.payout.publicKey));
-
-    // A paid 1-hour cluster, its lease opened by the renter's wallet.
-    const leaseId = BigInt(Date.now());
-    const deposit = PRICE * 3_600n;
-    const cluster = await db.cluster.create({
-      data: {
-        renterId: renterAccountId, name: "extended", type: "RAY", gpuModelIds: ["h100-80gb"], gpuCount: 4, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
-        durationHours: 1, pricePerSecond: PRICE, depositAmount: deposit, paymentToken: MESH, status: "PAID", leaseId,
-      },
-    });
-    const lease = pdas.lease(renter.publicKey, leaseId)[0];
-    await walletSigned(ix.openLease({ renter: renter.publicKey, mint: chain.meshMint, renterToken }, { leaseId, pricePerSecond: PRICE, maxSeconds: 3_600n }),
-      paymentRecorder(db, { accountId: renterAccountId, clusterId: cluster.id, token: MESH, amount: deposit, rates: { feeBps: chain.feeBps, burnBps: chain.burnBps } }));
-
-    // Deployed and running; the lease activates at the real start.
-    expect(await advanceDeploy(deploy, cluster.id)).toMatchObject({ state: "waiting-acks", pending: 1 });
-    await advance(5);
-    const assignment = agents.assigned[0]!;
-    expect(await handleAgentResponse(deploy, { allocationId: assignment.allocationId, clusterId: cluster.id, deviceId: assignment.deviceId, accepted: true, at: now().toISOString() })).toMatchObject({ state: "running" });
-    await settle.chain.syncLease(cluster.id);
-    const running = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
+    const { cluster: running, leaseId, settle, extendLease } = await runningCluster("extended");
+    const cluster = running;
     const firstEnd = running.endsAt!;
-    expect((await fetchLease(connection(), renter.publicKey, leaseId))!).toMatchObject({ status: "active", endTs: unix(firstEnd) });
 
     // 40 minutes in, the renter extends by 30 minutes: quoted, signed by the wallet, recorded by the gateway.
     await advance(2_400);
     const quote = await checkExtension(db, cluster.id, 1_800, now());
     expect(quote).toMatchObject({ ok: true, amount: PRICE * 1_800n, endsAt: firstEnd, newEndsAt: new Date(firstEnd.getTime() + 1_800_000) });
-    const extended = await walletSigned(ix.extendLease({ lease, renter: renter.publicKey, mint: chain.meshMint, renterToken }, 1_800n),
+    const extended = await walletSigned(extendLease(1_800n),
       extensionRecorder(db, { clusterId: cluster.id, accountId: renterAccountId, addSeconds: 1_800 }));
     const secondEnd = new Date(firstEnd.getTime() + 1_800_000);
     expect(extended.record).toMatchObject({ created: true, extended: true, endsAt: secondEnd, payment: { kind: "EXTENSION", amount: PRICE * 1_800n } });
@@ -167,8 +153,8 @@ describe("lease extension on a real chain", () => {
     await expect(expireLease(settle, cluster.id, secondEnd)).rejects.toBeInstanceOf(NotYetDueError);
 
     // The renter extends again from the wallet alone (no server in the loop): the chain indexer books it.
-    await sendInstructions(connection(), [ix.extendLease({ lease, renter: renter.publicKey, mint: chain.meshMint, renterToken }, 600n)], [renter]);
-    const index = chainIndexPass(db, { connection: connection(), programId: gateway.programId, config: () => readProgramConfig(connection()) });
+    await sendInstructions(connection(), [extendLease(600n)], [renter]);
+    const index = indexPass();
     await index();
     const thirdEnd = new Date(secondEnd.getTime() + 600_000);
     const afterIndex = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
@@ -209,35 +195,18 @@ describe("lease extension on a real chain", () => {
   }, 300_000);
 
   it("a top-up sent from the wallet after the renter asked to end: booked into escrow without moving the end, refunded by end_lease, chain = ledger", async () => {
-    const agents = new ScriptedAgents();
-    const deploy = deployDeps(agents);
-    const settle = settleDeps(agents);
     const renter = chain.demoRenter;
     const renterToken = ata(renter.publicKey);
     const renterBefore = await balance(renterToken);
-    const leaseId = BigInt(Date.now());
-    const deposit = PRICE * 3_600n;
-    const cluster = await db.cluster.create({
-      data: {
-        renterId: renterAccountId, name: "ending", type: "RAY", gpuModelIds: ["h100-80gb"], gpuCount: 4, regions: ["eu-west"], supplierNetworks: ["GPUMESH"],
-        durationHours: 1, pricePerSecond: PRICE, depositAmount: deposit, paymentToken: MESH, status: "PAID", leaseId,
-      },
-    });
-    const lease = pdas.lease(renter.publicKey, leaseId)[0];
-    await walletSigned(ix.openLease({ renter: renter.publicKey, mint: chain.meshMint, renterToken }, { leaseId, pricePerSecond: PRICE, maxSeconds: 3_600n }),
-      paymentRecorder(db, { accountId: renterAccountId, clusterId: cluster.id, token: MESH, amount: deposit, rates: { feeBps: chain.feeBps, burnBps: chain.burnBps } }));
-    await advanceDeploy(deploy, cluster.id);
-    const assignment = agents.assigned.find((a) => a.clusterId === cluster.id)!;
-    await handleAgentResponse(deploy, { allocationId: assignment.allocationId, clusterId: cluster.id, deviceId: assignment.deviceId, accepted: true, at: now().toISOString() });
-    await settle.chain.syncLease(cluster.id);
-    const endsAt = (await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).endsAt!;
+    const { cluster, leaseId, deposit, settle, extendLease } = await runningCluster("ending");
+    const endsAt = cluster.endsAt!;
 
     // 10 minutes in, the renter asks to end; the end job has not run yet when their wallet extends the lease.
     await advance(600);
     await recordEndRequest(db, cluster.id, now());
     expect(await checkExtension(db, cluster.id, 1_200, now())).toEqual({ ok: false, refusal: { code: "ending" } });
-    await sendInstructions(connection(), [ix.extendLease({ lease, renter: renter.publicKey, mint: chain.meshMint, renterToken }, 1_200n)], [renter]);
-    await chainIndexPass(db, { connection: connection(), programId: gateway.programId, config: () => readProgramConfig(connection()) })();
+    await sendInstructions(connection(), [extendLease(1_200n)], [renter]);
+    await indexPass()();
     const booked = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
     expect([booked.endsAt, booked.depositAmount]).toEqual([endsAt, deposit + PRICE * 1_200n]);
     expect(await db.payment.count({ where: { clusterId: cluster.id, kind: "EXTENSION" } })).toBe(1);

@@ -7,12 +7,10 @@ import { paymentRecorder } from "@gpumesh/chain/store";
 import { type Keypair, type PublicKey, Transaction } from "@solana/web3.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentAssignment, AgentChannel, AgentResponseListener } from "../src/agents.ts";
-import { GatewayChainSettlement } from "../src/chain.ts";
-import { readProgramConfig } from "../src/chain-context.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "../src/jobs/deploy.ts";
 import { reconcileLease } from "../src/jobs/reconcile.ts";
-import { endCluster, settlePeriod, type SettleDeps } from "../src/jobs/settle.ts";
+import { endCluster, settlePeriod } from "../src/jobs/settle.ts";
+import { chainSettleDeps, ScriptedAgents, scriptedDeployDeps } from "./chain-jobs.ts";
 
 // Money v2 end to end on a real chain: the ledger (real Postgres) and the program (programs/localnet)
 // must agree to the base unit per supplier, on the refund and on the burn, through a cluster that
@@ -41,20 +39,6 @@ const connection = () => localnet.connection;
 const balance = async (account: PublicKey) => ((await connection().getAccountInfo(account, "confirmed")) ? readTokenBalance(connection(), account) : 0n);
 const ata = (owner: PublicKey) => associatedTokenAddress(chain.meshMint, owner);
 const meshSupply = async () => BigInt((await connection().getTokenSupply(chain.meshMint)).value.amount);
-
-/** Records assignments; the test answers for the agents at the instants it chooses. */
-class ScriptedAgents implements AgentChannel {
-  readonly assigned: AgentAssignment[] = [];
-  readonly revoked: string[] = [];
-  async assign(_deviceId: string, assignment: AgentAssignment) {
-    if (!this.assigned.some((a) => a.allocationId === assignment.allocationId)) this.assigned.push(assignment);
-  }
-  async revoke(_deviceId: string, allocationId: string) {
-    this.revoked.push(allocationId);
-  }
-  onResponse(_listener: AgentResponseListener) {}
-  async close() {}
-}
 
 interface Supplier {
   id: string;
@@ -98,19 +82,8 @@ afterAll(async () => {
   await localnet?.stop();
 });
 
-function deployDeps(agents: ScriptedAgents): DeployDeps {
-  const noop = async () => undefined;
-  return {
-    db, agents, publish: () => undefined, logger: silent, now,
-    schedule: { ackDeadline: noop, running: noop, endEarly: noop, leaseChanged: noop },
-    config: { ackTimeoutMs: 600_000, maxReplacements: 2, maxReserveAttempts: 3, minVerificationScoreBps: 5_000 },
-  };
-}
-
-function settleDeps(agents: ScriptedAgents): SettleDeps & { chain: GatewayChainSettlement } {
-  const settlement = new GatewayChainSettlement(db, { gateway, settlementAuthority: chain.settlementAuthority, config: () => readProgramConfig(connection()) }, silent);
-  return { db, chain: settlement, agents, publish: () => undefined, config: { feeBps: BigInt(chain.feeBps), burnBps: BigInt(chain.burnBps) }, logger: silent, now };
-}
+const deployDeps = (agents: ScriptedAgents) => scriptedDeployDeps(db, agents, silent, now);
+const settleDeps = (agents: ScriptedAgents) => chainSettleDeps(db, gateway, chain, agents, silent, now);
 
 let nextLeaseId = BigInt(Date.now());
 
