@@ -16,3 +16,4 @@ export * from "./emission.ts";
 export * from "./merkle.ts";
 export * from "./verification/index.ts";
 export * from "./rewards.ts";
+export * from "./pricing.ts";
