@@ -36,7 +36,11 @@ export const schedulerEnvShape = {
   CHAIN_RETRY_DELAY_MS: envFields.positiveInt.default(DEFAULT_CHAIN_RETRY.delayMs),
   /** Cap of the chain-touching jobs' exponential backoff (the defaults ride out about 15 minutes of outage). */
   CHAIN_RETRY_MAX_DELAY_S: envFields.positiveInt.default(60),
-  /** A REQUESTED cluster not paid within this long fails ("payment not received"; nothing escrowed). */
+  /**
+   * A REQUESTED cluster not paid within this long fails ("payment not received"; nothing escrowed). Only
+   * for clusters without their own quote_expires_at: a held quote (packages/db quotes.ts) expires at
+   * that instant (5 minutes by default), which releases the devices it holds.
+   */
   QUOTE_TTL_S: envFields.positiveInt.default(1_800),
   /** Each ONLINE or REGISTERED device gets one proof-of-work challenge per this many seconds (at a per-device phase). */
   VERIFY_EVERY_S: envFields.positiveInt.default(3_600),

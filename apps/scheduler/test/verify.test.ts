@@ -1,5 +1,5 @@
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { createDb, loadCandidates, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { QueueEvents } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -7,7 +7,6 @@ import { SimulatedAgentChannel, type SimulatedVerification } from "../src/agents
 import { loadSchedulerEnv } from "../src/env.ts";
 import { sweepStaleDevices } from "../src/jobs/health.ts";
 import type { SweepResult } from "../src/jobs/verify.ts";
-import { loadCandidates } from "../src/placement.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 import { waitFor } from "./helpers.ts";
 

@@ -14,3 +14,5 @@ export * from "./heartbeats.ts";
 export { insertInChunks, rowsPerStatement, MAX_BINDS_PER_STATEMENT } from "./chunks.ts";
 export * from "./rewards.ts";
 export * from "./reconciliation.ts";
+export * from "./placement.ts";
+export * from "./quotes.ts";

@@ -15,7 +15,8 @@ export async function networkSummary(db: Db, now = new Date()): Promise<NetworkS
     db.device.groupBy({ by: ["gpuModelId", "region", "status"], _count: { _all: true }, _sum: { gpuCount: true }, _min: { pricePerGpuHour: true } }),
     db.gpuModel.findMany({ orderBy: { performanceWeightBps: "desc" } }),
     db.allocation.findMany({
-      where: { status: "ACTIVE", startsAt: { lte: now }, endsAt: { gt: now } },
+      // Held quotes (REQUESTED clusters holding devices while the renter pays) are not hired yet.
+      where: { status: "ACTIVE", startsAt: { lte: now }, endsAt: { gt: now }, cluster: { status: { not: "REQUESTED" } } },
       select: { gpuCount: true },
     }),
   ]);

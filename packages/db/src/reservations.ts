@@ -313,6 +313,11 @@ function depositDraft(cluster: ClusterMoney, occurredAt: Date): JournalDraft {
   };
 }
 
+/** The deposit journal's `gpumesh_post_journal(…)` call, for statements that chain it (quotes.ts). */
+export function depositJournalCall(cluster: { id: string; renterId: string; paymentToken: PaymentToken; depositAmount: bigint }, at: Date): Prisma.Sql {
+  return journalCall(depositDraft(cluster, at));
+}
+
 /**
  * PAID → MATCHING with the deposit journal (a no-op when the payment path posted it), in one
  * statement: the deploy step's first move. Errors as `transitionCluster`.

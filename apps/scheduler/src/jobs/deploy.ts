@@ -1,12 +1,14 @@
 import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
 import {
   failAndRefundSql,
+  loadPlacement,
+  placeAmong,
   publishSafely,
   refundFailedSql,
   releaseAllocations,
   reservationFailure,
   reserveGang,
-  startMatchingSql,
+  startMatchingWithHolds,
   transitionCluster,
   transitionClusterInTx,
   type Db,
@@ -16,7 +18,6 @@ import {
 } from "@gpumesh/db";
 import type { Logger } from "pino";
 import type { AgentChannel, AgentResponse } from "../agents.ts";
-import { loadPlacement, placeAmong } from "../placement.ts";
 
 /**
  * The deploy workflow: PAID → MATCHING → (reserve) → DEPLOYING → (agents ack) → RUNNING, or FAILED →
@@ -81,6 +82,8 @@ export const RELEASE = {
   ackTimeout: "ack-timeout",
   offline: "offline",
   failed: "deploy-failed",
+  /** A quote's held device that went offline (or was taken) before the deployment claimed it: matched afresh, not counted as a replaced node. */
+  holdLost: "hold-lost",
 } as const;
 
 /** Released allocations that count against the replacement budget. */
@@ -127,12 +130,20 @@ export async function advanceDeploy(deps: DeployDeps, clusterId: string): Promis
           return { state: "waiting-payment" };
         case "PAID": {
           // The payment path should have booked the deposit; posting it again is a no-op (same reference).
-          // Deposit journal and PAID → MATCHING in one statement.
-          const moved = await startMatchingSql(deps.db, cluster, "deployment started: matching devices", now());
+          // Deposit journal, PAID → MATCHING and the claim of a quote's held devices in one statement:
+          // held devices still online are re-windowed to the real lease and deployed; the others are
+          // released and matched afresh in MATCHING (only for the GPUs they leave missing).
+          const at = now();
+          const moved = await startMatchingWithHolds(deps.db, cluster, {
+            reason: "deployment started: matching devices", at, endsAt: leaseEnd(cluster, at, deps.config),
+            releaseReason: `${RELEASE.holdLost}: device left the network or was taken before the deployment`,
+          });
           if (moved.event) await publishSafely(deps.publish, moved.event);
+          if (moved.released.length) deps.logger.info({ cluster: cluster.id, lost: moved.released.length, kept: moved.kept.length }, "held devices lost before deployment: matching replacements");
           if (moved.changed) {
             committed = "MATCHING";
-            fresh = true;
+            // Not quoted (nothing held, nothing claimed): it holds no allocation, none to read.
+            fresh = moved.kept.length === 0 && moved.released.length === 0;
           }
           continue;
         }
@@ -249,7 +260,7 @@ async function reserveMissing(
   const needed = cluster.gpuCount - heldGpus;
   const replacing = heldGpus > 0 || mode === "DEGRADED";
   if (needed <= 0) {
-    if (mode === "MATCHING") await transition(deps, cluster.id, "DEPLOYING", `${active.length} device(s) reserved`, "MATCHING");
+    if (mode === "MATCHING") await transition(deps, cluster.id, "DEPLOYING", `${active.length} device(s) reserved${cluster.quoteExpiresAt ? " (held by the quote)" : ""}`, "MATCHING");
     return { ok: true };
   }
   // Devices this cluster already holds or gave up (refused, timed out, went offline) are not candidates again.
@@ -260,7 +271,9 @@ async function reserveMissing(
   if (endsAt <= at) return { ok: false, reason: "lease is over" };
   // Candidates are read once per round; a re-match after a lost race places among them again without
   // the losers (the next reservation's pre-check reports anything else taken since the read).
-  const read = () => loadPlacement(db, { cluster, gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: exclude, minVerificationScoreBps: config.minVerificationScoreBps });
+  // A quoted cluster pays one rate per GPU (pricing.ts): a replacement must not ask more than that, or
+  // it would be paid below its ask.
+  const read = () => loadPlacement(db, { cluster: withPaidCap(cluster), gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: exclude, minVerificationScoreBps: config.minVerificationScoreBps });
   let loaded = await read();
   if (!loaded.ok) return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${loaded.reason}` };
   let stale = false;
@@ -318,6 +331,14 @@ async function reserveMissing(
     }
   }
   return { ok: false, contended: true, reason: `could not reserve devices after ${config.maxReserveAttempts} attempts (lost every race)` };
+}
+
+/** A quoted cluster's placement cap: the lower of the renter's cap and the per GPU-hour price it pays. */
+function withPaidCap(cluster: ClusterRow): ClusterRow {
+  if (!cluster.quoteExpiresAt || cluster.gpuCount <= 0) return cluster;
+  const paid = (cluster.pricePerSecond / BigInt(cluster.gpuCount)) * 3_600n;
+  const cap = cluster.maxPricePerGpuHour === null || paid < cluster.maxPricePerGpuHour ? paid : cluster.maxPricePerGpuHour;
+  return { ...cluster, maxPricePerGpuHour: cap };
 }
 
 /** Hands out (again) the assignments not yet acknowledged and arms their deadlines. */

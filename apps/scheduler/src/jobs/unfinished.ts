@@ -14,13 +14,14 @@ export interface UnfinishedClusters {
   unclosedEnded: string[];
   /** FAILED/REFUNDED with an on-chain lease not yet cancelled. */
   unclosedCancelled: string[];
-  /** REQUESTED past the quote's validity: never paid. */
+  /** REQUESTED past the quote's validity (its quote_expires_at, else createdAt + quoteTtlMs): never paid; expiring releases its held devices. */
   expiredQuotes: { id: string; renterId: string; paymentToken: PaymentToken }[];
 }
 
 export interface UnfinishedOptions {
   /** Clusters moved within this long are left to the job that moved them. */
   graceMs: number;
+  /** Validity of a REQUESTED cluster without its own quote_expires_at (QUOTE_TTL_S). */
   quoteTtlMs: number;
   /** Most clusters per kind and sweep (the oldest first); the next sweep takes the rest. */
   limit?: number;
@@ -40,7 +41,17 @@ export async function findUnfinishedClusters(db: Db, now: Date, options: Unfinis
     }),
     db.cluster.findMany({ where: { status: "ENDED", leaseId: { not: null }, chainClosedAt: null, updatedAt: { lt: settled } }, select: { id: true }, orderBy: { updatedAt: "asc" }, take }),
     db.cluster.findMany({ where: { status: { in: ["FAILED", "REFUNDED"] }, leaseId: { not: null }, chainClosedAt: null, updatedAt: { lt: settled } }, select: { id: true }, orderBy: { updatedAt: "asc" }, take }),
-    db.cluster.findMany({ where: { status: "REQUESTED", createdAt: { lt: new Date(now.getTime() - options.quoteTtlMs) } }, select: { id: true, renterId: true, paymentToken: true }, orderBy: { createdAt: "asc" }, take }),
+    // A held quote expires at its own quote_expires_at (packages/db quotes.ts: minutes, so its devices
+    // come back quickly); a cluster created without one lasts QUOTE_TTL_S from its creation.
+    db.cluster.findMany({
+      where: {
+        status: "REQUESTED",
+        OR: [{ quoteExpiresAt: { lte: now } }, { quoteExpiresAt: null, createdAt: { lt: new Date(now.getTime() - options.quoteTtlMs) } }],
+      },
+      select: { id: true, renterId: true, paymentToken: true },
+      orderBy: { createdAt: "asc" },
+      take,
+    }),
   ]);
   return {
     ending: ending.map((c) => ({ clusterId: c.id, reason: c.events[0]?.reason ?? "lease end resumed" })),
@@ -51,9 +62,9 @@ export async function findUnfinishedClusters(db: Db, now: Date, options: Unfinis
 }
 
 /**
- * REQUESTED → FAILED → REFUNDED for a quote nobody paid in time, in one statement: nothing was
- * escrowed, so the refund books nothing (gpumesh_refund_escrow skips clusters never paid). False when
- * it was paid meanwhile.
+ * REQUESTED → FAILED → REFUNDED for a quote nobody paid in time, in one statement: its held devices are
+ * released with the move, and nothing was escrowed, so the refund books nothing (gpumesh_refund_escrow
+ * skips clusters never paid). False when it was paid meanwhile.
  */
 export async function expireQuote(deps: { db: Db; publish: PublishClusterEvent }, cluster: { id: string; renterId: string; paymentToken: PaymentToken }, at: Date): Promise<boolean> {
   try {

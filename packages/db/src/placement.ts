@@ -1,8 +1,10 @@
-import { ClusterRequest, naivePlace, type DeviceState, type PlacementResult } from "@gpumesh/core";
-import type { Cluster, Db } from "@gpumesh/db";
+import { ClusterRequest, naivePlace, type DeviceState, type PlacementFailure, type PlacementResult } from "@gpumesh/core";
+import type { Db } from "./client.ts";
+import { Prisma, type Cluster } from "./generated/prisma/client.ts";
 
 /**
- * Adapter between Postgres and the matcher in @gpumesh/core. Candidates are read fresh from Postgres
+ * Adapter between Postgres and the matcher in @gpumesh/core, shared by the scheduler's deploy step and
+ * the web app's quotes (packages/db/src/quotes.ts); it lives here because no app imports another. Candidates are read fresh from Postgres
  * for every placement (online, verified enough, no ACTIVE allocation overlapping the period, not
  * excluded): correct first, since Postgres is the truth and several schedulers reserve concurrently.
  * The in-memory PlacementIndex can replace this read once it is fed from heartbeats and reservations;
@@ -22,40 +24,55 @@ export interface PlacementQuery {
   minVerificationScoreBps: number;
 }
 
-export type PlacementOutcome = { ok: true; devices: { deviceId: string; gpuCount: number; pricePerGpuHour: bigint }[] } | { ok: false; reason: string };
+export interface PlacedDevice {
+  deviceId: string;
+  gpuCount: number;
+  /** The device's own ask per GPU-hour (USDC base units). */
+  pricePerGpuHour: bigint;
+  gpuModelId: string;
+  region: string;
+  supplierId: string;
+}
+
+export type PlacementOutcome =
+  | { ok: true; devices: PlacedDevice[] }
+  /** `failure`: the matcher's diagnosis (the constraint that emptied the candidates), when it placed and failed. */
+  | { ok: false; reason: string; failure?: PlacementFailure["reason"] };
 
 /** Field and row separators of the packed candidate list: ASCII unit and record separators. */
 const FIELD = "\u001f";
 const ROW = "\u001e";
 
 /**
- * Reads the free candidates as ONE packed text value (fields joined by U+001F, rows by U+001E) rather
- * than one row per device: the devices of a whole region come back for every placement, and turning
- * hundreds of result rows into objects cost Node ~6 ms of CPU per request (bench/reservation.ts was
- * CPU-bound on it); splitting one string costs about a quarter of that. Every field is an id, an
- * enum, a number or a region code, except `city` (free text), whose separator characters are
- * replaced with spaces: it only serves as part of the site key.
+ * One candidate's packed row (fields joined by U+001F) from a device row aliased `d`; `parseCandidates`
+ * reads the rows back. Every field is an id, an enum, a number or a region code, except `city` (free
+ * text), whose separator characters are replaced with spaces: it only serves as part of the site key.
  */
-export async function loadCandidates(db: Db, query: PlacementQuery): Promise<DeviceState[]> {
-  const [row] = await db.$queryRaw<{ packed: string | null }[]>`
-    select string_agg(concat_ws(chr(31), d.id, d.supplier_id, translate(d.city, chr(30) || chr(31), '  '), d.gpu_model_id, d.gpu_count, d.vram_gb,
-                                d.region, d.connectivity_tier, d.security_tier, d.network, d.price_per_gpu_hour, d.verification_score_bps), chr(30)) as packed
-      from device d
-     where d.status = 'ONLINE' and d.gpu_count > 0
-       and d.gpu_model_id = any(${query.cluster.gpuModelIds}::text[])
-       and d.region = any(${query.cluster.regions}::text[])
-       and d.verification_score_bps >= ${query.minVerificationScoreBps}
-       and not (d.id = any(${[...query.excludeDeviceIds]}::uuid[]))
-       -- NOT IN (device_id is NOT NULL, so it means NOT EXISTS) is planned as a hashed subplan: one scan
-       -- of the overlapping allocations, whatever the statistics say. The NOT EXISTS form was planned
-       -- as a nested loop re-scanning every overlapping allocation per device when the tables had no
-       -- statistics yet (a freshly seeded database): O(devices × allocations), most of Postgres's CPU
-       -- in bench/reservation.ts.
-       and d.id not in (select a.device_id from allocation a
-                         where a.status = 'ACTIVE'
-                           and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(${query.startsAt}::timestamptz, ${query.endsAt}::timestamptz, '[)'))`;
-  if (!row?.packed) return [];
-  return row.packed.split(ROW).map((line) => {
+export const PACKED_CANDIDATE = Prisma.sql`concat_ws(chr(31), d.id, d.supplier_id, translate(d.city, chr(30) || chr(31), '  '), d.gpu_model_id, d.gpu_count, d.vram_gb,
+  d.region, d.connectivity_tier, d.security_tier, d.network, d.price_per_gpu_hour, d.verification_score_bps)`;
+
+/**
+ * The ACTIVE allocations of device `d` overlapping [startsAt, endsAt), probed per device through the
+ * btree index (device_id, status): LATERAL with LIMIT cannot be flattened into a join, so the cost is
+ * one index probe per device of the requested markets (~1,600 for one model in one region at 100,000
+ * devices), whatever the statistics say and however many allocations the rest of the network holds.
+ * The earlier `NOT IN (overlapping allocations)` hashed every overlapping allocation of the network
+ * per read (34,000 at 100,000 devices with 40 % busy: most of a quote's time, bench/quote.ts), and a
+ * plain NOT EXISTS could be planned as a nested loop re-scanning them per device on a freshly seeded
+ * database. `status::text` on purpose: it keeps the planner off the partial GiST exclusion index,
+ * whose device_id probes cost ~50 µs each against ~5 µs for the btree.
+ */
+export function takenProbe(startsAt: Date, endsAt: Date): Prisma.Sql {
+  return Prisma.sql`left join lateral (
+      select true as taken from allocation a
+       where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at < ${endsAt}::timestamptz and a.ends_at > ${startsAt}::timestamptz
+       limit 1) probe on true`;
+}
+
+/** The packed rows of `PACKED_CANDIDATE` as the matcher's device states (all online and free). */
+export function parseCandidates(packed: string | null | undefined): DeviceState[] {
+  if (!packed) return [];
+  return packed.split(ROW).map((line) => {
     const fields = line.split(FIELD);
     // concat_ws skips NULLs, which would shift fields; every column read is NOT NULL here (gpu_model_id
     // by the device check constraint once gpu_count > 0), so a short row means the query changed.
@@ -85,6 +102,26 @@ export async function loadCandidates(db: Db, query: PlacementQuery): Promise<Dev
       },
     };
   });
+}
+
+/**
+ * Reads the free candidates as ONE packed text value (rows joined by U+001E) rather than one row per
+ * device: the devices of a whole region come back for every placement, and turning hundreds of result
+ * rows into objects cost Node ~6 ms of CPU per request (bench/reservation.ts was CPU-bound on it);
+ * splitting one string costs about a quarter of that.
+ */
+export async function loadCandidates(db: Db, query: PlacementQuery): Promise<DeviceState[]> {
+  const [row] = await db.$queryRaw<{ packed: string | null }[]>`
+    select string_agg(${PACKED_CANDIDATE}, chr(30)) as packed
+      from device d
+      ${takenProbe(query.startsAt, query.endsAt)}
+     where d.status = 'ONLINE' and d.gpu_count > 0
+       and d.gpu_model_id = any(${query.cluster.gpuModelIds}::text[])
+       and d.region = any(${query.cluster.regions}::text[])
+       and d.verification_score_bps >= ${query.minVerificationScoreBps}
+       and not (d.id = any(${[...query.excludeDeviceIds]}::uuid[]))
+       and probe.taken is null`;
+  return parseCandidates(row?.packed);
 }
 
 /** The matcher's request for (part of) a cluster; a request that no longer validates is reported, not thrown. */
@@ -138,6 +175,9 @@ export async function loadPlacement(db: Db, query: PlacementQuery): Promise<Load
 export function placeAmong(loaded: LoadedPlacement, exclude: ReadonlySet<string>): PlacementOutcome {
   const candidates = exclude.size === 0 ? loaded.candidates : loaded.candidates.map((state) => (exclude.has(state.device.id) ? { ...state, reserved: true } : state));
   const result: PlacementResult = naivePlace(candidates, loaded.request, { seed: loaded.query.cluster.id }, { minVerificationScoreBps: loaded.query.minVerificationScoreBps });
-  if (!result.ok) return { ok: false, reason: result.reason.message };
-  return { ok: true, devices: result.devices.map((d) => ({ deviceId: d.id, gpuCount: d.gpuCount, pricePerGpuHour: d.pricePerGpuHour })) };
+  if (!result.ok) return { ok: false, reason: result.reason.message, failure: result.reason };
+  return {
+    ok: true,
+    devices: result.devices.map((d) => ({ deviceId: d.id, gpuCount: d.gpuCount, pricePerGpuHour: d.pricePerGpuHour, gpuModelId: d.gpuModelId!, region: d.region, supplierId: d.supplierId })),
+  };
 }
