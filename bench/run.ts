@@ -5,6 +5,7 @@
 import { PLACEMENT_FULL, PLACEMENT_QUICK, runPlacementBench } from "./placement.ts";
 import { RESERVATION_FULL, RESERVATION_QUICK, runReservationBench } from "./reservation.ts";
 import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
+import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
 
 interface BenchContext {
   quick: boolean;
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   placement: ({ quick }) => runPlacementBench(quick ? PLACEMENT_QUICK : PLACEMENT_FULL),
   reservation: ({ quick }) => runReservationBench(quick ? RESERVATION_QUICK : RESERVATION_FULL),
   heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
+  quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | null } {
