@@ -2,11 +2,10 @@ import { NextResponse, type NextRequest } from "next/server";
 
 /**
  * Cheap work only (no database): security headers on every response, a per-request CSP nonce that
- * Next puts on its own scripts, and a redirect to sign-in for signed-in pages when there is no session
- * cookie at all. The (app) layout still checks the session for real (a cookie can be stale or revoked).
+ * Next puts on its own scripts, and the path asked for (x-gpumesh-path) for the signed-in layout's
+ * redirect to sign-in. The redirect itself is the layout's: a middleware redirect goes through Next's
+ * URL normalisation, which turns 127.0.0.1 into "localhost" (another origin, without the cookie).
  */
-const SIGNED_IN_PREFIXES = ["/deploy", "/clusters", "/supply", "/rewards", "/settings"];
-const SESSION_COOKIES = ["gpumesh_session", "__Host-gpumesh_session"];
 const dev = process.env.NODE_ENV !== "production";
 
 function contentSecurityPolicy(nonce: string): string {
@@ -29,19 +28,13 @@ function contentSecurityPolicy(nonce: string): string {
 
 export function middleware(request: NextRequest): NextResponse {
   const { pathname, search } = request.nextUrl;
-  if (SIGNED_IN_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`))) {
-    if (!SESSION_COOKIES.some((name) => request.cookies.has(name))) {
-      const url = request.nextUrl.clone();
-      url.pathname = "/sign-in";
-      url.search = `?next=${encodeURIComponent(pathname + search)}`;
-      return NextResponse.redirect(url);
-    }
-  }
   const nonce = btoa(crypto.randomUUID());
   const csp = contentSecurityPolicy(nonce);
   const headers = new Headers(request.headers);
   headers.set("x-nonce", nonce);
   headers.set("content-security-policy", csp);
+  // Where the person was going: the signed-in layout sends them back here after sign-in.
+  headers.set("x-gpumesh-path", pathname + search);
   const response = NextResponse.next({ request: { headers } });
   response.headers.set("content-security-policy", csp);
   response.headers.set("strict-transport-security", "max-age=63072000; includeSubDomains");

@@ -1,3 +1,4 @@
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { WalletProviders } from "@/components/wallet/wallet-providers.tsx";
@@ -7,6 +8,9 @@ export const dynamic = "force-dynamic";
 
 /** The signed-in app: a valid session or sign-in first; the wallet is mounted here (and at sign-in) only. */
 export default async function SignedInLayout({ children }: { children: ReactNode }) {
-  if (!(await currentSession())) redirect("/sign-in");
+  if (!(await currentSession())) {
+    const path = (await headers()).get("x-gpumesh-path") ?? "/clusters";
+    redirect(`/sign-in?next=${encodeURIComponent(path)}`);
+  }
   return <WalletProviders>{children}</WalletProviders>;
 }

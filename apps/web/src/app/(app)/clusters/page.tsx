@@ -20,7 +20,7 @@ export default async function ClustersPage() {
           <a className="button-link" href="/deploy">Deploy a cluster</a>
         </div>
       ) : (
-        <div className="panel">
+        <div className="panel" tabIndex={0} role="region" aria-label="Clusters">
           <table>
             <thead>
               <tr>

@@ -1,6 +1,7 @@
 import "server-only";
-import type { LandedTransaction, TransactionRecorder } from "@gpumesh/chain";
-import { checkExtension, describeRefusal, ExtensionRefusedError, recordExtension, recordUnusableExtension, type Cluster, type Payment } from "@gpumesh/db";
+import { decodeWireTransaction, type LandedTransaction, type TransactionRecorder } from "@gpumesh/chain";
+import { checkExtension, describeRefusal, ExtensionRefusedError, ledgerReferences, recordExtension, recordUnusableExtension, type Cluster, type Payment } from "@gpumesh/db";
+import { base58 } from "@scure/base";
 import { PublicKey } from "@solana/web3.js";
 import { ApiError, notFound } from "../../api/errors.ts";
 import type { Session } from "../../auth/session.ts";
@@ -43,9 +44,33 @@ export async function orderExtension(session: Session, clusterId: string, hours:
   return { transaction, amount: checked.amount, token: cluster.paymentToken, newEndsAt: checked.newEndsAt };
 }
 
-export async function payExtension(session: Session, clusterId: string, hours: number, wire: string): Promise<{ signature: string; amount: bigint; endsAt: Date | null; extended: boolean }> {
+type PaidExtension = { signature: string; amount: bigint; endsAt: Date | null; extended: boolean };
+
+/**
+ * The top-up this cluster already booked under the wire transaction's signature (a double click, a
+ * reload, a retry after a lost answer), or null. Looked up before the order and the extension check,
+ * which a replay may no longer pass (the order expired, the lease is now too long or ending).
+ */
+async function bookedExtension(cluster: Cluster, wire: string): Promise<PaidExtension | null> {
+  let signature: string;
+  try {
+    const signed = decodeWireTransaction(wire).signature;
+    if (!signed) return null;
+    signature = base58.encode(signed);
+  } catch {
+    return null; // not a transaction: the normal path answers TRANSACTION_MISMATCH
+  }
+  const payment = await db.payment.findFirst({ where: { txSignature: signature, kind: "EXTENSION", clusterId: cluster.id, status: "CONFIRMED" } });
+  if (!payment) return null;
+  const applied = await db.journal.count({ where: { reference: ledgerReferences.extension(cluster.id, signature, payment.eventIndex) } });
+  return { signature, amount: payment.amount, endsAt: cluster.endsAt, extended: applied > 0 };
+}
+
+export async function payExtension(session: Session, clusterId: string, hours: number, wire: string): Promise<PaidExtension> {
   const web = chain();
   const cluster = await ownRunning(session, clusterId);
+  const booked = await bookedExtension(cluster, wire);
+  if (booked) return booked; // idempotent by signature: the first booking stands, nothing is sent again
   const order = await loadOrder(key(cluster, hours, session.walletAddress));
   await check(cluster, hours);
   const renter = new PublicKey(session.walletAddress);

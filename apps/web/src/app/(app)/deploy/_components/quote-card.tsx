@@ -66,12 +66,21 @@ export function QuoteCard(props: { quote: Quote; sessionWallet: string; models: 
     paying.current = true;
     setError(null);
     try {
-      setStep("building");
-      const order = await api<{ transaction: string }>(`/api/v1/quotes/${quote.clusterId}/transaction`, { method: "POST" });
-      setStep("signing");
-      const signed = await sign(order.transaction);
-      setStep("confirming");
-      await api(`/api/v1/quotes/${quote.clusterId}/payment`, { body: { transaction: signed } });
+      // A transaction whose blockhash expired before it landed charged nothing: build a fresh one and
+      // ask the wallet once more (a busy network, a slow approval).
+      for (let attempt = 1; ; attempt++) {
+        setStep("building");
+        const order = await api<{ transaction: string }>(`/api/v1/quotes/${quote.clusterId}/transaction`, { method: "POST" });
+        setStep("signing");
+        const signed = await sign(order.transaction);
+        setStep("confirming");
+        try {
+          await api(`/api/v1/quotes/${quote.clusterId}/payment`, { body: { transaction: signed } });
+          break;
+        } catch (failure) {
+          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
+        }
+      }
       setStep("paid");
       window.location.assign(`/clusters/${quote.clusterId}`);
     } catch (failure) {

@@ -110,6 +110,15 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
         <p className="panel warning" role="alert" data-testid="ending-soon">This lease ends in {duration(secondsLeft)}. Extend it below to keep the nodes.</p>
       ) : null}
 
+      {cluster.endRequestedAt && !OVER.has(cluster.status) ? (
+        <p className="panel" role="status" data-testid="ending">Ending at {when(cluster.endRequestedAt)}: the nodes are being released and the unused deposit refunded on-chain.</p>
+      ) : null}
+      {cluster.status === "ENDED" ? (
+        <p className="panel" role="status" data-testid="ended">
+          Ended {when(cluster.endedAt)}. You paid {money((BigInt(cluster.depositAmount) - refund).toString(), token)} for the time served{refund > 0n ? `; ${money(refund.toString(), token)} came back to your wallet` : "; the refund is on its way"}.
+        </p>
+      ) : null}
+
       <section className="stats" aria-label="Lease">
         <div className="stat"><div className="label">Time left</div><div className="value" data-testid="time-left">{secondsLeft === null ? "—" : duration(secondsLeft)}</div><div className="hint">ends {when(cluster.endRequestedAt ?? cluster.endsAt)}</div></div>
         <div className="stat"><div className="label">Cost so far</div><div className="value" data-testid="cost-so-far">{money(cost, token)}</div><div className="hint">of {money(cluster.depositAmount, token)} in escrow</div></div>
@@ -118,7 +127,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
       </section>
 
       <div className="grid2">
-        <section className="panel" aria-labelledby="nodes-title">
+        <section className="panel" aria-labelledby="nodes-title" tabIndex={0}>
           <h2 id="nodes-title">Nodes</h2>
           {cluster.nodes.length === 0 ? <p className="muted">No nodes yet: matching devices…</p> : (
             <table>
@@ -140,7 +149,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
           <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report none.</p>
         </section>
 
-        <section className="panel" aria-labelledby="timeline-title">
+        <section className="panel" aria-labelledby="timeline-title" tabIndex={0}>
           <h2 id="timeline-title">Timeline</h2>
           <ol className="timeline" data-testid="timeline">
             {cluster.timeline.map((event) => (
@@ -161,7 +170,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
       ) : null}
 
       <div className="grid2">
-        <section className="panel" aria-labelledby="usage-title">
+        <section className="panel" aria-labelledby="usage-title" tabIndex={0}>
           <h2 id="usage-title">Usage per hour</h2>
           {cluster.usage.length === 0 ? <p className="muted">Settled hours appear here (GPU-seconds and what they cost).</p> : (
             <ul className="usage-chart" aria-label="Settled cost per hour">
@@ -175,7 +184,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
             </ul>
           )}
         </section>
-        <section className="panel" aria-labelledby="receipts-title">
+        <section className="panel" aria-labelledby="receipts-title" tabIndex={0}>
           <h2 id="receipts-title">Receipts</h2>
           {cluster.receipts.length === 0 ? <p className="muted">No payments yet.</p> : (
             <table data-testid="receipts">

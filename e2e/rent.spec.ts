@@ -1,0 +1,119 @@
+import AxeBuilder from "@axe-core/playwright";
+import { region } from "@gpumesh/core";
+import { expect, test, type Page, type TestInfo } from "@playwright/test";
+import { Connection, Keypair, type PublicKey } from "@solana/web3.js";
+import { E2E_LOCALNET_URL } from "./playwright.config.ts";
+import { fundRenter, installTestWallet } from "./wallet/index.ts";
+
+// The main job of GPUMesh, in a real browser with a keypair-backed Wallet Standard wallet: sign in,
+// configure 8 × H100 in one region, quote, pay, watch it run, extend, terminate, see the refund. The
+// renter's on-chain USDC moves by exactly the receipts, and deposit + extension − refund equals what
+// the ledger settled to the base unit.
+
+test.describe.configure({ mode: "serial" });
+
+const USDC = 1_000_000n;
+
+async function usdc(account: PublicKey): Promise<bigint> {
+  const connection = new Connection(E2E_LOCALNET_URL, "confirmed");
+  return BigInt((await connection.getTokenAccountBalance(account, "confirmed")).value.amount);
+}
+
+async function noSeriousA11yViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+async function shot(page: Page, info: TestInfo, name: string) {
+  await page.screenshot({ path: info.outputPath(`${info.project.name}-${name}.png`), fullPage: true });
+}
+
+test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, terminate, refund to the base unit", async ({ page, request }, info) => {
+  test.setTimeout(420_000);
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("response", (response) => {
+    if (response.status() >= 400 && response.request().resourceType() !== "fetch") errors.push(`${response.status()} ${response.url()}`);
+  });
+
+  const renter = Keypair.generate();
+  const { usdcAccount } = await fundRenter(E2E_LOCALNET_URL, renter, { sol: 2, usdc: 5_000n * USDC });
+  await installTestWallet(page, renter.secretKey, { rpcUrl: E2E_LOCALNET_URL });
+  const start = await usdc(usdcAccount);
+
+  // Signed-in pages send you to sign in first, and back afterwards.
+  await page.goto("/deploy");
+  await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:\d+\/sign-in\?next=%2Fdeploy/, { timeout: 60_000 });
+  await expect(page.getByRole("button", { name: /GPUMesh Test Wallet/ })).toBeVisible();
+  await noSeriousA11yViolations(page);
+  await shot(page, info, "1-sign-in");
+  await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
+  await expect(page).toHaveURL(/\/deploy$/, { timeout: 90_000 });
+  await expect(page.getByTestId("signed-in-wallet")).toHaveAttribute("title", renter.publicKey.toBase58());
+
+  // Configure: H100 (the default), 8 GPUs, the region with the most free H100s, 2 hours, USDC.
+  const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; freeGpus: number }[] };
+  const best = markets.filter((m) => m.gpuModelId === "h100-80gb").sort((a, b) => b.freeGpus - a.freeGpus)[0]!;
+  expect(best.freeGpus).toBeGreaterThanOrEqual(8);
+  await page.getByLabel("Name").fill("e2e-h100");
+  await expect(page.getByRole("checkbox", { name: /H100 80GB/ })).toBeChecked();
+  await page.getByTestId("region-options").getByRole("checkbox", { name: new RegExp(`^${region(best.region)!.name} `) }).check();
+  await page.getByRole("spinbutton", { name: /^GPUs/ }).fill("8");
+  await noSeriousA11yViolations(page);
+  await page.getByTestId("get-quote").click();
+  const quote = page.getByTestId("quote");
+  await expect(quote).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId("hyperscaler")).toContainText("you save");
+  await expect(page.getByTestId("hold")).toContainText("Devices held for");
+  await shot(page, info, "2-quote");
+  await noSeriousA11yViolations(page);
+
+  // Pay: the server builds open_lease, the wallet signs, the page confirms and opens the cluster.
+  await page.getByTestId("pay").click();
+  await expect(page).toHaveURL(/\/clusters\/[0-9a-f-]{36}$/, { timeout: 90_000 });
+  const clusterId = page.url().split("/").at(-1)!;
+  await expect(page.getByTestId("cluster-status")).toHaveText("running", { timeout: 30_000 });
+  await expect(page.getByTestId("node-row").first()).toBeVisible();
+  await expect(page.getByTestId("receipt-deposit")).toBeVisible();
+  await shot(page, info, "3-running");
+  await noSeriousA11yViolations(page);
+  const view = async () => (await (await page.request.get(new URL(`/api/v1/clusters/${clusterId}`, page.url()).toString())).json()) as { status: string; pricePerSecond: string; gpuCount: number; receipts: { kind: string; amount: string }[]; settled: string; endsAt: string };
+  const paid = await view();
+  expect(paid.gpuCount).toBe(8);
+  const deposit = BigInt(paid.receipts.find((r) => r.kind === "DEPOSIT")!.amount);
+  expect(await usdc(usdcAccount)).toBe(start - deposit);
+
+  // Extend by one hour at the same price.
+  await page.getByTestId("extend-hours").fill("1");
+  await page.getByTestId("extend").click();
+  await expect(page.getByTestId("extend-status")).toContainText("Extended", { timeout: 30_000 });
+  const extended = await view();
+  const extension = BigInt(extended.receipts.find((r) => r.kind === "EXTENSION")!.amount);
+  expect(extension).toBe(BigInt(paid.pricePerSecond) * 3_600n);
+  expect(Date.parse(extended.endsAt) - Date.parse(paid.endsAt)).toBe(3_600_000);
+  expect(await usdc(usdcAccount)).toBe(start - deposit - extension);
+
+  // Terminate: served time is paid, the rest comes back on-chain.
+  await page.getByTestId("terminate").click();
+  await page.getByTestId("confirm-terminate").click();
+  await expect(page.getByTestId("ending").or(page.getByTestId("ended"))).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("receipt-refund")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("cluster-status")).toHaveText("ended", { timeout: 30_000 });
+  await shot(page, info, "4-ended");
+  const ended = await view();
+  const refund = BigInt(ended.receipts.find((r) => r.kind === "REFUND")!.amount);
+  expect(refund).toBeGreaterThan(0n);
+  expect(await usdc(usdcAccount)).toBe(start - deposit - extension + refund);
+  // What left the wallet is exactly what the ledger billed for the time served.
+  expect(deposit + extension - refund).toBe(BigInt(ended.settled));
+
+  await page.goto("/clusters");
+  await expect(page.getByTestId("cluster-row").filter({ hasText: "e2e-h100" })).toContainText("ended");
+  await noSeriousA11yViolations(page);
+  expect(errors).toEqual([]);
+});
+
