@@ -1,9 +1,8 @@
 import { GPU_MODELS, REGIONS } from "@gpumesh/core";
-import { availability } from "@gpumesh/db";
 import type { Metadata } from "next";
 import { currentSession } from "@/server/auth/session.ts";
-import { db } from "@/server/db.ts";
 import { toJson } from "@/server/json.ts";
+import { marketAvailability } from "@/server/services/markets/get-availability.ts";
 import { DeployForm, type Market } from "./_components/deploy-form.tsx";
 
 export const metadata: Metadata = { title: "Deploy a cluster" };
@@ -11,7 +10,7 @@ export const dynamic = "force-dynamic";
 
 export default async function DeployPage() {
   const session = (await currentSession())!;
-  const markets = JSON.parse(toJson(await availability(db, { now: new Date(), token: "USDC" }))) as Market[];
+  const markets = JSON.parse(toJson(await marketAvailability("USDC"))) as Market[];
   return (
     <>
       <h1>Deploy a GPU cluster</h1>
