@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
-import { cookies } from "next/headers";
+import { cookies, headers } from "next/headers";
+import { redirect } from "next/navigation";
 import { env } from "../../env.ts";
 import { db } from "../db.ts";
 
@@ -57,4 +58,16 @@ export async function endSession(now = new Date()): Promise<void> {
   const token = jar.get(SESSION_COOKIE)?.value;
   if (token) await db.session.updateMany({ where: { tokenHash: hash(token), revokedAt: null }, data: { revokedAt: now } });
   jar.delete(SESSION_COOKIE);
+}
+
+/**
+ * The session of a signed-in page, or a redirect to sign-in (and back here afterwards). Every page of
+ * the (app) group calls it: Next renders a page in parallel with its layout, so the layout's check
+ * alone does not stop the page from running.
+ */
+export async function requireSession(): Promise<Session> {
+  const session = await currentSession();
+  if (session) return session;
+  const path = (await headers()).get("x-gpumesh-path") ?? "/clusters";
+  redirect(`/sign-in?next=${encodeURIComponent(path)}`);
 }

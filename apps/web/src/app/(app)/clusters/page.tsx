@@ -1,13 +1,13 @@
 import { formatAmount } from "@gpumesh/core";
 import type { Metadata } from "next";
-import { currentSession } from "@/server/auth/session.ts";
+import { requireSession } from "@/server/auth/session.ts";
 import { listClusters } from "@/server/services/clusters/list-clusters.ts";
 
 export const metadata: Metadata = { title: "Your clusters" };
 export const dynamic = "force-dynamic";
 
 export default async function ClustersPage() {
-  const session = (await currentSession())!;
+  const session = await requireSession();
   const clusters = await listClusters(session.accountId);
   return (
     <>

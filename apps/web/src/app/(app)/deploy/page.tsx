@@ -1,6 +1,6 @@
 import { GPU_MODELS, REGIONS } from "@gpumesh/core";
 import type { Metadata } from "next";
-import { currentSession } from "@/server/auth/session.ts";
+import { requireSession } from "@/server/auth/session.ts";
 import { toJson } from "@/server/json.ts";
 import { marketAvailability } from "@/server/services/markets/get-availability.ts";
 import { DeployForm, type Market } from "./_components/deploy-form.tsx";
@@ -9,7 +9,7 @@ export const metadata: Metadata = { title: "Deploy a cluster" };
 export const dynamic = "force-dynamic";
 
 export default async function DeployPage() {
-  const session = (await currentSession())!;
+  const session = await requireSession();
   const markets = JSON.parse(toJson(await marketAvailability("USDC"))) as Market[];
   return (
     <>
