@@ -58,6 +58,14 @@ export function paymentRecorder(
         // its address, and the ledger settles at the lease's own rates.
         const lease = opened.data.lease.toBase58();
         await db.cluster.updateMany({ where: { id: order.clusterId, OR: [{ leasePda: null }, { leasePda: lease }] }, data: { leasePda: lease, ...(order.rates ?? {}) } });
+        // The indexer may have booked this deposit first: it links a deposit to a cluster only through
+        // the cluster's lease address, which is set just above, so it booked it for the wallet alone
+        // and the insert above was skipped. It is this order's deposit (checked field by field before
+        // sending, the amount just above): link it, or the cluster never sees its payment.
+        await db.payment.updateMany({
+          where: { txSignature: landed.signature, eventIndex, kind: "DEPOSIT", clusterId: null, accountId: order.accountId, amount: opened.data.deposited },
+          data: { clusterId: order.clusterId },
+        });
       }
       return { created: count === 1, record: await db.payment.findUniqueOrThrow({ where: { txSignature_eventIndex: { txSignature: landed.signature, eventIndex } } }) };
     },
