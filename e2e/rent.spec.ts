@@ -1,3 +1,4 @@
+import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { region } from "@gpumesh/core";
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
@@ -25,12 +26,14 @@ async function noSeriousA11yViolations(page: Page) {
   expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
+/** A screenshot of each step, kept with the test's artifacts; GPUMESH_README_SCREENSHOTS=1 also refreshes the README's (laptop). */
 async function shot(page: Page, info: TestInfo, name: string) {
   await page.screenshot({ path: info.outputPath(`${info.project.name}-${name}.png`), fullPage: true });
+  if (process.env.GPUMESH_README_SCREENSHOTS === "1" && info.project.name === "laptop") await page.screenshot({ path: path.join(import.meta.dirname, "..", "docs", "screenshots", `${name}.png`) });
 }
 
 test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, terminate, refund to the base unit", async ({ page, request }, info) => {
-  test.setTimeout(420_000);
+  test.setTimeout(600_000);
   const errors: string[] = [];
   page.on("console", (message) => {
     if (message.type() === "error") errors.push(message.text());
@@ -63,6 +66,7 @@ test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, termina
   await expect(page.getByRole("checkbox", { name: /H100 80GB/ })).toBeChecked();
   await page.getByTestId("region-options").getByRole("checkbox", { name: new RegExp(`^${region(best.region)!.name} `) }).check();
   await page.getByRole("spinbutton", { name: /^GPUs/ }).fill("8");
+  await expect(page.getByTestId("form-status")).toHaveText("Ready for a quote.");
   await noSeriousA11yViolations(page);
   await page.getByTestId("get-quote").click();
   const quote = page.getByTestId("quote");
@@ -90,7 +94,7 @@ test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, termina
   // Extend by one hour at the same price.
   await page.getByTestId("extend-hours").fill("1");
   await page.getByTestId("extend").click();
-  await expect(page.getByTestId("extend-status")).toContainText("Extended", { timeout: 30_000 });
+  await expect(page.getByTestId("extend-status")).toContainText("Extended", { timeout: 250_000 });
   const extended = await view();
   const extension = BigInt(extended.receipts.find((r) => r.kind === "EXTENSION")!.amount);
   expect(extension).toBe(BigInt(paid.pricePerSecond) * 3_600n);

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
+import { useMounted } from "@/hooks/use-mounted.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { QuoteCard, type Quote } from "./quote-card.tsx";
 
@@ -42,6 +43,8 @@ function format(units: string | null, token: Token): string {
 
 /** The configure form: every option shows live availability and price; infeasible ones say why. */
 export function DeployForm(props: { sessionWallet: string; initialMarkets: Market[]; models: ModelOption[]; regions: RegionOption[] }) {
+  // Controls stay disabled until React has hydrated them: a choice made before would be reset.
+  const mounted = useMounted();
   const [token, setToken] = useState<Token>("USDC");
   const [markets, setMarkets] = useState(props.initialMarkets);
   const [name, setName] = useState("my-cluster");
@@ -127,7 +130,9 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
 
   return (
     <div className="deploy">
-      <form className="panel form" onSubmit={(event) => { event.preventDefault(); if (!invalid) void requestQuote(); }} aria-describedby="form-status">
+      <form className="panel" onSubmit={(event) => { event.preventDefault(); if (!invalid) void requestQuote(); }} aria-describedby="form-status">
+        <fieldset className="form" disabled={!mounted} data-testid="deploy-fields">
+        <legend className="visually-hidden">Cluster configuration</legend>
         <label className="field">
           <span>Name</span>
           <input value={name} maxLength={80} onChange={(event) => setName(event.target.value)} aria-describedby="name-hint" />
@@ -236,7 +241,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
           ))}
         </fieldset>
 
-        <p id="form-status" className={invalid ? "muted" : "sr-only"}>{invalid ?? "Ready for a quote."}</p>
+        <p id="form-status" data-testid="form-status" className={invalid ? "muted" : "sr-only"}>{invalid ?? "Ready for a quote."}</p>
         <button type="submit" className="primary" disabled={busy || invalid !== null} data-testid="get-quote">
           {busy ? "Finding devices…" : "Get a quote"}
         </button>
@@ -246,6 +251,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
             {problem.alternatives?.length ? <ul>{problem.alternatives.map((text) => <li key={text}>{text}</li>)}</ul> : null}
           </div>
         ) : null}
+        </fieldset>
       </form>
       <aside>
         {quote ? (

@@ -20,11 +20,21 @@ export function ExtendForm(props: { clusterId: string; token: string; pricePerSe
     busy.current = true;
     setMessage(null);
     try {
-      setStep("signing");
-      const order = await api<{ transaction: string }>(`/api/v1/clusters/${props.clusterId}/extension/transaction`, { body: { hours } });
-      const signed = await sign(order.transaction);
-      setStep("confirming");
-      const result = await api<{ endsAt: string | null; extended: boolean }>(`/api/v1/clusters/${props.clusterId}/extension`, { body: { hours, transaction: signed } });
+      let result: { endsAt: string | null; extended: boolean };
+      // As for a payment: a top-up whose blockhash expired before it landed charged nothing; build a
+      // fresh one and ask the wallet once more.
+      for (let attempt = 1; ; attempt++) {
+        setStep("signing");
+        const order = await api<{ transaction: string }>(`/api/v1/clusters/${props.clusterId}/extension/transaction`, { body: { hours } });
+        const signed = await sign(order.transaction);
+        setStep("confirming");
+        try {
+          result = await api<{ endsAt: string | null; extended: boolean }>(`/api/v1/clusters/${props.clusterId}/extension`, { body: { hours, transaction: signed } });
+          break;
+        } catch (failure) {
+          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
+        }
+      }
       setMessage(result.extended ? { text: `Extended: the lease now ends ${result.endsAt ? new Date(result.endsAt).toLocaleString("en-GB") : ""}.`, error: false } : { text: "The top-up landed but the lease could not be extended (a node was booked meanwhile); it is refunded when the lease ends.", error: true });
     } catch (error) {
       setMessage({ text: error instanceof ApiClientError ? error.message : walletErrorText(error), error: true });
