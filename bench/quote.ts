@@ -96,7 +96,7 @@ function requestFor(random: SeededRandom, i: number): ClusterRequestInput {
  * background workers), from /proc (Linux; 0 elsewhere). With Node's own CPU time this gives the CPU a
  * quote costs, which a shared machine's load does not inflate the way it inflates wall-clock latency.
  */
-function postgresCpuMs(postmaster: number | undefined): number {
+export function postgresCpuMs(postmaster: number | undefined): number {
   if (postmaster === undefined) return 0;
   let ticks = 0;
   try {

@@ -6,6 +6,7 @@ import { PLACEMENT_FULL, PLACEMENT_QUICK, runPlacementBench } from "./placement.
 import { RESERVATION_FULL, RESERVATION_QUICK, runReservationBench } from "./reservation.ts";
 import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
 import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
+import { DEPLOY_FULL, DEPLOY_QUICK, runDeployBench } from "./deploy.ts";
 
 interface BenchContext {
   quick: boolean;
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   reservation: ({ quick }) => runReservationBench(quick ? RESERVATION_QUICK : RESERVATION_FULL),
   heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
   quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
+  deploy: ({ quick }) => runDeployBench(quick ? DEPLOY_QUICK : DEPLOY_FULL),
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | null } {
