@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { money } from "@/lib/format.ts";
 import { QuoteCard, type Quote } from "./quote-card.tsx";
 
 export interface Market {
@@ -33,13 +34,7 @@ const TIERS = [
 const UNITS = { hours: 1, days: 24, weeks: 168 } as const;
 const MAX_HOURS = 24 * 90;
 
-function format(units: string | null, token: Token): string {
-  if (units === null) return "—";
-  const value = BigInt(units);
-  const whole = value / 1_000_000n;
-  const cents = (value % 1_000_000n) / 10_000n;
-  return `${whole.toLocaleString("en-US")}.${cents.toString().padStart(2, "0")} ${token}`;
-}
+const format = (units: string | null, token: Token) => (units === null ? "—" : money(units, token, 2));
 
 /** The configure form: every option shows live availability and price; infeasible ones say why. */
 export function DeployForm(props: { sessionWallet: string; initialMarkets: Market[]; models: ModelOption[]; regions: RegionOption[] }) {

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { money } from "@/lib/format.ts";
 
 export interface Quote {
   clusterId: string;
@@ -35,12 +36,7 @@ const STEP_TEXT: Record<Step, string> = {
   paid: "Paid. Opening your cluster…",
 };
 
-const amount = (units: string, token: string, digits = 2) => {
-  const value = BigInt(units);
-  const whole = value / 1_000_000n;
-  const fraction = (value % 1_000_000n).toString().padStart(6, "0").slice(0, digits);
-  return `${whole.toLocaleString("en-US")}${digits ? `.${fraction}` : ""} ${token}`;
-};
+const amount = (units: string, token: string, digits = 2) => money(units, token, digits);
 
 function useCountdown(until: string) {
   const [left, setLeft] = useState(() => Math.max(0, Math.floor((Date.parse(until) - Date.now()) / 1000)));
