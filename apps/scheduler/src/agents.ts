@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { AgentInbox, AgentOutbox, simulatedElapsedMs } from "@gpumesh/agent-protocol";
+import { Redis } from "ioredis";
 import {
   computeChallenge,
-  GPU_INT8_DENSE_TOPS,
   RowCommitmentTree,
   type GemmChallenge,
   type GemmCommitment,
@@ -11,8 +12,8 @@ import {
 } from "@gpumesh/core";
 
 /**
- * How the scheduler talks to node agents. The real channel is the agent gateway in apps/web (a later
- * issue); until then `SimulatedAgentChannel` stands in for dev and tests. Either way the answers come
+ * How the scheduler talks to node agents. The real channel is `GatewayAgentChannel` (Redis, to the
+ * agent gateway in apps/gateway); `SimulatedAgentChannel` answers in-process for scheduler tests. Either way the answers come
  * back as `AgentResponse`s that the scheduler turns into durable `agent-response` jobs, so an answer
  * survives a scheduler restart. Verification challenges travel the same way: commitments and opened
  * rows become `commitment`/`opening` jobs on the verify queue.
@@ -77,18 +78,6 @@ export type SimulatedVerification =
 export interface SimulatedAgentOptions {
   /** Per challenge (so per device: `challenge.deviceId`); default honest. */
   verification?: (challenge: GemmChallenge) => SimulatedVerification;
-}
-
-/**
- * The time a simulated device reports. CPU_GEMM: the real time of the multiplication here. GPU_GEMM:
- * the simulated device stands for a GPU, whose int8 kernel at simulated sizes takes microseconds (at
- * half the fastest catalogue model's peak, reported in whole ms as an agent would); this process's
- * CPU time says nothing about that device.
- */
-function simulatedElapsedMs(challenge: GemmChallenge, cpuMs: number): number {
-  if (challenge.kind === "CPU_GEMM") return Math.round(cpuMs);
-  const peak = Math.max(...Object.values(GPU_INT8_DENSE_TOPS)) * 1e12;
-  return Math.floor((2 * challenge.matrixSize ** 3 * 1000) / (peak * 0.5));
 }
 
 /**
@@ -223,4 +212,63 @@ export class NullAgentChannel implements AgentChannel {
   async close(): Promise<void> {}
   // No challenge methods: nothing would answer them, so the verify sweep issues none rather than
   // letting every device's score decay through expired challenges.
+}
+
+/**
+ * The real channel (AGENT_CHANNEL=gateway): assignments, revokes and challenges go into each device's
+ * outbox in Redis, where any agent gateway (apps/gateway) delivers them to the device's connection,
+ * again after every reconnect until answered; answers come back through the inbox stream, read by a
+ * consumer group and acknowledged only after the listeners (which enqueue durable jobs) returned.
+ */
+export class GatewayAgentChannel implements AgentChannel {
+  private readonly redis: Redis;
+  private readonly outbox: AgentOutbox;
+  private readonly inbox: AgentInbox;
+  private readonly responseListeners: AgentResponseListener[] = [];
+  private readonly verificationListeners: VerificationAnswerListener[] = [];
+
+  constructor(redisUrl: string, options: { prefix?: string; onError?: (error: unknown) => void } = {}) {
+    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    this.redis.on("error", (error) => options.onError?.(error));
+    this.outbox = new AgentOutbox(this.redis, options.prefix);
+    const reader = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    reader.on("error", (error) => options.onError?.(error));
+    this.inbox = new AgentInbox(reader, { ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.onError ? { onError: options.onError } : {}) });
+    this.inbox.start(async (entry) => {
+      if (entry.kind === "response") await Promise.all(this.responseListeners.map((listener) => listener(entry.response)));
+      else {
+        const answer = entry.kind === "commitment" ? entry.commitment : entry.opening;
+        await Promise.all(this.verificationListeners.map((listener) => listener(answer)));
+      }
+    });
+  }
+
+  async assign(deviceId: string, assignment: AgentAssignment): Promise<void> {
+    await this.outbox.assign(deviceId, assignment);
+  }
+
+  async revoke(deviceId: string, allocationId: string, reason: string): Promise<void> {
+    await this.outbox.revoke(deviceId, allocationId, reason);
+  }
+
+  async challenge(deviceId: string, challenge: GemmChallenge): Promise<void> {
+    await this.outbox.challenge(deviceId, challenge);
+  }
+
+  async requestRows(deviceId: string, request: GemmRowRequest): Promise<void> {
+    await this.outbox.requestRows(deviceId, request);
+  }
+
+  onResponse(listener: AgentResponseListener): void {
+    this.responseListeners.push(listener);
+  }
+
+  onVerificationAnswer(listener: VerificationAnswerListener): void {
+    this.verificationListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.inbox.stop();
+    await this.redis.quit().catch(() => undefined);
+  }
 }

@@ -26,8 +26,13 @@ export const schedulerEnvShape = {
   DEPLOY_SWEEP_EVERY_S: envFields.positiveInt.default(30),
   /** Devices scoring below this (verification, basis points) are never matched. */
   MIN_VERIFICATION_SCORE_BPS: bps.default(5_000),
-  /** Where assignments go: `simulated` (in-process agents that accept; dev and tests) until the agent gateway lands. */
-  AGENT_CHANNEL: z.enum(["simulated", "none"]).default("simulated"),
+  /**
+   * Where assignments and challenges go: `gateway` (real agents through apps/gateway; what `pnpm dev`
+   * runs), `simulated` (in-process agents that accept: scheduler tests and benches), `none`.
+   */
+  AGENT_CHANNEL: z.enum(["gateway", "simulated", "none"]).default("simulated"),
+  /** The gateway's Redis key prefix (its GATEWAY_PREFIX). */
+  AGENT_GATEWAY_PREFIX: z.string().min(1).default("gw"),
   /** How often running leases are checked for complete hours to settle and for their end. */
   SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
   /** Attempts of a chain-touching job (settle, end, cancel, reward epoch) before the sweeps take it over. */

@@ -7,7 +7,7 @@ import { pino, type Logger } from "pino";
 import { startAdminServer, type AdminServer } from "./admin.ts";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.ts";
 import { reconcileLease } from "./jobs/reconcile.ts";
-import { NullAgentChannel, SimulatedAgentChannel, type AgentChannel } from "./agents.ts";
+import { GatewayAgentChannel, NullAgentChannel, SimulatedAgentChannel, type AgentChannel } from "./agents.ts";
 import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement } from "./chain.ts";
 import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
@@ -102,7 +102,13 @@ export async function startScheduler(
   publisher.on("error", (error) => logger.debug({ err: error }, "event publisher connection error"));
   const publish = async (event: ClusterTransitionEvent) => publisher.publish(clusterEventChannel(event.clusterId), JSON.stringify(event));
 
-  const agents: AgentChannel = options.agents ?? (env.AGENT_CHANNEL === "simulated" ? new SimulatedAgentChannel() : new NullAgentChannel());
+  const agents: AgentChannel =
+    options.agents ??
+    (env.AGENT_CHANNEL === "gateway"
+      ? new GatewayAgentChannel(env.REDIS_URL, { prefix: env.AGENT_GATEWAY_PREFIX, onError: (error) => logger.warn({ err: error }, "agent gateway channel error") })
+      : env.AGENT_CHANNEL === "simulated"
+        ? new SimulatedAgentChannel()
+        : new NullAgentChannel());
   const chain = options.chain ?? (chainContext ? new GatewayChainSettlement(db, chainContext, logger) : new RecordingChainSettlement(db));
   // The queue always exists (dashboard, stop); its worker and ticks only run with a chain.
   const index = new Queue(QUEUES.index, queueOptions);

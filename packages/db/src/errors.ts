@@ -54,3 +54,7 @@ export function errorText(error: unknown): string {
 export function isExclusionViolation(error: unknown): boolean {
   return sqlState(error) === SQLSTATE.exclusionViolation || /allocation_device_no_overlap/.test(errorText(error));
 }
+
+export function isUniqueViolation(error: unknown): boolean {
+  return sqlState(error) === SQLSTATE.uniqueViolation;
+}

@@ -16,3 +16,4 @@ export * from "./rewards.ts";
 export * from "./reconciliation.ts";
 export * from "./placement.ts";
 export * from "./quotes.ts";
+export * from "./devices.ts";

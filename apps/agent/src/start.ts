@@ -1,0 +1,75 @@
+import { GatewayClient } from "./client.ts";
+import { saveState, type Identity } from "./identity.ts";
+import { NodeAgent } from "./node.ts";
+import { ProcessRuntime } from "./runtime/process.ts";
+import { AGENT_VERSION, paint } from "./terminal.ts";
+
+const time = () => new Date().toISOString().slice(11, 19);
+const say = (line: string) => console.log(`${paint.dim(time())} ${line}`);
+
+/** `gpumesh-agent start`: one device, a real runtime, until SIGTERM/SIGINT (then drains and exits 0). */
+export async function runNode(options: { identity: Identity; command?: string[]; advertiseHost?: string }): Promise<void> {
+  const { identity } = options;
+  const runtime = new ProcessRuntime({ ...(options.command ? { command: options.command } : {}), advertiseHost: options.advertiseHost });
+  const client = new GatewayClient(identity.file.gateway, identity.key, { agentVersion: AGENT_VERSION, running: () => runtime.running() });
+  const state = { deviceId: identity.file.deviceId, connected: false, since: new Date().toISOString(), running: [] as string[], pid: process.pid } as Parameters<typeof saveState>[0];
+  const persist = () => void saveState({ ...state, running: runtime.running() }).catch(() => undefined);
+
+  const node = new NodeAgent(client, runtime, {
+    proofs: "real",
+    events: {
+      assigned: (assignment, outcome) =>
+        say(outcome.accepted ? paint.green(`▶ lease ${assignment.allocationId} running (${assignment.clusterType}, ${assignment.gpuCount} GPU(s), until ${assignment.endsAt})`) : paint.yellow(`✗ lease ${assignment.allocationId} refused: ${outcome.reason}`)),
+      revoked: (allocationId, reason) => {
+        say(`■ lease ${allocationId} stopped: ${reason}`);
+        persist();
+      },
+      challenged: (challenge, elapsedMs) => say(paint.dim(`proof of work: ${challenge.kind} n=${challenge.matrixSize} in ${elapsedMs} ms`)),
+    },
+  });
+  client.on("connected", ({ deviceId, skewMs }) => {
+    say(paint.green(`connected as ${deviceId}`) + (Math.abs(skewMs) > 5_000 ? paint.yellow(` (clock ${Math.round(skewMs / 1000)} s off the gateway: enable NTP)`) : ""));
+    Object.assign(state, { connected: true, since: new Date().toISOString() });
+    persist();
+  });
+  client.on("heartbeat", ({ rttMs, skewMs }) => {
+    Object.assign(state, { lastHeartbeatAt: new Date().toISOString(), rttMs, skewMs: Math.round(skewMs) });
+    persist();
+  });
+  client.on("disconnected", ({ code, reason, retryInMs }) => {
+    Object.assign(state, { connected: false, since: new Date().toISOString() });
+    persist();
+    if (retryInMs === null) {
+      say(paint.red(`disconnected for good (${code}${reason ? `: ${reason}` : ""})`));
+      if (code === 4401 || code === 4410) process.exitCode = 1;
+      return;
+    }
+    say(paint.yellow(`disconnected (${code}${reason ? ` ${reason}` : ""}); reconnecting in ${(retryInMs / 1000).toFixed(1)} s`));
+  });
+  client.on("refused", (error) => say(paint.yellow(`gateway refused: ${error.code}: ${error.message}`)));
+
+  say(`GPUMesh agent ${AGENT_VERSION}: device ${identity.file.deviceId} → ${identity.file.gateway} (${runtime.name} runtime)`);
+  client.start();
+
+  await new Promise<void>((resolve) => {
+    let draining = false;
+    const drain = (signal: NodeJS.Signals) => {
+      if (draining) return;
+      draining = true;
+      say(`${signal}: draining (no new leases, stopping ${runtime.running().length} running)…`);
+      void node
+        .drain(`agent received ${signal}`)
+        .then(() => client.stop())
+        .then(() => {
+          Object.assign(state, { connected: false, since: new Date().toISOString() });
+          persist();
+          say("drained; bye");
+          resolve();
+        });
+    };
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => drain(signal));
+    client.on("disconnected", ({ retryInMs }) => {
+      if (retryInMs === null && !draining) void node.drain("connection refused for good").then(() => resolve());
+    });
+  });
+}

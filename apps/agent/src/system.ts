@@ -1,0 +1,40 @@
+import { statfsSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import type { HardwareReport } from "@gpumesh/core";
+import { detectHardware } from "./hardware.ts";
+import type { LinkMeasurement } from "./measure.ts";
+
+/** Free + used space of the filesystem holding `dir`, GB. */
+export function diskGb(dir: string): number {
+  try {
+    const stats = statfsSync(dir);
+    return Math.round((stats.blocks * stats.bsize) / 1024 ** 3);
+  } catch {
+    return 0;
+  }
+}
+
+/** What `join` sends: the detected hardware, the disk the agent works on, the OS, the measured link. */
+export function hardwareReport(workDir: string, link?: LinkMeasurement): HardwareReport {
+  const hardware = detectHardware();
+  return {
+    ...hardware,
+    diskGb: diskGb(workDir),
+    os: `${os.type()} ${os.release()} ${os.arch()}`.slice(0, 80),
+    ...(link ? { bandwidthUpMbps: link.upMbps, bandwidthDownMbps: link.downMbps } : {}),
+  };
+}
+
+/** Whether a Docker Engine API answers on the socket (DOCKER_HOST=unix://… or /var/run/docker.sock). */
+export async function dockerReachable(): Promise<{ ok: boolean; socketPath: string; detail: string }> {
+  const socketPath = process.env.DOCKER_HOST?.startsWith("unix://") ? process.env.DOCKER_HOST.slice("unix://".length) : "/var/run/docker.sock";
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path: "/_ping", timeout: 3_000 }, (res) => {
+      res.resume();
+      resolve({ ok: res.statusCode === 200, socketPath, detail: `HTTP ${res.statusCode}` });
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (error) => resolve({ ok: false, socketPath, detail: error.message }));
+  });
+}
