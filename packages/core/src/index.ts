@@ -3,6 +3,7 @@ export * from "./ledger.ts";
 export * from "./settlement.ts";
 export * from "./catalogue/gpu-models.ts";
 export * from "./catalogue/regions.ts";
+export * from "./catalogue/hardware-floor.ts";
 export * from "./schemas/enums.ts";
 export * from "./schemas/common.ts";
 export * from "./schemas/device.ts";

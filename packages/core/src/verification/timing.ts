@@ -26,7 +26,8 @@ import type { ChallengeKind } from "./protocol.ts";
  * needs hundreds of ms. Correctness of the opened rows is checked at every n.
  */
 export const GPU_INT8_DENSE_TOPS: Readonly<Record<string, number>> = {
-  // Vendor datasheet dense (non-sparse) INT8 tensor throughput, fastest variant of each model.
+  // Vendor datasheet/whitepaper dense (non-sparse) INT8 tensor throughput, fastest variant of each
+  // model, rounded up (it is a ceiling). One entry per catalogue model (verification.test.ts checks).
   "h100-80gb": 1_979,
   "a100-80gb": 624,
   "a100-40gb": 624,
@@ -35,6 +36,41 @@ export const GPU_INT8_DENSE_TOPS: Readonly<Record<string, number>> = {
   "rtx-4090": 661,
   "rtx-3090": 284,
   "rtx-3080": 238,
+  "h200-141gb": 1_979,
+  "b200-180gb": 4_500,
+  "gh200-96gb": 1_979,
+  a40: 300,
+  a30: 330,
+  a10: 250,
+  l40: 362,
+  l4: 243,
+  t4: 130,
+  // Volta has no INT8 tensor path (DP4A: 62.8 TOPS); its FP16 tensor peak, which an exact int8
+  // GEMM split over FP16 tensor cores could approach, is the ceiling.
+  "v100-16gb": 125,
+  "v100-32gb": 125,
+  "rtx-6000-ada": 729,
+  "rtx-a5000": 222,
+  "rtx-a4000": 154,
+  "rtx-5090": 838,
+  "rtx-5080": 451,
+  "rtx-5070-ti": 352,
+  "rtx-4080": 390,
+  "rtx-4070-ti": 321,
+  "rtx-4070": 234,
+  "rtx-4060-ti": 177,
+  "rtx-3090-ti": 320,
+  "rtx-3080-ti": 273,
+  "rtx-3070": 163,
+  "rtx-3060": 102,
+  "rtx-3050": 73,
+  mi300x: 2_615,
+  mi250: 363,
+  // Apple GPUs have no int8 matrix units: their FP16/FP32 shader rate (ALUs × 2 × clock) bounds an
+  // int8 GEMM on the GPU. (The Neural Engine's TOPS do not apply: it does not run an exact int GEMM.)
+  "apple-m2-ultra": 28,
+  "apple-m3-max": 15,
+  "apple-m4-max": 18,
 };
 
 export const TIMING = {
