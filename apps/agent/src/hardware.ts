@@ -81,7 +81,9 @@ export function detectHardware(): DetectedHardware {
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown CPU",
     cpuCores: cpus.length,
-    ramGb: Math.round(os.totalmem() / 1024 ** 3),
+    // Decimal GB, rounded up, as RAM is sold: a "16 GB" machine whose kernel reserves some memory
+    // reports ~15.4 GiB and must still meet a 16 GB floor.
+    ramGb: Math.ceil(os.totalmem() / 1e9),
     gpus,
   };
 }

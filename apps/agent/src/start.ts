@@ -16,7 +16,9 @@ export async function runNode(options: { identity: Identity; command?: string[];
   const persist = () => void saveState({ ...state, running: runtime.running() }).catch(() => undefined);
 
   const node = new NodeAgent(client, runtime, {
-    proofs: "real",
+    // `simulated` (dev and tests only: a machine whose GPU is itself simulated) reports a simulated GPU's
+    // time; a real agent reports the time it really took, and without a GPU kernel a GPU claim fails.
+    proofs: process.env.GPUMESH_AGENT_PROOFS === "simulated" ? "simulated" : "real",
     events: {
       assigned: (assignment, outcome) =>
         say(outcome.accepted ? paint.green(`▶ lease ${assignment.allocationId} running (${assignment.clusterType}, ${assignment.gpuCount} GPU(s), until ${assignment.endsAt})`) : paint.yellow(`✗ lease ${assignment.allocationId} refused: ${outcome.reason}`)),

@@ -1,17 +1,20 @@
 import { statfsSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
+import path from "node:path";
 import type { HardwareReport } from "@gpumesh/core";
 import { detectHardware } from "./hardware.ts";
 import type { LinkMeasurement } from "./measure.ts";
 
-/** Free + used space of the filesystem holding `dir`, GB. */
+/** Size of the filesystem that holds `dir` (or its nearest existing ancestor: before `join` creates it), GB. */
 export function diskGb(dir: string): number {
-  try {
-    const stats = statfsSync(dir);
-    return Math.round((stats.blocks * stats.bsize) / 1024 ** 3);
-  } catch {
-    return 0;
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    try {
+      const stats = statfsSync(current);
+      return Math.round((stats.blocks * stats.bsize) / 1024 ** 3);
+    } catch {
+      if (current === path.dirname(current)) return 0;
+    }
   }
 }
 

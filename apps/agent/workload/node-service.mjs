@@ -1,3 +1,4 @@
+/* global process, console */
 // The process runtime's default workload: serves the allocation it runs for on PORT until SIGTERM.
 // A stand-in for a Ray head or a container entrypoint that needs no image (the Docker runtime runs those).
 import http from "node:http";

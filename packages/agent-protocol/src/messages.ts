@@ -102,8 +102,8 @@ export function parseFrame<T>(schema: z.ZodType<T>, data: unknown): T | undefine
 export const HardwareReportSchema = z.object({
   cpuModel: z.string().min(1).max(80),
   cpuCores: z.number().int().min(1).max(4_096),
-  ramGb: z.number().int().min(0).max(65_536),
-  diskGb: z.number().int().min(0).max(10_000_000),
+  ramGb: z.number().int().min(1, "must be at least 1 GB (was it detected?)").max(65_536),
+  diskGb: z.number().int().min(1, "must be at least 1 GB (was it detected?)").max(10_000_000),
   os: z.string().max(80),
   gpus: z.array(z.object({ name: z.string().max(80), vramMb: z.number().int().min(0).max(1_048_576), gpuModelId: z.string().max(32).nullable() })).max(64),
   bandwidthUpMbps: z.number().int().min(0).max(1_000_000).optional(),
