@@ -10,6 +10,8 @@ const dataDir = path.join(os.tmpdir(), `gpumesh-e2e-${webPort}`);
 export const E2E_ADMIN_PORT = Number(process.env.E2E_ADMIN_PORT ?? 3117);
 export const E2E_ADMIN_TOKEN = "e2e-dashboard-token-0123456789";
 /** `pnpm dev`'s localnet in the browser tests (the public health endpoint does not name it). */
+export const E2E_GATEWAY_PORT = Number(process.env.E2E_GATEWAY_PORT ?? 3207);
+export const E2E_GATEWAY_URL = `http://127.0.0.1:${E2E_GATEWAY_PORT}`;
 export const E2E_LOCALNET_PORT = Number(process.env.E2E_LOCALNET_PORT ?? 8909);
 export const E2E_LOCALNET_URL = `http://127.0.0.1:${E2E_LOCALNET_PORT}`;
 const chromium = {
@@ -46,6 +48,7 @@ export default defineConfig({
       GPUMESH_LOCALNET_PORT: String(E2E_LOCALNET_PORT),
       GPUMESH_DATA_DIR: dataDir,
       GPUMESH_ADMIN_PORT: String(E2E_ADMIN_PORT),
+      GPUMESH_GATEWAY_PORT: String(E2E_GATEWAY_PORT),
       ADMIN_TOKEN: E2E_ADMIN_TOKEN,
       NEXT_TELEMETRY_DISABLED: "1",
     },

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const repo = path.resolve(import.meta.dirname, "..");
 let work: string;
 let dataDir: string;
-const ports = { pg: 0, redis: 0, localnet: 0, web: 0, admin: 0 };
+const ports = { pg: 0, redis: 0, localnet: 0, web: 0, admin: 0, gateway: 0 };
 
 beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), "gpumesh-devsignals-"));
@@ -62,6 +62,7 @@ function startDev(): Dev {
       GPUMESH_LOCALNET_PORT: String(ports.localnet),
       WEB_PORT: String(ports.web),
       GPUMESH_ADMIN_PORT: String(ports.admin),
+      GPUMESH_GATEWAY_PORT: String(ports.gateway),
       GPUMESH_SEED_DEVICES: "12",
       GPUMESH_SEED_SUPPLIERS: "3",
     },

@@ -27,6 +27,7 @@ import {
   type RunningPostgres, type RunningRedis,
 } from "@gpumesh/devstack";
 import { z } from "zod";
+import { assignDevFleetKeys } from "./dev-fleet.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const say = (message: string) => console.log(`\x1b[36m[dev]\x1b[0m ${message}`);
@@ -46,6 +47,10 @@ try {
       GPUMESH_SEED_DEVICES: envFields.positiveInt.default(360),
       GPUMESH_SEED_SUPPLIERS: envFields.positiveInt.default(48),
       GPUMESH_LOCALNET_PORT: envFields.port.default(8899),
+      /** The agent gateway (agents' WebSockets and `gpumesh-agent join`). */
+      GPUMESH_GATEWAY_PORT: envFields.port.default(3200),
+      /** `off`: no simulated agents for the seeded devices (to watch only real agents). */
+      GPUMESH_SIMULATE_AGENTS: z.enum(["on", "off"]).default("on"),
       /** The scheduler's queue dashboard (Bull Board). */
       GPUMESH_ADMIN_PORT: envFields.port.default(3100),
       /** Its password; a fresh random one per run when unset (printed at start). */
@@ -177,6 +182,7 @@ try {
   await assertPortFree(config.GPUMESH_REDIS_PORT, "Redis", "GPUMESH_REDIS_PORT");
   if (!config.SOLANA_RPC_URL) await assertPortFree(config.GPUMESH_LOCALNET_PORT, "Localnet", "GPUMESH_LOCALNET_PORT");
   await assertPortFree(config.GPUMESH_ADMIN_PORT, "Queue dashboard", "GPUMESH_ADMIN_PORT");
+  await assertPortFree(config.GPUMESH_GATEWAY_PORT, "Agent gateway", "GPUMESH_GATEWAY_PORT");
 
   if (reset) {
     say(`--reset: deleting ${dataDir}${pgDataDir.startsWith(dataDir) ? "" : ` and ${pgDataDir}`}`);
@@ -194,12 +200,14 @@ try {
   say(applied.length ? `applied ${applied.length} migration(s)` : "database schema is up to date");
 
   const db = createDb(postgres.url, { max: 2 });
+  let fleetSize = 0;
   try {
     // On a chain bootstrapped here the seeded suppliers get deterministic dev keys, registered on it below.
     const supplierIdentity = chainIsLocal ? (index: number) => supplierChainIdentity(devSupplierKeypair(index).publicKey) : undefined;
     if (await seedSimulatedNetwork(db, { devices: config.GPUMESH_SEED_DEVICES, suppliers: config.GPUMESH_SEED_SUPPLIERS, supplierIdentity })) {
       say(`seeded a simulated network: ${config.GPUMESH_SEED_DEVICES} devices from ${config.GPUMESH_SEED_SUPPLIERS} suppliers`);
     } else if (firstRun) say("database already had devices: seed skipped");
+    fleetSize = await assignDevFleetKeys(db);
   } finally {
     await db.$disconnect();
   }
@@ -207,14 +215,6 @@ try {
   say(`starting Redis on 127.0.0.1:${config.GPUMESH_REDIS_PORT}`);
   redis = await startRedis({ port: config.GPUMESH_REDIS_PORT, dataDir: path.join(dataDir, "redis"), portEnvVar: "GPUMESH_REDIS_PORT" });
   await registry.record("redis", redis.pid, { port: config.GPUMESH_REDIS_PORT });
-
-  // Dev-only stand-in for the agent fleet simulator (supply-side issue): the seeded devices have no
-  // agent, so keep their heartbeats fresh or the scheduler's health sweep would take them offline.
-  const fleet = createDb(postgres.url, { max: 1 });
-  const beat = () =>
-    fleet.$executeRaw`update device set last_heartbeat_at = now() where status = 'ONLINE' and agent_public_key is null`.catch(() => undefined);
-  await beat();
-  setInterval(() => void beat(), 10_000).unref();
 
   // The chain: the real gpumesh program, natively compiled, behind Solana JSON-RPC (programs/localnet).
   // Its state is in memory, so each start bootstraps the program (config, mints, a funded demo renter)
@@ -251,7 +251,8 @@ try {
   // The scheduler signs settlements and reward roots. A chain bootstrapped here uses the published dev
   // keys; a remote one needs its operator's keypair files (the scheduler names a missing one).
   const bootstrapped = solanaRpcUrl === localnet?.url || isLoopback(solanaRpcUrl);
-  const schedulerEnv: Record<string, string> = { ...serviceEnv };
+  // Agents reach the scheduler through the gateway (assignments, revokes, proof-of-work challenges).
+  const schedulerEnv: Record<string, string> = { ...serviceEnv, AGENT_CHANNEL: "gateway" };
   for (const name of ["SETTLEMENT_AUTHORITY_KEYPAIR", "REWARDS_AUTHORITY_KEYPAIR"]) {
     const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);
     if (value) schedulerEnv[name] = value;
@@ -260,8 +261,23 @@ try {
   const adminToken = config.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   Object.assign(schedulerEnv, { ADMIN_PORT: String(config.GPUMESH_ADMIN_PORT), ADMIN_TOKEN: adminToken });
   run("scheduler", process.execPath, ["--import", "tsx", "src/main.ts"], schedulerEnv, path.join(root, "apps/scheduler"));
+  // The agent gateway; on a dev network any machine may join (the hardware floor is for production).
+  const gatewayUrl = `http://127.0.0.1:${config.GPUMESH_GATEWAY_PORT}`;
+  run(
+    "gateway",
+    process.execPath,
+    ["--import", "tsx", "src/main.ts"],
+    { DATABASE_URL: postgres.url, REDIS_URL: redis.url, GATEWAY_PORT: String(config.GPUMESH_GATEWAY_PORT), GATEWAY_HARDWARE_FLOOR: "none", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    path.join(root, "apps/gateway"),
+  );
+  await waitForHttp(`${gatewayUrl}/health`, 60_000);
+  // The seeded network: real agents' protocol, keys and connections, simulated hardware.
+  if (config.GPUMESH_SIMULATE_AGENTS === "on" && fleetSize > 0) {
+    run("agents", process.execPath, ["--import", "tsx", "src/cli.ts", "simulate", "--devices", String(fleetSize), "--gateway", gatewayUrl], {}, path.join(root, "apps/agent"));
+    say(`${fleetSize} simulated agents connecting to the gateway at ${gatewayUrl}`);
+  }
   // Sign-in messages name the site; both loopback spellings of this port are ours.
-  const webEnv: Record<string, string> = { ...serviceEnv, WEB_ORIGINS: process.env.WEB_ORIGINS ?? `http://localhost:${config.WEB_PORT},http://127.0.0.1:${config.WEB_PORT}` };
+  const webEnv: Record<string, string> = { ...serviceEnv, GATEWAY_PUBLIC_URL: process.env.GATEWAY_PUBLIC_URL ?? gatewayUrl, WEB_ORIGINS: process.env.WEB_ORIGINS ?? `http://localhost:${config.WEB_PORT},http://127.0.0.1:${config.WEB_PORT}` };
   // A second `pnpm dev` (the browser tests' stack, another port) builds into its own directory
   // (apps/web/next.config.ts), with a tsconfig of its own that Next may rewrite.
   if (config.WEB_PORT !== 3000) {

@@ -43,6 +43,10 @@ function load() {
         SESSION_TTL_H: envFields.positiveInt.default(24 * 7),
         /** How long a sign-in message may wait for its signature. */
         SIGN_IN_TTL_S: envFields.positiveInt.default(300),
+        /** Where agents reach the gateway: the join command the Supply page prints names it. */
+        GATEWAY_PUBLIC_URL: z.string().url("must be an http(s) URL").default("http://127.0.0.1:3200"),
+        /** The gateway's Redis key prefix (its GATEWAY_PREFIX): removing a device closes its connection. */
+        GATEWAY_PREFIX: z.string().min(1).default("gw"),
         NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
       },
       process.env,

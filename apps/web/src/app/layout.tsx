@@ -26,6 +26,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <a href="/">Explorer</a>
             <a href="/deploy">Deploy</a>
             <a href="/clusters">Clusters</a>
+            <a href="/supply">Supply</a>
             <a href="/api/v1/network">API</a>
             {session ? (
               <span className="account">

@@ -1,0 +1,35 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { api, ApiClientError } from "@/lib/api-client.ts";
+
+/** Removes a device after asking (its agent key stops working; it must join again with a new token). */
+export function RemoveDeviceButton({ deviceId, name, disabled }: { deviceId: string; name: string; disabled: boolean }) {
+  const router = useRouter();
+  const [confirming, setConfirming] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  async function remove() {
+    try {
+      await api(`/api/v1/supply/devices/${deviceId}`, { method: "DELETE" });
+      router.refresh();
+    } catch (error) {
+      setMessage(error instanceof ApiClientError ? error.message : "Could not remove the device; try again.");
+    }
+    setConfirming(false);
+  }
+  if (disabled) return <small className="muted">leased</small>;
+  return (
+    <div>
+      {confirming ? (
+        <span role="group" aria-label={`Confirm removing ${name}`}>
+          <button type="button" className="danger" onClick={() => void remove()} data-testid="confirm-remove">Remove</button>{" "}
+          <button type="button" className="link-button" onClick={() => setConfirming(false)}>Keep</button>
+        </span>
+      ) : (
+        <button type="button" className="link-button" onClick={() => setConfirming(true)} aria-label={`Remove ${name}`} data-testid="remove-device">Remove…</button>
+      )}
+      {message ? <p role="alert" className="error-text">{message}</p> : null}
+    </div>
+  );
+}

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { Keypair } from "@solana/web3.js";
+import { E2E_GATEWAY_URL } from "./playwright.config.ts";
+import { installTestWallet } from "./wallet/index.ts";
+
+// The supply side in a real browser and a real agent process: sign in, register a device, run the
+// join command the page printed (a real `gpumesh-agent` against `pnpm dev`'s gateway), watch the
+// device go from verifying to online through a real proof-of-work round, remove it, and see the agent
+// refused from then on. The machine's GPU is a script printing an RTX 4090 (this machine has none),
+// so its proof timing is simulated too (GPUMESH_AGENT_PROOFS=simulated); the rest is real.
+
+const root = path.resolve(import.meta.dirname, "..");
+
+async function noSeriousA11yViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+async function signIn(page: Page, key: Keypair) {
+  await installTestWallet(page, key.secretKey);
+  await page.goto("/supply");
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fsupply/, { timeout: 60_000 });
+  await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
+  await expect(page).toHaveURL(/\/supply$/, { timeout: 90_000 });
+}
+
+function agent(home: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "apps/agent/src/cli.ts"), ...args], {
+    cwd: root,
+    env: { ...process.env, GPUMESH_AGENT_HOME: path.join(home, "agent"), PATH: `${path.join(home, "bin")}:${process.env.PATH}`, NO_COLOR: "1", GPUMESH_AGENT_PROOFS: "simulated" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output, exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+}
+
+test("register a device, join it with the real agent, watch it verify, remove it", async ({ page }, info) => {
+  test.setTimeout(300_000);
+  const supplier = Keypair.generate();
+  await signIn(page, supplier);
+  await expect(page.getByTestId("no-devices")).toBeVisible();
+  await expect(page.getByTestId("register-fields")).toBeEnabled();
+  await noSeriousA11yViolations(page);
+
+  // Bad input is named by field, from the same route the form uses.
+  const origin = new URL(page.url()).origin;
+  const bad = await page.request.post("/api/v1/supply/devices", { headers: { origin }, data: { name: "<script>", region: "mars-1" } });
+  expect(bad.status()).toBe(422);
+  expect(((await bad.json()) as { error: { field: string } }).error.field).toMatch(/^(name|region)$/);
+
+  await page.getByLabel("Name").fill("garage rig");
+  await page.getByLabel("Region").selectOption("eu-west");
+  await page.getByTestId("register-device").click();
+  const command = (await page.getByTestId("join-command").textContent())!;
+  expect(command).toMatch(/^pnpm agent join --token gmj_[A-Za-z0-9_-]{43} --gateway http/);
+  await expect(page.getByTestId("pending-tokens")).toContainText("garage rig");
+  await noSeriousA11yViolations(page);
+  await page.screenshot({ path: info.outputPath(`${info.project.name}-supply-token.png`), fullPage: true });
+  if (info.project.name !== "laptop") return; // the agent processes run once, from the laptop project
+
+  const token = /--token (\S+)/.exec(command)![1]!;
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), "gpumesh-e2e-agent-"));
+  const processes: ChildProcess[] = [];
+  try {
+    await fs.mkdir(path.join(home, "bin"));
+    await fs.writeFile(path.join(home, "bin/nvidia-smi"), '#!/bin/sh\necho "NVIDIA GeForce RTX 4090, 24564"\n', { mode: 0o755 });
+    const join = agent(home, ["join", "--token", token, "--gateway", E2E_GATEWAY_URL]);
+    processes.push(join.child);
+    expect(await join.exited, join.output()).toBe(0);
+
+    const row = page.getByTestId("device-row").filter({ hasText: "garage rig" });
+    await expect(row).toBeVisible({ timeout: 20_000 });
+    await expect(row).toContainText("1 × rtx-4090");
+    await expect(row.getByTestId("device-state")).toHaveText("verifying");
+
+    const start = agent(home, ["start"]);
+    processes.push(start.child);
+    // The scheduler's verify sweep (every 15 s) challenges it through the gateway; the page refreshes itself.
+    await expect(row.getByTestId("device-state")).toHaveText("online", { timeout: 90_000 });
+    await expect(row).toContainText("50%");
+    await noSeriousA11yViolations(page);
+    await page.screenshot({ path: info.outputPath("supply-online.png"), fullPage: true });
+
+    // Another wallet cannot remove it (404, as for a device that does not exist).
+    const deviceId = (await row.getAttribute("data-device-id"))!;
+    const stranger = await page.context().browser()!.newContext();
+    const strangerPage = await stranger.newPage();
+    await signIn(strangerPage, Keypair.generate());
+    const foreign = await strangerPage.request.delete(`/api/v1/supply/devices/${deviceId}`, { headers: { origin } });
+    expect(foreign.status()).toBe(404);
+    await stranger.close();
+    await expect(row.getByTestId("device-state")).toHaveText("online");
+
+    await row.getByTestId("remove-device").click();
+    await row.getByTestId("confirm-remove").click();
+    await expect(row.getByTestId("device-state")).toHaveText("removed");
+    // The gateway closes its connection and refuses its key from then on: the agent stops for good.
+    expect(await start.exited).toBe(1);
+    expect(start.output()).toMatch(/UNKNOWN_DEVICE|disconnected for good/);
+  } finally {
+    for (const child of processes) if (child.exitCode === null) child.kill("SIGKILL");
+    await fs.rm(home, { recursive: true, force: true });
+  }
+});
