@@ -158,7 +158,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     await writeHeartbeats(db, [{ deviceId: device.id, at: now }]);
     await liveness.beat([{ deviceId: device.id, at: now.getTime() }]);
     metrics.auth.inc({ result: "ok" });
-    logger.info({ deviceId: device.id, agentVersion: message.agentVersion }, "agent connected");
+    logger.debug({ deviceId: device.id, agentVersion: message.agentVersion }, "agent connected");
     send(session, { type: "welcome", deviceId: device.id, serverTime: now.toISOString(), heartbeatEveryS: HEARTBEAT_EVERY_S });
     await deliver(session);
   };
