@@ -7,6 +7,7 @@ import { RESERVATION_FULL, RESERVATION_QUICK, runReservationBench } from "./rese
 import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
 import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
 import { DEPLOY_FULL, DEPLOY_QUICK, runDeployBench } from "./deploy.ts";
+import { GATEWAY_FULL, GATEWAY_QUICK, runGatewayBench } from "./gateway-heartbeat.ts";
 
 interface BenchContext {
   quick: boolean;
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
   quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
   deploy: ({ quick }) => runDeployBench(quick ? DEPLOY_QUICK : DEPLOY_FULL),
+  gateway: ({ quick }) => runGatewayBench(quick ? GATEWAY_QUICK : GATEWAY_FULL),
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | null } {
