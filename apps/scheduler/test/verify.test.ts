@@ -7,6 +7,7 @@ import { SimulatedAgentChannel, type SimulatedVerification } from "../src/agents
 import { loadSchedulerEnv } from "../src/env.ts";
 import { sweepStaleDevices } from "../src/jobs/health.ts";
 import type { SweepResult } from "../src/jobs/verify.ts";
+import { CHALLENGE_RETENTION_MS, pruneChallengeHistory } from "../src/jobs/verify.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   // Each test starts from a network nobody has challenged yet.
   await db.verificationChallenge.deleteMany();
-  await db.device.updateMany({ where: { id: { in: eligibleIds } }, data: { status: "ONLINE", lastHeartbeatAt: new Date(), verificationScoreBps: 9_000 } });
+  await db.device.updateMany({ where: { id: { in: eligibleIds } }, data: { status: "ONLINE", lastHeartbeatAt: new Date(), verificationScoreBps: 9_000, nextChallengeAt: new Date() } });
 });
 
 afterAll(async () => {
@@ -209,5 +210,20 @@ describe("verify queue", () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe("challenge history", () => {
+  it("prunes closed challenges past their retention, oldest first, and never an open one", async () => {
+    const [a, b] = eligibleIds;
+    const old = new Date(Date.now() - CHALLENGE_RETENTION_MS - 86_400_000);
+    const recent = new Date(Date.now() - 3_600_000);
+    const row = (deviceId: string, issuedAt: Date, status: "PASSED" | "PENDING") => ({
+      deviceId: deviceId!, kind: "GPU_GEMM" as const, seed: "ab".repeat(32), matrixSize: 16, status, issuedAt, deadlineAt: new Date(issuedAt.getTime() + 60_000),
+    });
+    await db.verificationChallenge.createMany({ data: [row(a!, old, "PASSED"), row(b!, old, "PENDING"), row(a!, recent, "PASSED")] });
+    expect(await pruneChallengeHistory(db, new Date(Date.now() - CHALLENGE_RETENTION_MS))).toBe(1);
+    const left = await db.verificationChallenge.findMany({ orderBy: { issuedAt: "asc" } });
+    expect(left.map((c) => [c.status, c.issuedAt.getTime()])).toEqual([["PENDING", old.getTime()], ["PASSED", recent.getTime()]]);
   });
 });

@@ -82,9 +82,25 @@ export interface SweepResult {
   expired: number;
   delivering: number;
   skipped?: string;
+  pruned?: number;
 }
 
-/** The repeating job: expire overdue challenges, issue due ones, (re)deliver pending ones. */
+/**
+ * How long closed challenges are kept (the evidence suppliers and the explorer read, and what reward
+ * epochs look back on, which is hours). At one challenge per device per hour, 1M devices add 24M rows a
+ * day: unbounded history would grow with the network forever.
+ */
+export const CHALLENGE_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_BATCH = 5_000;
+
+/** Deletes up to PRUNE_BATCH closed challenges issued before `before` (oldest first, index on issued_at). */
+export async function pruneChallengeHistory(db: VerifyDeps["db"], before: Date): Promise<number> {
+  return db.$executeRaw`
+    delete from verification_challenge
+     where id in (select id from verification_challenge where issued_at < ${before} and status <> 'PENDING' order by issued_at limit ${PRUNE_BATCH})`;
+}
+
+/** The repeating job: expire overdue challenges, issue due ones, (re)deliver pending ones, prune old history. */
 export async function sweepVerification(deps: VerifyDeps): Promise<SweepResult> {
   const now = (deps.now ?? (() => new Date()))();
   // Recovery for lost or early `expire` jobs; each close is conditional, so racing the job is safe.
@@ -107,7 +123,8 @@ export async function sweepVerification(deps: VerifyDeps): Promise<SweepResult> 
   });
   const ids = [...new Set([...fresh.map((c) => c.id), ...undelivered.map((c) => c.id)])];
   await deps.schedule.deliver(ids);
-  return { issued: fresh.length, expired, delivering: ids.length };
+  const pruned = await pruneChallengeHistory(deps.db, new Date(now.getTime() - CHALLENGE_RETENTION_MS));
+  return { issued: fresh.length, expired, delivering: ids.length, ...(pruned ? { pruned } : {}) };
 }
 
 /** Inserts this sweep's challenges (at most `batch`) and schedules their delivery and deadline. */
@@ -115,20 +132,32 @@ export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{
   const { everyMs, batch, deadlineMs, matrixSize } = deps.config;
   const every = BigInt(everyMs);
   const nowMs = BigInt(now.getTime());
-  // phase ∈ [0, every): 48 bits of md5(id), enough to spread any realistic period to the millisecond.
+  // Only due devices are read (device_challenge_due: an index on next_challenge_at for the eligible
+  // states), locked so that racing sweeps take disjoint sets, and moved to their next due time in the
+  // same statement: the sweep costs O(devices due), not O(devices). A device with a challenge still
+  // open is skipped and stays due. phase ∈ [0, every): 48 bits of md5(id), which spreads devices over
+  // the period; the next due time is the start of the device's next period, and never sooner than half
+  // a period from now (a device challenged late in its period is not challenged again at once).
   const due = await deps.db.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint }[]>`
-    select d.id::text, d.gpu_model_id, d.gpu_count, p.period_index
-      from device d
-      cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
-      cross join lateral (select (${nowMs}::bigint - ph.phase) / ${every}::bigint as period_index) p
-     where d.status in ('ONLINE', 'REGISTERED')
-       and not exists (
-         select 1 from verification_challenge c
-          where c.device_id = d.id
-            and (c.status = 'PENDING'
-                 or c.issued_at >= to_timestamp((p.period_index * ${every}::bigint + ph.phase)::double precision / 1000)
-                 or c.issued_at > ${new Date(now.getTime() - everyMs / 2)}::timestamptz))
-     limit ${batch}`;
+    with picked as (
+      select d.id, ph.phase
+        from device d
+        cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
+       where d.status in ('ONLINE', 'REGISTERED')
+         and d.next_challenge_at <= ${now}
+         and not exists (select 1 from verification_challenge c where c.device_id = d.id and c.status = 'PENDING')
+       order by d.next_challenge_at
+       limit ${batch}
+       for update of d skip locked),
+    timed as (
+      select id, (${nowMs}::bigint - phase) / ${every}::bigint as period_index, phase from picked)
+    update device d
+       set next_challenge_at = greatest(
+             to_timestamp(((t.period_index + 1) * ${every}::bigint + t.phase)::double precision / 1000),
+             ${new Date(now.getTime() + everyMs / 2)}::timestamptz)
+      from timed t
+     where d.id = t.id
+    returning d.id::text, d.gpu_model_id, d.gpu_count, t.period_index`;
   if (due.length === 0) return [];
   const deadlineAt = new Date(now.getTime() + deadlineMs);
   const created = await deps.db.verificationChallenge.createManyAndReturn({
