@@ -89,13 +89,25 @@ test("register a device, join it with the real agent, watch it verify, remove it
     await noSeriousA11yViolations(page);
     await page.screenshot({ path: info.outputPath("supply-online.png"), fullPage: true });
 
-    // Another wallet cannot remove it (404, as for a device that does not exist).
+    // The device page: every check with its evidence (seed, n, root, rows opened, time, verdict).
     const deviceId = (await row.getAttribute("data-device-id"))!;
+    await row.getByRole("link", { name: "garage rig" }).click();
+    await expect(page).toHaveURL(new RegExp(`/supply/devices/${deviceId}$`));
+    const check = page.getByTestId("evidence-row").filter({ hasText: "passed" }).first();
+    await expect(check).toBeVisible();
+    await expect(check).toContainText("GPU");
+    await expect(page.getByTestId("device-lease")).toHaveText("none");
+    await noSeriousA11yViolations(page);
+    await page.screenshot({ path: info.outputPath("supply-device.png"), fullPage: true });
+    await page.goBack();
+
+    // Another wallet cannot see or remove it (404, as for a device that does not exist).
     const stranger = await page.context().browser()!.newContext();
     const strangerPage = await stranger.newPage();
     await signIn(strangerPage, Keypair.generate());
     const foreign = await strangerPage.request.delete(`/api/v1/supply/devices/${deviceId}`, { headers: { origin } });
     expect(foreign.status()).toBe(404);
+    expect((await strangerPage.request.get(`/api/v1/supply/devices/${deviceId}`)).status()).toBe(404);
     await stranger.close();
     await expect(row.getByTestId("device-state")).toHaveText("online");
 

@@ -71,7 +71,7 @@ export default async function SupplyPage() {
                     const state = stateOf(device);
                     return (
                       <tr key={device.id} data-testid="device-row" data-device-id={device.id}>
-                        <td>{device.name}</td>
+                        <td><a href={`/supply/devices/${device.id}`}>{device.name}</a></td>
                         <td>
                           <span className={`status ${state.className}`} data-testid="device-state">{state.label}</span>
                           <br />

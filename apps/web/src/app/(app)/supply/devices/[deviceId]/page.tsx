@@ -1,0 +1,98 @@
+import { formatAmount, REGIONS, unitsPerToken } from "@gpumesh/core";
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { DeviceParams } from "@/server/api/schemas/supply.ts";
+import { ApiError } from "@/server/api/errors.ts";
+import { requireSession } from "@/server/auth/session.ts";
+import { supplierDeviceDetail } from "@/server/services/supply/device-detail.ts";
+import { AutoRefresh } from "../../_components/auto-refresh.tsx";
+import { EarningsChart } from "./_components/earnings-chart.tsx";
+
+export const metadata: Metadata = { title: "Device" };
+export const dynamic = "force-dynamic";
+
+const when = (date: Date | null) => (date ? `${date.toISOString().replace("T", " ").slice(0, 19)} UTC` : "—");
+const short = (hex: string | null) => (hex ? `${hex.slice(0, 10)}…` : "—");
+
+export default async function SupplierDevicePage({ params }: { params: Promise<{ deviceId: string }> }) {
+  const session = await requireSession();
+  const parsed = DeviceParams.safeParse(await params);
+  if (!parsed.success) notFound();
+  const detail = await supplierDeviceDetail(session.accountId, parsed.data.deviceId).catch((error: unknown) => {
+    if (error instanceof ApiError && error.code === "NOT_FOUND") notFound();
+    throw error;
+  });
+  const { device } = detail;
+  const region = REGIONS.find((r) => r.id === device.region)?.name ?? device.region;
+  const chart = detail.earnings.map((day) => ({ day: day.day, lease: Number(day.leaseGross) / Number(unitsPerToken("USDC")), rewards: Number(day.rewards) / Number(unitsPerToken("MESH")) }));
+  return (
+    <>
+      <p><a href="/supply">← Supply</a></p>
+      <h1>{device.name}</h1>
+      <p className="subtitle">
+        {device.gpuModelId ? `${device.gpuCount} × ${device.gpuModelId}, ${device.vramGb} GB each` : "CPU device"} · {region} ({device.city}, {device.country}) ·{" "}
+        <span className="status" data-testid="device-status">{device.removed ? "removed" : device.status.toLowerCase()}</span>
+      </p>
+      <AutoRefresh everyMs={15_000} />
+      <div className="supply">
+        <section className="panel" aria-labelledby="spec-heading">
+          <h2 id="spec-heading">Machine</h2>
+          <dl className="facts">
+            <dt>CPU</dt><dd>{device.cpuModel}, {device.cpuCores} threads</dd>
+            <dt>Memory and disk</dt><dd>{device.ramGb} GB RAM, {device.diskGb} GB disk</dd>
+            <dt>Link (measured at join)</dt><dd>{device.bandwidthDownMbps} Mbps down, {device.bandwidthUpMbps} Mbps up · {device.connectivityTier.toLowerCase().replaceAll("_", " ")} tier</dd>
+            <dt>Supplier network</dt><dd>{device.network}</dd>
+            <dt>Ask</dt><dd>{device.gpuCount > 0 ? `${formatAmount(device.pricePerGpuHour, "USDC")} USDC per GPU-hour` : "—"}</dd>
+            <dt>Last heartbeat</dt><dd>{when(device.lastHeartbeatAt)}</dd>
+            <dt>Verification score</dt><dd>{(device.verificationScoreBps / 100).toFixed(0)}% · last passed {when(device.verifiedAt)} · next check after {when(device.nextChallengeAt)}</dd>
+            <dt>Current lease</dt>
+            <dd data-testid="device-lease">{detail.lease ? `cluster ${detail.lease.clusterId.slice(0, 8)} until ${when(detail.lease.endsAt)}` : "none"}</dd>
+          </dl>
+        </section>
+        <section className="panel" aria-labelledby="earnings-heading">
+          <h2 id="earnings-heading">Earnings, last 14 days</h2>
+          <p>
+            Lease income (gross, before the protocol fee): <strong data-testid="lease-total">{formatAmount(detail.totals.leaseGross, "USDC")} USDC</strong> all time ·
+            token rewards: <strong>{formatAmount(detail.totals.rewards, "MESH")} MESH</strong> all time.
+          </p>
+          <EarningsChart days={chart} />
+        </section>
+        <section className="panel" aria-labelledby="evidence-heading">
+          <h2 id="evidence-heading">Proof-of-work checks</h2>
+          <p className="muted">Each check: the verifier’s seed and matrix size n, the root your agent committed to, the rows the verifier opened after it, the time your agent reported, and the verdict. Anyone can re-run a check from these values.</p>
+          {detail.evidence.length === 0 ? (
+            <p className="empty" data-testid="no-evidence">No checks yet: the first comes within a minute of the agent connecting.</p>
+          ) : (
+            <div tabIndex={0} role="region" aria-label="Proof-of-work checks">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Issued</th><th scope="col">Kind</th><th scope="col" className="num">n</th><th scope="col">Seed</th><th scope="col">Root</th>
+                    <th scope="col">Rows opened</th><th scope="col" className="num">Time</th><th scope="col">Verdict</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {detail.evidence.map((check) => (
+                    <tr key={check.id} data-testid="evidence-row">
+                      <td>{when(check.issuedAt)}</td>
+                      <td>{check.kind === "GPU_GEMM" ? "GPU" : "CPU"}</td>
+                      <td className="num">{check.matrixSize}</td>
+                      <td><code title={check.seed}>{short(check.seed)}</code></td>
+                      <td><code title={check.root ?? ""}>{short(check.root)}</code></td>
+                      <td>{check.rowsOpened.length ? check.rowsOpened.join(", ") : "—"}</td>
+                      <td className="num">{check.elapsedMs === null ? "—" : `${check.elapsedMs} ms`}</td>
+                      <td>
+                        <span className={`status ${check.status === "PASSED" ? "status-running" : check.status === "PENDING" ? "status-pending" : "status-failed"}`}>{check.status.toLowerCase()}</span>
+                        {check.failureReason ? <small className="muted"><br />{check.failureReason}</small> : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}
