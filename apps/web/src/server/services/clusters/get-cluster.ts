@@ -1,7 +1,9 @@
 import "server-only";
 import { floorSecond, leaseEnd, type ClusterStatus, type PaymentKind, type PaymentToken } from "@gpumesh/db";
 import { notFound } from "../../api/errors.ts";
+import { env } from "../../../env.ts";
 import { db } from "../../db.ts";
+import { redis } from "../../redis.ts";
 
 /** One node of a cluster as its renter sees it. */
 export interface ClusterNode {
@@ -17,6 +19,36 @@ export interface ClusterNode {
   releaseReason: string | null;
   ratePerSecond: bigint | null;
   servedSeconds: bigint;
+  /** How to reach it (Ray dashboard, Jupyter, SSH, URL), as its agent reported; only while serving. */
+  endpoints: { kind: string; url: string }[];
+}
+
+/** An agent-reported address shown to the renter: http(s) or ssh only (never javascript: and the like). */
+function safeEndpoint(kind: string, url: string): { kind: string; url: string } | null {
+  try {
+    const parsed = new URL(url);
+    return ["http:", "https:", "ssh:"].includes(parsed.protocol) ? { kind, url: parsed.toString() } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The endpoints the gateway recorded per allocation (Redis, `<prefix>:endpoints:<id>`); none if Redis is down. */
+async function endpointsOf(allocationIds: string[]): Promise<Map<string, { kind: string; url: string }[]>> {
+  const found = new Map<string, { kind: string; url: string }[]>();
+  if (allocationIds.length === 0) return found;
+  try {
+    const pipeline = redis.pipeline();
+    for (const id of allocationIds) pipeline.hgetall(`${env.GATEWAY_PREFIX}:endpoints:${id}`);
+    const results = (await pipeline.exec()) ?? [];
+    allocationIds.forEach((id, i) => {
+      const hash = (results[i]?.[1] ?? {}) as Record<string, string>;
+      found.set(id, Object.entries(hash).map(([kind, url]) => safeEndpoint(kind, url)).filter((entry): entry is { kind: string; url: string } => entry !== null));
+    });
+  } catch {
+    /* the page still shows everything else */
+  }
+  return found;
 }
 
 export interface ClusterDetail {
@@ -83,8 +115,11 @@ export async function getCluster(accountId: string, clusterId: string, now = new
         releaseReason: allocation.releaseReason,
         ratePerSecond: allocation.ratePerSecond,
         servedSeconds: served,
+        endpoints: [] as { kind: string; url: string }[],
       };
     });
+  const endpoints = await endpointsOf(nodes.filter((node) => node.state === "serving").map((node) => node.allocationId));
+  for (const node of nodes) node.endpoints = endpoints.get(node.allocationId) ?? [];
   const costSoFar = nodes.reduce((sum, node) => sum + (node.ratePerSecond ?? 0n) * node.servedSeconds, 0n);
   // Grouped per hour for the chart: a period's rows (one per node) add up.
   const usage = new Map<number, { periodStart: Date; gpuSeconds: bigint; amount: bigint }>();

@@ -27,7 +27,7 @@ export interface ClusterState {
   secondsLeft: number | null;
   costSoFar: string;
   settled: string;
-  nodes: { allocationId: string; deviceName: string; gpuModel: string | null; gpuCount: number; region: string; city: string; supplier: string; state: string; releaseReason: string | null; servedSeconds: string }[];
+  nodes: { allocationId: string; deviceName: string; gpuModel: string | null; gpuCount: number; region: string; city: string; supplier: string; state: string; releaseReason: string | null; servedSeconds: string; endpoints?: { kind: string; url: string }[] }[];
   timeline: { id: string; from: string | null; to: string; reason: string; at: string }[];
   receipts: { kind: string; amount: string; token: string; signature: string; at: string | null }[];
   usage: { periodStart: string; gpuSeconds: string; amount: string }[];
@@ -146,7 +146,20 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
             </table>
           )}
           <h3>Access</h3>
-          <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report none.</p>
+          {cluster.nodes.some((node) => node.endpoints?.length) ? (
+            <ul data-testid="endpoints">
+              {cluster.nodes.flatMap((node) =>
+                (node.endpoints ?? []).map((endpoint) => (
+                  <li key={`${node.allocationId}-${endpoint.kind}`}>
+                    {node.deviceName} · {endpoint.kind}:{" "}
+                    {endpoint.url.startsWith("http") ? <a href={endpoint.url} target="_blank" rel="noopener noreferrer">{endpoint.url}</a> : <code>{endpoint.url}</code>}
+                  </li>
+                )),
+              )}
+            </ul>
+          ) : (
+            <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report none.</p>
+          )}
         </section>
 
         <section className="panel" aria-labelledby="timeline-title" tabIndex={0}>
