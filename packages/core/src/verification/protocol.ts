@@ -166,6 +166,23 @@ export function sampleRows(randomness: Uint8Array, n: number, k: number): number
 }
 
 /**
+ * Probability that one challenge catches a device which faked `fakedRows` of the n rows of C (any
+ * wrong value in a row makes that row fail): the k rows are drawn without replacement after the
+ * commitment, so a miss means all k landed among the n − m honest rows:
+ *   P(caught) = 1 − C(n − m, k) / C(n, k) = 1 − Π_{i<k} (n − m − i) / (n − i)  ≥  1 − (1 − m/n)^k.
+ * At the defaults (n = 128, k = 8): a device faking a quarter of the rows is caught 90.7% of the time (1 − 0.75⁸ = 90.0% with replacement)
+ * per challenge, and over 24 hourly challenges with probability 1 − 10⁻²⁴ or so; one faked row is
+ * caught with probability k/n = 6.25% per challenge.
+ */
+export function detectionProbability(n: number, fakedRows: number, k: number): number {
+  if (fakedRows <= 0) return 0;
+  if (fakedRows + k > n) return 1;
+  let miss = 1;
+  for (let i = 0; i < k; i++) miss *= (n - fakedRows - i) / (n - i);
+  return 1 - miss;
+}
+
+/**
  * The final check: the opened rows are exactly the requested ones, each is the leaf its proof claims
  * under the committed root, and each equals A_i·B recomputed here. Cheap checks run first; B is
  * derived once, only if every proof holds.

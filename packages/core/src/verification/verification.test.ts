@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GPU_MODELS } from "../catalogue/gpu-models.ts";
 import { computeChallenge, deriveMatrix, deriveRowOfA, gemm, rowTimesMatrix } from "./gemm.ts";
-import { checkCommitment, GemmChallenge, GemmOpening, sampleRows, verdictReason, verifyOpening, type GemmCommitment, type IssuedChallenge } from "./protocol.ts";
+import { checkCommitment, detectionProbability, GemmChallenge, GemmOpening, sampleRows, verdictReason, verifyOpening, type GemmCommitment, type IssuedChallenge } from "./protocol.ts";
 import { RowCommitmentTree, verifyRowProof } from "./row-tree.ts";
 import { nextVerificationScore } from "./score.ts";
 import { GPU_INT8_DENSE_TOPS, gemmOps, plausibleElapsedMs } from "./timing.ts";
@@ -231,5 +231,29 @@ describe("verification score", () => {
     // One failure puts even a perfect device under the default matching floor (5,000).
     expect(nextVerificationScore(10_000, "FAILED")).toBe(2_500);
     expect(nextVerificationScore(nextVerificationScore(2_500, "PASSED"), "PASSED")).toBeGreaterThanOrEqual(5_000);
+  });
+});
+
+describe("detection probability per challenge", () => {
+  it("is 1 − C(n−m, k)/C(n, k), at least 1 − (1 − f)^k, and what sampleRows achieves empirically", () => {
+    expect(detectionProbability(128, 0, 8)).toBe(0);
+    expect(detectionProbability(128, 1, 8)).toBeCloseTo(8 / 128, 12);
+    expect(detectionProbability(128, 121, 8)).toBe(1);
+    for (const [n, m, k] of [[128, 32, 8], [128, 8, 8], [1024, 10, 16], [64, 16, 4]] as const) {
+      const exact = detectionProbability(n, m, k);
+      expect(exact).toBeGreaterThanOrEqual(1 - (1 - m / n) ** k - 1e-12);
+      // The faked rows are the first m (the sampler cannot know which ones are faked; any m-set is the same).
+      let caught = 0;
+      const trials = 4_000;
+      for (let trial = 0; trial < trials; trial++) {
+        const randomness = new Uint8Array(16);
+        new DataView(randomness.buffer).setUint32(0, trial * 7919 + n, true);
+        new DataView(randomness.buffer).setUint32(4, m * 104_729 + k, true);
+        if (sampleRows(randomness, n, k).some((row) => row < m)) caught++;
+      }
+      // Binomial standard error at 4,000 trials is at most 0.8%: 4σ.
+      expect(Math.abs(caught / trials - exact)).toBeLessThan(0.032);
+    }
+    expect(detectionProbability(128, 32, 8)).toBeCloseTo(0.9073, 4);
   });
 });
