@@ -1,0 +1,327 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AgentAssignment } from "@gpumesh/agent-protocol";
+import Docker from "dockerode";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS } from "../src/runtime/docker.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const IMAGE = "localhost/gpumesh-busybox:test";
+
+function assignment(overrides: Partial<AgentAssignment> = {}): AgentAssignment {
+  return {
+    allocationId: randomUUID(),
+    clusterId: randomUUID(),
+    deviceId: randomUUID(),
+    clusterType: "CONTAINER",
+    gpuCount: 1,
+    startsAt: new Date().toISOString(),
+    endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    ...overrides,
+  };
+}
+
+describe("the Docker runtime's create body", () => {
+  it("labels, names and configures the container like the process runtime's environment", () => {
+    const lease = assignment({ clusterType: "CONTAINER", gpuCount: 4 });
+    const spec = containerSpec(lease, { deviceId: "device-1", image: "acme/service:1", gpus: false });
+    expect(spec.name).toBe(`gpumesh-${lease.allocationId}`);
+    expect(spec.Labels).toEqual({ [LABELS.agent]: "1", [LABELS.device]: "device-1", [LABELS.allocation]: lease.allocationId, [LABELS.cluster]: lease.clusterId });
+    expect(spec.Env).toEqual([
+      "PORT=8080",
+      `GPUMESH_ALLOCATION_ID=${lease.allocationId}`,
+      `GPUMESH_CLUSTER_ID=${lease.clusterId}`,
+      "GPUMESH_CLUSTER_TYPE=CONTAINER",
+      "GPUMESH_GPU_COUNT=4",
+      `GPUMESH_ENDS_AT=${lease.endsAt}`,
+    ]);
+    expect(spec.ExposedPorts).toEqual({ "8080/tcp": {} });
+    expect(spec.HostConfig?.PortBindings).toEqual({ "8080/tcp": [{ HostIp: "", HostPort: "" }] });
+    expect(spec.Cmd).toBeUndefined();
+    expect(spec.HostConfig?.DeviceRequests).toBeUndefined();
+  });
+
+  it("requests every GPU through DeviceRequests when asked (docker run --gpus all)", () => {
+    const spec = containerSpec(assignment(), { deviceId: "d", image: "acme/service:1", command: ["serve"], gpus: true });
+    expect(spec.HostConfig?.DeviceRequests).toEqual([{ Driver: "nvidia", Count: -1, Capabilities: [["gpu"]] }]);
+    expect(ALL_GPUS).toEqual(spec.HostConfig?.DeviceRequests);
+    expect(spec.Cmd).toEqual(["serve"]);
+  });
+
+  it("publishes the Ray dashboard port (8265) for a Ray image", () => {
+    for (const image of ["rayproject/ray:2.40.0-gpu", "rayproject/ray-ml", "registry.example:5000/team/ray@sha256:abc", "ray"]) expect(isRayImage(image)).toBe(true);
+    for (const image of ["acme/stingray:1", "raylib/app", "acme/service:ray", "localhost:5000/x/array"]) expect(isRayImage(image)).toBe(false);
+    const spec = containerSpec(assignment({ clusterType: "RAY" }), { deviceId: "d", image: "rayproject/ray:2.40.0", gpus: true });
+    expect(spec.Env).toContain("PORT=8265");
+    expect(spec.ExposedPorts).toEqual({ "8265/tcp": {} });
+  });
+
+  it("finds the socket in DOCKER_HOST when it is a unix socket", () => {
+    expect(dockerSocketPath({ DOCKER_HOST: "unix:///tmp/podman.sock" })).toBe("/tmp/podman.sock");
+    expect(dockerSocketPath({ DOCKER_HOST: "tcp://10.0.0.1:2375" })).toBe("/var/run/docker.sock");
+    expect(dockerSocketPath({})).toBe("/var/run/docker.sock");
+  });
+});
+
+describe("the Docker runtime without an engine", () => {
+  it("tells a server from a port that accepts and hangs up at once (Docker's userland proxy with nothing behind it)", async () => {
+    const listen = (onConnection: (socket: net.Socket) => void) =>
+      new Promise<net.Server>((resolve) => {
+        const server = net.createServer(onConnection).listen(0, "127.0.0.1", () => resolve(server));
+      });
+    const port = (server: net.Server) => (server.address() as net.AddressInfo).port;
+    const holds = await listen(() => undefined);
+    const hangsUp = await listen((socket) => socket.destroy());
+    const greets = await listen((socket) => socket.end("hello\n"));
+    const closed = await listen(() => undefined);
+    const closedPort = port(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    try {
+      expect(await acceptsConnections(port(holds))).toBe(true);
+      expect(await acceptsConnections(port(hangsUp))).toBe(false);
+      expect(await acceptsConnections(port(greets))).toBe(true);
+      expect(await acceptsConnections(closedPort)).toBe(false);
+    } finally {
+      for (const server of [holds, hangsUp, greets]) {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+  });
+
+  it("refuses a lease with a readable reason when no engine answers on the socket", async () => {
+    const runtime = new DockerRuntime({ socketPath: path.join(os.tmpdir(), `gpumesh-no-docker-${randomUUID()}.sock`), deviceId: randomUUID(), image: () => "acme/service:1", gpus: false });
+    await expect(runtime.start(assignment())).rejects.toThrow("Docker is not reachable on this machine (ENOENT)");
+    await expect(runtime.stop(randomUUID())).rejects.toThrow("Docker is not reachable on this machine (ENOENT)");
+    expect(runtime.running()).toEqual([]);
+  });
+});
+
+const podmanInstalled = spawnSync("podman", ["--version"], { stdio: "ignore" }).status === 0;
+if (!podmanInstalled) console.warn("docker-runtime.test.ts: podman is not installed, so the Docker runtime is not tested against a real engine (.ci/run installs it)");
+
+/** GET a URL without keep-alive (busybox httpd), resolving with status and body. */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+async function until<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// A workload in the busybox image: writes its allocation id as the page, one line to each stream, then
+// serves it with busybox httpd on $PORT; the shell (PID 1) exits on SIGTERM.
+const SERVE = [
+  "sh",
+  "-c",
+  'mkdir -p /www; echo "$GPUMESH_ALLOCATION_ID" > /www/index.html; echo "serving $GPUMESH_ALLOCATION_ID on $PORT"; echo "a line on stderr" >&2; trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait',
+];
+
+const engineSuite = `DockerRuntime against Podman's Docker Engine API${podmanInstalled ? "" : " (skipped: podman is not installed)"}`;
+describe.skipIf(!podmanInstalled)(engineSuite, () => {
+  let service: ChildProcess;
+  let dir: string;
+  let socketPath: string;
+  let docker: Docker;
+  const deviceId = randomUUID();
+  const created: string[] = [];
+
+  const runtime = (options: Partial<ConstructorParameters<typeof DockerRuntime>[0]> = {}) =>
+    new DockerRuntime({ socketPath, deviceId, image: () => IMAGE, command: SERVE, gpus: false, stopTimeoutS: 2, ...options });
+  const ofAllocation = (allocationId: string) => docker.listContainers({ all: true, filters: { label: [`${LABELS.allocation}=${allocationId}`] } });
+
+  beforeAll(async () => {
+    const image = spawnSync("bash", [path.join(root, "scripts/podman-test-image.sh"), IMAGE], { encoding: "utf8" });
+    if (image.status !== 0) throw new Error(`scripts/podman-test-image.sh failed: ${image.stderr}`);
+    dir = mkdtempSync(path.join(os.tmpdir(), "gpumesh-podman-"));
+    socketPath = path.join(dir, "podman.sock");
+    service = spawn("podman", ["system", "service", "--time=0", `unix://${socketPath}`], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    service.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    docker = new Docker({ socketPath });
+    const up = await until(
+      () => docker.ping().then(() => true, () => false),
+      (ok) => ok || service.exitCode !== null,
+      20_000,
+    );
+    if (!up) throw new Error(`podman system service did not answer on ${socketPath}: ${stderr}`);
+  });
+
+  afterEach(async () => {
+    // Whatever a failed test left: this run's device, and the containers the tests made directly.
+    const leftovers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.device}=${deviceId}`] } });
+    for (const id of [...leftovers.map((container) => container.Id), ...created.splice(0)]) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolve) => service.once("exit", resolve));
+      service.kill("SIGTERM");
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs a lease as a labelled container with its environment, serving on a published port, with its output", async () => {
+    const docker_ = runtime({ advertiseHost: "127.0.0.1" });
+    const logs: [string, string][] = [];
+    docker_.onLog((allocationId, lines) => logs.push(...lines.map((line): [string, string] => [allocationId, line])));
+    const lease = assignment({ deviceId, gpuCount: 2 });
+
+    const workload = await docker_.start(lease);
+    expect(docker_.running()).toEqual([lease.allocationId]);
+    expect(workload.endpoints).toHaveLength(1);
+    expect(workload.endpoints[0]!.kind).toBe("url");
+    expect(workload.endpoints[0]!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+
+    const info = await docker.getContainer(`gpumesh-${lease.allocationId}`).inspect();
+    expect(info.State.Running).toBe(true);
+    expect(info.Config.Labels).toMatchObject({ [LABELS.agent]: "1", [LABELS.device]: deviceId, [LABELS.allocation]: lease.allocationId, [LABELS.cluster]: lease.clusterId });
+    expect(info.Config.Env).toEqual(
+      expect.arrayContaining([
+        "PORT=8080",
+        `GPUMESH_ALLOCATION_ID=${lease.allocationId}`,
+        `GPUMESH_CLUSTER_ID=${lease.clusterId}`,
+        "GPUMESH_CLUSTER_TYPE=CONTAINER",
+        "GPUMESH_GPU_COUNT=2",
+        `GPUMESH_ENDS_AT=${lease.endsAt}`,
+      ]),
+    );
+
+    // The published port reaches the workload, which knows its allocation.
+    const page = await get(workload.endpoints[0]!.url);
+    expect(page).toEqual({ status: 200, body: `${lease.allocationId}\n` });
+
+    // stdout and stderr, demultiplexed into lines.
+    const seen = await until(
+      () => logs.filter(([id]) => id === lease.allocationId).map(([, line]) => line),
+      (lines) => lines.length >= 2,
+    );
+    expect(seen).toEqual(expect.arrayContaining([`serving ${lease.allocationId} on 8080`, "a line on stderr"]));
+
+    // A second start of the same allocation (the gateway re-sends) changes nothing.
+    expect(await docker_.start(lease)).toEqual(workload);
+
+    await docker_.stop(lease.allocationId);
+    expect(docker_.running()).toEqual([]);
+    await expect(docker.getContainer(info.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(await ofAllocation(lease.allocationId)).toEqual([]);
+    // Stopping again (or concurrently) is fine; stopping an allocation never started too.
+    await docker_.stop(lease.allocationId);
+    await Promise.all([docker_.stop(lease.allocationId), docker_.stop(lease.allocationId), docker_.stop(randomUUID())]);
+    expect(logs.filter(([, line]) => line.startsWith("container exited"))).toEqual([]);
+  });
+
+  it("reports a RAY lease's URL as its Ray dashboard too", async () => {
+    const docker_ = runtime();
+    const lease = assignment({ deviceId, clusterType: "RAY" });
+    const { endpoints } = await docker_.start(lease);
+    expect(endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ray-dashboard"]);
+    expect(endpoints[1]!.url).toBe(endpoints[0]!.url);
+    await docker_.stop(lease.allocationId);
+  });
+
+  it("reports a container that exits on its own, and stop() still removes it", async () => {
+    const docker_ = runtime({ command: ["sh", "-c", 'httpd -p "$PORT" -h /; echo "working"; sleep 2; echo "done" >&2; exit 3'] });
+    const logs: string[] = [];
+    docker_.onLog((_id, lines) => logs.push(...lines));
+    const lease = assignment({ deviceId });
+    await docker_.start(lease);
+    const lines = await until(
+      () => logs,
+      (all) => all.some((line) => line.startsWith("container exited")),
+      15_000,
+    );
+    expect(lines).toEqual(["working", "done", "container exited with code 3"]);
+    expect(docker_.running()).toEqual([]);
+    expect(await ofAllocation(lease.allocationId)).toHaveLength(1);
+    await docker_.stop(lease.allocationId);
+    expect(await ofAllocation(lease.allocationId)).toEqual([]);
+  });
+
+  it("refuses a missing image with a reason a renter can read, creating nothing", async () => {
+    const lease = assignment({ deviceId });
+    await expect(runtime({ image: () => "localhost/gpumesh-no-such-image:none" }).start(lease)).rejects.toThrow("image localhost/gpumesh-no-such-image:none is not available on this machine");
+    expect(await ofAllocation(lease.allocationId)).toEqual([]);
+  });
+
+  it("refuses a workload that exits before serving, and removes its container", async () => {
+    const docker_ = runtime({ command: ["sh", "-c", "echo 'cannot start' >&2; exit 7"] });
+    const lease = assignment({ deviceId });
+    await expect(docker_.start(lease)).rejects.toThrow("the container exited with code 7 before serving");
+    expect(docker_.running()).toEqual([]);
+    expect(await ofAllocation(lease.allocationId)).toEqual([]);
+  });
+
+  it("refuses a workload that never listens within the start timeout, and removes its container", async () => {
+    const docker_ = runtime({ command: ["sleep", "60"], startTimeoutS: 2, stopTimeoutS: 1 });
+    const lease = assignment({ deviceId });
+    await expect(docker_.start(lease)).rejects.toThrow("the container did not accept connections on its port within 2 s");
+    expect(await ofAllocation(lease.allocationId)).toEqual([]);
+  });
+
+  it("reconcile() removes only this device's orphans: never another device's, an unlabelled one, a kept lease or a running one", async () => {
+    const sleeper = async (labels: Record<string, string>) => {
+      const container = await docker.createContainer({ Image: IMAGE, Cmd: ["sh", "-c", 'trap "exit 0" TERM; sleep 600 & wait'], Labels: labels, StopTimeout: 1 });
+      await container.start();
+      created.push(container.id);
+      return container.id;
+    };
+    const ours = (allocationId: string) => ({ [LABELS.agent]: "1", [LABELS.device]: deviceId, [LABELS.allocation]: allocationId, [LABELS.cluster]: randomUUID() });
+    const orphan = randomUUID();
+    const stoppedOrphan = randomUUID();
+    const kept = randomUUID();
+    const orphanId = await sleeper(ours(orphan));
+    const stoppedOrphanId = await sleeper(ours(stoppedOrphan));
+    await docker.getContainer(stoppedOrphanId).stop({ t: 0 });
+    // The kept lease's container, as an earlier agent process created it.
+    const keptContainer = await docker.createContainer(containerSpec(assignment({ allocationId: kept, deviceId, clusterType: "RAY" }), { deviceId, image: IMAGE, command: SERVE, gpus: false }));
+    await keptContainer.start();
+    created.push(keptContainer.id);
+    const keptId = keptContainer.id;
+    const otherDeviceId = await sleeper({ ...ours(randomUUID()), [LABELS.device]: randomUUID() });
+    const unlabelledId = await sleeper({});
+    const notAgentId = await sleeper({ [LABELS.device]: deviceId, [LABELS.allocation]: randomUUID() });
+
+    const docker_ = runtime();
+    const lease = assignment({ deviceId });
+    await docker_.start(lease);
+
+    const removed = await docker_.reconcile([kept]);
+    expect(removed.sort()).toEqual([orphan, stoppedOrphan].sort());
+    for (const id of [orphanId, stoppedOrphanId]) await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    for (const id of [keptId, otherDeviceId, unlabelledId, notAgentId]) expect((await docker.getContainer(id).inspect()).State.Running).toBe(true);
+    expect((await ofAllocation(lease.allocationId))[0]?.State).toBe("running");
+    // The kept lease's container is this runtime's again: running(), and stop() removes it.
+    expect(docker_.running().sort()).toEqual([lease.allocationId, kept].sort());
+    expect(await docker_.reconcile([kept])).toEqual([]);
+    // Its endpoints are known again, and it serves on them.
+    const adopted = await docker_.start(assignment({ allocationId: kept, deviceId, clusterType: "RAY" }));
+    expect(adopted.endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ray-dashboard"]);
+    expect(await get(adopted.endpoints[0]!.url)).toEqual({ status: 200, body: `${kept}\n` });
+
+    await docker_.stop(kept);
+    await docker_.stop(lease.allocationId);
+    await expect(docker.getContainer(keptId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    for (const id of [otherDeviceId, unlabelledId, notAgentId]) expect((await docker.getContainer(id).inspect()).State.Running).toBe(true);
+  });
+});
