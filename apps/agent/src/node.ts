@@ -16,6 +16,7 @@ export interface NodeEvents {
   assigned?(assignment: AgentAssignment, outcome: { accepted: boolean; reason?: string }): void;
   revoked?(allocationId: string, reason: string): void;
   challenged?(challenge: GemmChallenge, elapsedMs: number): void;
+  failed?(problem: string): void;
 }
 
 /**
@@ -43,6 +44,14 @@ export class NodeAgent {
   }
 
   private async handle(message: GatewayMessage): Promise<void> {
+    try {
+      await this.dispatch(message);
+    } catch (error) {
+      this.options.events?.failed?.(`${message.type} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async dispatch(message: GatewayMessage): Promise<void> {
     switch (message.type) {
       case "assign":
         return this.assign(message.assignment);
@@ -89,7 +98,13 @@ export class NodeAgent {
   private async revoke(message: GatewayMessageOf<"revoke">): Promise<void> {
     this.revoked.add(message.allocationId);
     await this.starting.get(message.allocationId)?.catch(() => undefined);
-    await this.runtime.stop(message.allocationId);
+    try {
+      await this.runtime.stop(message.allocationId);
+    } catch (error) {
+      // Not confirmed: the gateway keeps the revoke and sends it again after the next reconnect.
+      this.options.events?.failed?.(`could not stop lease ${message.allocationId}: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     this.client.send({ type: "revoked", allocationId: message.allocationId });
     this.options.events?.revoked?.(message.allocationId, message.reason);
   }

@@ -1,16 +1,40 @@
 import { GatewayClient } from "./client.ts";
-import { saveState, type Identity } from "./identity.ts";
+import { loadState, saveState, type Identity } from "./identity.ts";
 import { NodeAgent } from "./node.ts";
+import { detectHardware } from "./hardware.ts";
+import { DockerRuntime } from "./runtime/docker.ts";
 import { ProcessRuntime } from "./runtime/process.ts";
+import type { Runtime } from "./runtime/runtime.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
 
 const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${paint.dim(time())} ${line}`);
 
 /** `gpumesh-agent start`: one device, a real runtime, until SIGTERM/SIGINT (then drains and exits 0). */
-export async function runNode(options: { identity: Identity; command?: string[]; advertiseHost?: string }): Promise<void> {
+export async function runNode(options: { identity: Identity; runtime?: "process" | "docker"; command?: string[]; image?: string; rayImage?: string; advertiseHost?: string }): Promise<void> {
   const { identity } = options;
-  const runtime = new ProcessRuntime({ ...(options.command ? { command: options.command } : {}), advertiseHost: options.advertiseHost });
+  const runtime: Runtime =
+    options.runtime === "docker"
+      ? new DockerRuntime({
+          deviceId: identity.file.deviceId,
+          image: (assignment) => (assignment.clusterType === "RAY" ? (options.rayImage ?? "rayproject/ray:2.40.0") : (options.image ?? "gpumesh/workload:latest")),
+          ...(options.command ? { command: options.command } : {}),
+          gpus: detectHardware().gpus.length > 0,
+          ...(options.advertiseHost ? { advertiseHost: options.advertiseHost } : {}),
+        })
+      : new ProcessRuntime({ ...(options.command ? { command: options.command } : {}), advertiseHost: options.advertiseHost });
+  if (runtime instanceof DockerRuntime) {
+    // Leases this device served when the agent last ran (state.json) keep their containers: the agent
+    // takes them over (acked assignments are not sent again; a revoke for them still is). Any other
+    // container of this device is a leftover and goes. Containers of other devices or of nobody are
+    // never touched.
+    const previous = (await loadState())?.running ?? [];
+    const removed = await runtime.reconcile(previous).catch((error: unknown) => {
+      say(paint.yellow(`could not check for leftover containers: ${error instanceof Error ? error.message : String(error)}`));
+      return [];
+    });
+    if (removed.length) say(`removed ${removed.length} leftover container(s) of this device`);
+  }
   const client = new GatewayClient(identity.file.gateway, identity.key, { agentVersion: AGENT_VERSION, running: () => runtime.running() });
   const state = { deviceId: identity.file.deviceId, connected: false, since: new Date().toISOString(), running: [] as string[], pid: process.pid } as Parameters<typeof saveState>[0];
   const persist = () => void saveState({ ...state, running: runtime.running() }).catch(() => undefined);
@@ -20,13 +44,16 @@ export async function runNode(options: { identity: Identity; command?: string[];
     // time; a real agent reports the time it really took, and without a GPU kernel a GPU claim fails.
     proofs: process.env.GPUMESH_AGENT_PROOFS === "simulated" ? "simulated" : "real",
     events: {
-      assigned: (assignment, outcome) =>
-        say(outcome.accepted ? paint.green(`▶ lease ${assignment.allocationId} running (${assignment.clusterType}, ${assignment.gpuCount} GPU(s), until ${assignment.endsAt})`) : paint.yellow(`✗ lease ${assignment.allocationId} refused: ${outcome.reason}`)),
+      assigned: (assignment, outcome) => {
+        say(outcome.accepted ? paint.green(`▶ lease ${assignment.allocationId} running (${assignment.clusterType}, ${assignment.gpuCount} GPU(s), until ${assignment.endsAt})`) : paint.yellow(`✗ lease ${assignment.allocationId} refused: ${outcome.reason}`));
+        persist();
+      },
       revoked: (allocationId, reason) => {
         say(`■ lease ${allocationId} stopped: ${reason}`);
         persist();
       },
       challenged: (challenge, elapsedMs) => say(paint.dim(`proof of work: ${challenge.kind} n=${challenge.matrixSize} in ${elapsedMs} ms`)),
+      failed: (problem) => say(paint.red(problem)),
     },
   });
   client.on("connected", ({ deviceId, skewMs }) => {
