@@ -5,8 +5,8 @@ import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { Keypair } from "@solana/web3.js";
-import { E2E_GATEWAY_URL } from "./playwright.config.ts";
-import { installTestWallet } from "./wallet/index.ts";
+import { E2E_GATEWAY_URL, E2E_LOCALNET_URL } from "./playwright.config.ts";
+import { fundRenter, installTestWallet } from "./wallet/index.ts";
 
 // The supply side in a real browser and a real agent process: sign in, register a device, run the
 // join command the page printed (a real `gpumesh-agent` against `pnpm dev`'s gateway), watch the
@@ -23,7 +23,7 @@ async function noSeriousA11yViolations(page: Page) {
 }
 
 async function signIn(page: Page, key: Keypair) {
-  await installTestWallet(page, key.secretKey);
+  await installTestWallet(page, key.secretKey, { rpcUrl: E2E_LOCALNET_URL });
   await page.goto("/supply");
   await expect(page).toHaveURL(/\/sign-in\?next=%2Fsupply/, { timeout: 60_000 });
   await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
@@ -83,8 +83,14 @@ test("register a device, join it with the real agent, watch it verify, remove it
 
     const start = agent(home, ["start"]);
     processes.push(start.child);
-    // The scheduler's verify sweep (every 15 s) challenges it through the gateway; the page refreshes itself.
-    await expect(row.getByTestId("device-state")).toHaveText("online", { timeout: 90_000 });
+    // The scheduler's verify sweep (every 15 s) challenges it through the gateway; the page refreshes
+    // itself. It passes, but is not rentable until the supplier's on-chain record exists.
+    await expect(row.getByTestId("device-state")).toHaveText("verified", { timeout: 90_000 });
+    await expect(row).toContainText("register on-chain");
+    await fundRenter(E2E_LOCALNET_URL, supplier, { sol: 1 });
+    await page.getByTestId("register-on-chain").click();
+    await expect(page.getByTestId("registered")).toBeVisible({ timeout: 60_000 });
+    await expect(row.getByTestId("device-state")).toHaveText("online", { timeout: 20_000 });
     await expect(row).toContainText("50%");
     await noSeriousA11yViolations(page);
     await page.screenshot({ path: info.outputPath("supply-online.png"), fullPage: true });

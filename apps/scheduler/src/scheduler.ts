@@ -170,6 +170,7 @@ export async function startScheduler(
       matrixSize: env.VERIFY_MATRIX_SIZE,
       sampledRows: env.VERIFY_SAMPLED_ROWS,
       batch: env.VERIFY_BATCH,
+      requireOnChainSupplier: chainContext !== null,
     },
     schedule: {
       async deliver(challengeIds) {

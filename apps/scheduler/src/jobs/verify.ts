@@ -46,6 +46,13 @@ export interface VerifyConfig {
   matrixSize: number;
   sampledRows: number;
   batch: number;
+  /**
+   * With a chain, a device only becomes rentable (REGISTERED → ONLINE) once its supplier is
+   * registered on-chain: leases allocate to the on-chain supplier record (add_allocation), so a lease
+   * on an unregistered supplier's device could not be settled. Passing devices wait verified; the
+   * web app promotes them when the supplier registers (services/supply/registration.ts).
+   */
+  requireOnChainSupplier?: boolean;
 }
 
 export interface VerifyScheduling {
@@ -296,7 +303,7 @@ export async function handleOpening(deps: VerifyDeps, answer: unknown, receivedA
       ? "opening-before-commitment: rows arrived before any commitment"
       : verdictReason(verifyOpening(issued(row), { root: row.commitment, sampledRows: row.sampledRows }, parsed.data));
   const status = verdictText === null ? "PASSED" : "FAILED";
-  return closedOutcome(await closeChallenge(deps.db, row, status, verdictText, receivedAt), verdictText);
+  return closedOutcome(await closeChallenge(deps.db, row, status, verdictText, receivedAt, {}, { requireOnChainSupplier: deps.config.requireOnChainSupplier ?? false }), verdictText);
 }
 
 export class NotYetDueError extends Error {}
@@ -331,15 +338,17 @@ export async function closeChallenge(
   failureReason: string | null,
   at: Date,
   extra: { commitment?: string; elapsedMs?: number; respondedAt?: Date } = {},
+  options: { requireOnChainSupplier?: boolean } = {},
 ): Promise<CloseResult | undefined> {
   return db.$transaction(async (tx) => {
     const closed = await tx.verificationChallenge.updateMany({ where: { id: row.id, status: "PENDING" }, data: { status, failureReason, ...extra } });
     if (closed.count === 0) return undefined;
-    const [device] = await tx.$queryRaw<{ status: string; verification_score_bps: number; last_heartbeat_at: Date | null }[]>`
-      select status::text as status, verification_score_bps, last_heartbeat_at from device where id = ${row.deviceId}::uuid for update`;
+    const [device] = await tx.$queryRaw<{ status: string; verification_score_bps: number; last_heartbeat_at: Date | null; supplier_on_chain: boolean }[]>`
+      select d.status::text as status, d.verification_score_bps, d.last_heartbeat_at, s.on_chain_address is not null as supplier_on_chain
+        from device d join supplier s on s.id = d.supplier_id where d.id = ${row.deviceId}::uuid for update of d`;
     if (!device) throw new Error(`device ${row.deviceId} of challenge ${row.id} is gone`);
     const scoreBps = nextVerificationScore(device.verification_score_bps, status);
-    const promoted = status === "PASSED" && device.status === "REGISTERED";
+    const promoted = status === "PASSED" && device.status === "REGISTERED" && (device.supplier_on_chain || !options.requireOnChainSupplier);
     await tx.device.update({
       where: { id: row.deviceId },
       data: {

@@ -4,7 +4,9 @@ import { requireSession } from "@/server/auth/session.ts";
 import { supplyOverview, type SupplierDevice } from "@/server/services/supply/list-devices.ts";
 import { AutoRefresh } from "./_components/auto-refresh.tsx";
 import { RegisterDeviceForm } from "./_components/register-device-form.tsx";
+import { RegisterOnChain } from "./_components/register-on-chain.tsx";
 import { RemoveDeviceButton } from "./_components/remove-device-button.tsx";
+import { registrationState } from "@/server/services/supply/registration.ts";
 
 export const metadata: Metadata = { title: "Supply" };
 export const dynamic = "force-dynamic";
@@ -12,11 +14,12 @@ export const dynamic = "force-dynamic";
 const when = (date: Date | null) => (date ? `${date.toISOString().replace("T", " ").slice(0, 19)} UTC` : "never");
 
 /** What a supplier reads first: is the device usable, and if not, why. */
-function stateOf(device: SupplierDevice): { label: string; className: string; why: string } {
+function stateOf(device: SupplierDevice, registered: boolean): { label: string; className: string; why: string } {
   if (device.removed) return { label: "removed", className: "status-failed", why: "its agent key was revoked" };
   if (device.lease) return { label: "leased", className: "status-running", why: `serving a lease until ${when(device.lease.endsAt)}` };
   switch (device.status) {
     case "REGISTERED":
+      if (device.verifiedAt && !registered) return { label: "verified", className: "status-pending", why: "passed its proof of work; register on-chain (above) to make it rentable" };
       return device.lastCheck?.status === "FAILED"
         ? { label: "not verified", className: "status-failed", why: `the last proof of work failed: ${device.lastCheck.failureReason ?? "no reason recorded"}` }
         : { label: "verifying", className: "status-pending", why: device.lastHeartbeatAt ? "connected; waiting for its first proof of work" : "joined; start the agent on the machine" };
@@ -31,7 +34,7 @@ function stateOf(device: SupplierDevice): { label: string; className: string; wh
 
 export default async function SupplyPage() {
   const session = await requireSession();
-  const overview = await supplyOverview(session.accountId);
+  const [overview, registration] = await Promise.all([supplyOverview(session.accountId), registrationState(session)]);
   const regionName = (id: string) => REGIONS.find((region) => region.id === id)?.name ?? id;
   return (
     <>
@@ -39,6 +42,17 @@ export default async function SupplyPage() {
       <p className="subtitle">Turn a machine into a GPUMesh node: register it here, run two commands on it, and it earns from leases once it proves its hardware.</p>
       <AutoRefresh everyMs={10_000} />
       <div className="supply">
+        <section className="panel" aria-labelledby="registration-heading" data-testid="registration">
+          <h2 id="registration-heading">On-chain supplier record</h2>
+          {registration.registered ? (
+            <p data-testid="registered">Registered: <code>{registration.onChainAddress}</code>. Lease payouts go to your wallet, {session.walletAddress.slice(0, 4)}…{session.walletAddress.slice(-4)}.</p>
+          ) : (
+            <>
+              <p>Leases pay suppliers through their record in the GPUMesh program. Register once (one transaction from your wallet; it pays the record’s rent, about 0.002 SOL): until then your devices are verified but not rented.</p>
+              <RegisterOnChain sessionWallet={session.walletAddress} />
+            </>
+          )}
+        </section>
         <RegisterDeviceForm regions={REGIONS.map((region) => ({ id: region.id, name: region.name }))} />
         <section className="panel" aria-labelledby="devices-heading">
           <h2 id="devices-heading">Your devices</h2>
@@ -68,7 +82,7 @@ export default async function SupplyPage() {
                 </thead>
                 <tbody>
                   {overview.devices.map((device) => {
-                    const state = stateOf(device);
+                    const state = stateOf(device, registration.registered);
                     return (
                       <tr key={device.id} data-testid="device-row" data-device-id={device.id}>
                         <td><a href={`/supply/devices/${device.id}`}>{device.name}</a></td>
