@@ -51,6 +51,26 @@ describe("event decoding", () => {
     expect(root.root).toEqual(new Uint8Array(32).fill(7));
   });
 
+  it("skips the stake events the indexer does not record (no throw, the other events still come through)", () => {
+    const stake = Keypair.generate().publicKey;
+    const withStake = [
+      ...logs.slice(0, -1),
+      programData("DeviceStakeSlashed", {
+        device_stake: stake,
+        device_id: Array(16).fill(1),
+        authority: supplier,
+        amount: new BN(5),
+        remaining: new BN(10),
+        slashed_total: new BN(5),
+        reason: { FailedProof: {} },
+        evidence_hash: Array(32).fill(9),
+      }),
+      programData("DeviceStaked", { device_stake: stake, device_id: Array(16).fill(1), authority: supplier, weight_bps: 10_000, amount: new BN(1), total: new BN(1), required: new BN(1), created: true }),
+      logs.at(-1)!,
+    ];
+    expect(parseEvents(withStake).map((e) => e.name)).toEqual(["AllocationSettled", "RewardRootPosted"]);
+  });
+
   it("ignores other programs' data", () => {
     expect(parseEvents(logs, Keypair.generate().publicKey)).toEqual([]);
   });

@@ -27,4 +27,8 @@ export type GpumeshInstructionName =
   | "extend_lease"
   | "crank_emissions"
   | "post_reward_root"
-  | "claim_rewards";
+  | "claim_rewards"
+  | "stake_device"
+  | "request_unstake"
+  | "withdraw_stake"
+  | "slash_stake";

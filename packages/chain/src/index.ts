@@ -15,4 +15,5 @@ export * from "./errors.ts";
 export * from "./send.ts";
 export * from "./gateway.ts";
 export * from "./lease.ts";
+export * from "./stake.ts";
 export * from "./indexer.ts";

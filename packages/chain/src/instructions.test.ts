@@ -29,6 +29,9 @@ const [mesh, usdc, settlement, rewards, treasury, supplier, payout, renter, rent
   0x11, 0x12, 0x21, 0x22, 0x23, 0x31, 0x32, 0x41, 0x42, 0x43, 0x44, 0x51, 0x52,
 ].map(key) as [PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey, PublicKey];
 const lease = pdas.lease(renter, 7n)[0];
+// The stake inputs of vectors.rs: a device UUID, a supplier wallet and its MESH account, evidence.
+const deviceId = "6f1c2a90-4b3e-4d0a-9c11-5e7d20334158";
+const [staker, stakerToken] = [key(0x61), key(0x62)];
 
 const built: Record<string, TransactionInstruction> = {
   initialize: ix.initialize(admin, mesh, { settlementAuthority: settlement, rewardsAuthority: rewards, treasury, feeBps: 250, burnBps: 5_000, emissionStart: 1_767_225_600n }),
@@ -51,6 +54,10 @@ const built: Record<string, TransactionInstruction> = {
   crank_emissions: ix.crankEmissions(mesh),
   post_reward_root: ix.postRewardRoot(rewards, 3n, new Uint8Array(32).fill(0x5e), 123_456_789n),
   claim_rewards: ix.claimRewards(claimant, mesh, claimantToken, 4_566_210_045n, [new Uint8Array(32).fill(0xab), new Uint8Array(32).fill(0xcd)]),
+  stake_device: ix.stakeDevice({ authority: staker, settlementAuthority: settlement, meshMint: mesh, authorityToken: stakerToken }, { deviceId, weightBps: 10_000, amount: 1_000_000_000n }),
+  request_unstake: ix.requestUnstake(staker, deviceId),
+  withdraw_stake: ix.withdrawStake({ authority: staker, meshMint: mesh, authorityToken: stakerToken }, deviceId),
+  slash_stake: ix.slashStake(settlement, mesh, { deviceId, amount: 123_456_789n, reason: "VanishedMidLease", evidenceHash: new Uint8Array(32).fill(0xe5) }),
 };
 
 describe("instruction builders match the program (instructions.json)", () => {
@@ -76,4 +83,14 @@ describe("instruction builders match the program (instructions.json)", () => {
       expect(Object.keys(decoded!.accounts)).toEqual(row.accounts.map((a) => a.name));
     });
   }
+
+  it("takes a device id as UUID text or its 16 bytes, and refuses anything else", () => {
+    const bytes = Uint8Array.from(Buffer.from(deviceId.replace(/-/g, ""), "hex"));
+    expect(ix.requestUnstake(staker, bytes).data).toEqual(built.request_unstake!.data);
+    expect(ix.requestUnstake(staker, deviceId.toUpperCase()).data).toEqual(built.request_unstake!.data);
+    expect(() => ix.requestUnstake(staker, "not-a-uuid")).toThrow(RangeError);
+    expect(() => ix.requestUnstake(staker, new Uint8Array(15))).toThrow(RangeError);
+    expect(() => ix.stakeDevice({ authority: staker, settlementAuthority: settlement, meshMint: mesh, authorityToken: stakerToken }, { deviceId, weightBps: 2 ** 32, amount: 1n })).toThrow(RangeError);
+    expect(() => ix.slashStake(settlement, mesh, { deviceId, amount: 1n, reason: "FailedProof", evidenceHash: new Uint8Array(31) })).toThrow(RangeError);
+  });
 });

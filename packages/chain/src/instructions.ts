@@ -2,7 +2,7 @@ import { BN } from "./anchor.ts";
 import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { type PublicKey, SystemProgram, TransactionInstruction, type AccountMeta } from "@solana/web3.js";
 import { GPUMESH_IDL, type GpumeshInstructionName } from "./idl.ts";
-import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
+import { deviceIdBytes, type DeviceId, GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
 import { gpumeshCoder } from "./program.ts";
 
 /**
@@ -20,6 +20,10 @@ const i64 = (value: bigint | number) => new BN(BigInt(value).toString());
 const bytes32 = (value: Uint8Array) => {
   if (value.length !== 32) throw new RangeError("expected 32 bytes");
   return Array.from(value);
+};
+const u32 = (value: number) => {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`${value} does not fit in a u32`);
+  return value;
 };
 
 interface IdlAccountSpec {
@@ -102,6 +106,36 @@ export interface SettleAllocationAccounts {
   supplierToken: PublicKey;
   /** Token account of `mint` owned by the config's treasury. */
   treasuryToken: PublicKey;
+}
+
+/** Why a stake is slashed (`SlashReason` in programs/gpumesh/src/state.rs). */
+export type SlashReason = "FailedProof" | "VanishedMidLease";
+
+export interface StakeDeviceAccounts {
+  /** The supplier wallet: signs, pays the rents, and alone may top up, unstake and withdraw. */
+  authority: PublicKey;
+  /** Co-signs: attests the device's weight (and that the device is the authority's). */
+  settlementAuthority: PublicKey;
+  meshMint: PublicKey;
+  /** MESH token account owned by `authority` (the source of a stake, the payee of a withdrawal). */
+  authorityToken: PublicKey;
+}
+
+export interface SlashStakeArgs {
+  deviceId: DeviceId;
+  /** Base units burned from the stake (at most what is staked). */
+  amount: bigint;
+  reason: SlashReason;
+  /** sha256 of the evidence: the failed proof's evidence or the outage record (not all zero). */
+  evidenceHash: Uint8Array;
+}
+
+const deviceIdArg = (deviceId: DeviceId) => Array.from(deviceIdBytes(deviceId));
+
+/** The stake PDA of `deviceId` and its vault. */
+function stakeAccounts(deviceId: DeviceId, programId: PublicKey): { device_stake: PublicKey; stake_vault: PublicKey } {
+  const deviceStake = pdas.deviceStake(deviceId, programId)[0];
+  return { device_stake: deviceStake, stake_vault: pdas.stakeVault(deviceStake, programId)[0] };
 }
 
 const opt = (value: bigint | number | null | undefined) => (value === null || value === undefined ? null : i64(value));
@@ -302,6 +336,59 @@ export const ix = {
         ...programs,
       },
       { cumulative: u64(cumulative), proof: proof.map(bytes32) },
+      programId,
+    );
+  },
+
+  /**
+   * The supplier stakes `amount` MESH for a device of `weightBps` (create, or top up at the same
+   * weight). Needs both signatures: the supplier's and the settlement authority's (the attestation).
+   */
+  stakeDevice(accounts: StakeDeviceAccounts, args: { deviceId: DeviceId; weightBps: number; amount: bigint }, programId = GPUMESH_PROGRAM_ID) {
+    return build(
+      "stake_device",
+      {
+        authority: accounts.authority,
+        settlement_authority: accounts.settlementAuthority,
+        config: pdas.config(programId)[0],
+        ...stakeAccounts(args.deviceId, programId),
+        mesh_mint: accounts.meshMint,
+        authority_token: accounts.authorityToken,
+        ...programs,
+      },
+      { device_id: deviceIdArg(args.deviceId), weight_bps: u32(args.weightBps), amount: u64(args.amount) },
+      programId,
+    );
+  },
+
+  /** The stake's authority starts the unstake cooldown (the stake stops counting for rewards). */
+  requestUnstake(authority: PublicKey, deviceId: DeviceId, programId = GPUMESH_PROGRAM_ID) {
+    return build("request_unstake", { authority, device_stake: pdas.deviceStake(deviceId, programId)[0] }, { device_id: deviceIdArg(deviceId) }, programId);
+  },
+
+  /** After the cooldown: what is left of the stake back to the authority; stake and vault closed. */
+  withdrawStake(accounts: Omit<StakeDeviceAccounts, "settlementAuthority">, deviceId: DeviceId, programId = GPUMESH_PROGRAM_ID) {
+    return build(
+      "withdraw_stake",
+      {
+        authority: accounts.authority,
+        config: pdas.config(programId)[0],
+        ...stakeAccounts(deviceId, programId),
+        mesh_mint: accounts.meshMint,
+        authority_token: accounts.authorityToken,
+        ...programs,
+      },
+      { device_id: deviceIdArg(deviceId) },
+      programId,
+    );
+  },
+
+  /** The settlement authority burns `amount` of a device's stake, naming the reason and the evidence's hash. */
+  slashStake(settlementAuthority: PublicKey, meshMint: PublicKey, args: SlashStakeArgs, programId = GPUMESH_PROGRAM_ID) {
+    return build(
+      "slash_stake",
+      { settlement_authority: settlementAuthority, config: pdas.config(programId)[0], ...stakeAccounts(args.deviceId, programId), mesh_mint: meshMint, ...programs },
+      { device_id: deviceIdArg(args.deviceId), amount: u64(args.amount), reason: { [args.reason]: {} }, evidence_hash: bytes32(args.evidenceHash) },
       programId,
     );
   },

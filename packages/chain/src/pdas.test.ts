@@ -8,7 +8,7 @@ import { DEV_ADMIN_AUTHORITY, GPUMESH_PROGRAM_ID, pdas, type Pda } from "./pdas.
 const vectors = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../../programs/gpumesh/vectors/pdas.json"), "utf8")) as {
   program_id: string;
   dev_admin: string;
-  pdas: { name: string; seeds: ({ utf8: string } | { pubkey: string } | { u64le: string } | { u32le: string })[]; address: string; bump: number }[];
+  pdas: { name: string; seeds: ({ utf8: string } | { pubkey: string } | { u64le: string } | { u32le: string } | { hex: string })[]; address: string; bump: number }[];
 };
 
 function derive(name: string, seeds: (typeof vectors.pdas)[number]["seeds"]): Pda {
@@ -32,6 +32,10 @@ function derive(name: string, seeds: (typeof vectors.pdas)[number]["seeds"]): Pd
       return pdas.escrow(key(1));
     case "allocation":
       return pdas.allocation(key(1), Number((seeds[2] as { u32le: string }).u32le));
+    case "device_stake":
+      return pdas.deviceStake(Uint8Array.from(Buffer.from((seeds[1] as { hex: string }).hex, "hex")));
+    case "stake_vault":
+      return pdas.stakeVault(key(1));
     default:
       throw new Error(`no helper for PDA ${name}`);
   }
@@ -44,10 +48,17 @@ describe("PDAs match the program (pdas.json)", () => {
   });
 
   it("derives every PDA's address and bump exactly", () => {
-    expect(vectors.pdas.length).toBeGreaterThanOrEqual(14);
+    expect(vectors.pdas.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(vectors.pdas.map((row) => row.name))).toContain("device_stake");
     for (const row of vectors.pdas) {
       const [address, bump] = derive(row.name, row.seeds);
       expect({ name: row.name, address: address.toBase58(), bump }).toEqual({ name: row.name, address: row.address, bump: row.bump });
     }
+  });
+
+  it("derives a device's stake from its UUID text exactly as from its 16 bytes", () => {
+    const row = vectors.pdas.find((r) => r.name === "device_stake" && (r.seeds[1] as { hex: string }).hex.startsWith("6f1c"))!;
+    expect(pdas.deviceStake("6f1c2a90-4b3e-4d0a-9c11-5e7d20334158")[0].toBase58()).toBe(row.address);
+    expect(pdas.deviceStake("6F1C2A904B3E4D0A9C115E7D20334158")[0].toBase58()).toBe(row.address);
   });
 });

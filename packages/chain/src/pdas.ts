@@ -18,6 +18,8 @@ export const SEEDS = {
   escrow: "escrow",
   allocation: "allocation",
   claim: "claim",
+  deviceStake: "device_stake",
+  stakeVault: "stake_vault",
 } as const;
 
 export type Pda = [PublicKey, number];
@@ -41,6 +43,25 @@ export function u32le(value: number): Uint8Array {
   return out;
 }
 
+/** A device's id: its database UUID (text), or those 16 bytes. */
+export type DeviceId = string | Uint8Array;
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * The 16 bytes of a device id as the program's seeds and `device_id` args take them: the UUID's
+ * bytes in text order (as Postgres stores a `uuid`), e.g. "6f1c2a90-4b3e-…" → 0x6f, 0x1c, ….
+ */
+export function deviceIdBytes(id: DeviceId): Uint8Array {
+  if (typeof id !== "string") {
+    if (id.length !== 16) throw new RangeError(`a device id is 16 bytes, got ${id.length}`);
+    return Uint8Array.from(id);
+  }
+  if (!UUID.test(id)) throw new RangeError(`${id} is not a UUID`);
+  const hex = id.replace(/-/g, "");
+  return Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+}
+
 export const pdas = {
   config: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.config)], programId),
   mintAuthority: (programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.mintAuthority)], programId),
@@ -52,4 +73,8 @@ export const pdas = {
   /** The lease's allocation number `index` (a supplier's node: its rate over the time it serves). */
   allocation: (lease: PublicKey, index: number, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.allocation), lease.toBytes(), u32le(index)], programId),
   claimRecord: (claimant: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.claim), claimant.toBytes()], programId),
+  /** A device's stake (`DeviceStake`), keyed by the device's UUID. */
+  deviceStake: (deviceId: DeviceId, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.deviceStake), deviceIdBytes(deviceId)], programId),
+  /** The stake's own MESH vault (token account whose authority is the stake PDA). */
+  stakeVault: (deviceStake: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.stakeVault), deviceStake.toBytes()], programId),
 } as const;

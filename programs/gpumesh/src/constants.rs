@@ -9,6 +9,8 @@ pub const LEASE_SEED: &[u8] = b"lease";
 pub const ESCROW_SEED: &[u8] = b"escrow";
 pub const ALLOCATION_SEED: &[u8] = b"allocation";
 pub const CLAIM_SEED: &[u8] = b"claim";
+pub const DEVICE_STAKE_SEED: &[u8] = b"device_stake";
+pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
 
 /// Longest lease accepted: 10 years of seconds (bounds every time computation).
 pub const MAX_LEASE_SECONDS: u64 = 10 * 366 * 24 * 3600;
@@ -24,6 +26,27 @@ pub const ACTIVATION_WINDOW_SECONDS: i64 = 3_600;
 pub const MAX_EMISSION_START_PAST_SECONDS: i64 = 7 * 24 * 3_600;
 /// … and at most this far in the future (one year).
 pub const MAX_EMISSION_START_FUTURE_SECONDS: i64 = 366 * 24 * 3_600;
+
+/// MESH base units of stake required per basis point of a device's performance weight
+/// (`DeviceStake.required = weight_bps · STAKE_PER_WEIGHT_UNIT`), so the stake is proportional
+/// to what the device can earn. MESH has 6 decimals (`math::MESH_DECIMALS`): one bps needs
+/// 0.1 MESH, an H100 (weight 10_000 bps) 10_000 · 100_000 = 10⁹ base units = 1,000 MESH, an
+/// RTX 4090 (1_670 bps) 167 MESH, a B200 (22_740 bps) 2,274 MESH. Exported in the IDL
+/// (`constants`), which the TypeScript `requiredStake` is checked against.
+#[constant]
+pub const STAKE_PER_WEIGHT_UNIT: u64 = 100_000;
+
+/// Highest `weight_bps` a stake accepts: 100 H100s' worth (a device has at most 16 GPUs, the
+/// fastest catalogue GPU weighs 22_740). Bounds `required` to 10¹¹ base units (100,000 MESH)
+/// even if the attesting key were wrong.
+#[constant]
+pub const MAX_DEVICE_WEIGHT_BPS: u32 = 1_000_000;
+
+/// Time between `request_unstake` and the earliest `withdraw_stake`: 7 days. The stake stays
+/// in the vault (and slashable) during the cooldown, so a device cannot cheat and unstake
+/// before the evidence is in; it stops counting for rewards at the request.
+#[constant]
+pub const UNSTAKE_COOLDOWN_SECONDS: i64 = 7 * 24 * 3_600;
 
 /// Lease status values (`Lease.status`).
 pub mod lease_status {

@@ -80,4 +80,22 @@ pub enum GpuMeshError {
     LeaseNotSettled, // 6036
     #[msg("The allocation does not belong to this lease")]
     AllocationMismatch, // 6037
+    #[msg("Device weight must be between 1 and MAX_DEVICE_WEIGHT_BPS")]
+    InvalidWeight, // 6038
+    #[msg("The weight differs from the stake's; unstake and stake again")]
+    StakeWeightMismatch, // 6039
+    #[msg("The stake would be below the amount required for the device's weight")]
+    StakeBelowRequired, // 6040
+    #[msg("The stake is unstaking; withdraw it and stake again")]
+    StakeUnstaking, // 6041
+    #[msg("An unstake was already requested for this stake")]
+    UnstakeAlreadyRequested, // 6042
+    #[msg("No unstake was requested for this stake")]
+    UnstakeNotRequested, // 6043
+    #[msg("The unstake cooldown has not elapsed yet")]
+    UnstakeCooldownActive, // 6044
+    #[msg("Slash amount exceeds the staked amount")]
+    SlashExceedsStake, // 6045
+    #[msg("A slash needs the hash of its evidence")]
+    MissingEvidence, // 6046
 }

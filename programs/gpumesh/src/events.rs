@@ -192,3 +192,56 @@ pub struct RewardsClaimed {
     pub amount: u64,
     pub cumulative: u64,
 }
+
+#[event]
+pub struct DeviceStaked {
+    pub device_stake: Pubkey,
+    pub device_id: [u8; 16],
+    pub authority: Pubkey,
+    pub weight_bps: u32,
+    /// Added by this instruction.
+    pub amount: u64,
+    /// Staked after it.
+    pub total: u64,
+    pub required: u64,
+    /// True when this instruction created the stake (false: a top-up).
+    pub created: bool,
+}
+
+#[event]
+pub struct DeviceUnstakeRequested {
+    pub device_stake: Pubkey,
+    pub device_id: [u8; 16],
+    pub authority: Pubkey,
+    pub amount: u64,
+    pub requested_at: i64,
+    /// `requested_at + UNSTAKE_COOLDOWN_SECONDS`.
+    pub withdrawable_at: i64,
+}
+
+#[event]
+pub struct DeviceStakeWithdrawn {
+    pub device_stake: Pubkey,
+    pub device_id: [u8; 16],
+    pub authority: Pubkey,
+    /// The stake left after slashes, returned to the authority.
+    pub amount: u64,
+    /// Tokens a third party had sent into the vault, returned with it.
+    pub dust: u64,
+    pub slashed_total: u64,
+}
+
+#[event]
+pub struct DeviceStakeSlashed {
+    pub device_stake: Pubkey,
+    pub device_id: [u8; 16],
+    pub authority: Pubkey,
+    /// Burned from the vault by this slash.
+    pub amount: u64,
+    /// Staked after it.
+    pub remaining: u64,
+    pub slashed_total: u64,
+    pub reason: crate::state::SlashReason,
+    /// sha256 of the evidence (the failed proof's evidence or the outage record).
+    pub evidence_hash: [u8; 32],
+}

@@ -1,6 +1,6 @@
 //! GPUMesh on-chain program: lease escrow with activation and per-supplier allocations,
 //! settlement (fee + MESH burn on running totals), hourly MESH emissions into a rewards
-//! vault, and merkle-proven reward claims.
+//! vault, merkle-proven reward claims, and per-device MESH stake (slashed stake is burned).
 //!
 //! See `math.rs` for the emission schedule and settlement split, `merkle.rs` for the reward
 //! tree, and `instructions/` for one module per instruction (each with its `CHECK:` list).
@@ -162,6 +162,35 @@ pub mod gpumesh {
     /// Renter: extend at the same price (top-up).
     pub fn extend_lease(ctx: Context<ExtendLease>, extra_seconds: u64) -> Result<()> {
         instructions::extend_lease::extend_lease_handler(ctx, extra_seconds)
+    }
+
+    // ---- stake ----
+
+    /// Supplier, co-signed by the settlement authority (the weight attestation): stake MESH
+    /// for a device (create or top up), `weight_bps · STAKE_PER_WEIGHT_UNIT` at least.
+    pub fn stake_device(ctx: Context<StakeDevice>, device_id: [u8; 16], weight_bps: u32, amount: u64) -> Result<()> {
+        instructions::stake_device::stake_device_handler(ctx, device_id, weight_bps, amount)
+    }
+
+    /// Stake authority: stop counting for rewards and start the unstake cooldown.
+    pub fn request_unstake(ctx: Context<RequestUnstake>, device_id: [u8; 16]) -> Result<()> {
+        instructions::request_unstake::request_unstake_handler(ctx, device_id)
+    }
+
+    /// Stake authority, after the cooldown: what is left back, stake and vault closed.
+    pub fn withdraw_stake(ctx: Context<WithdrawStake>, device_id: [u8; 16]) -> Result<()> {
+        instructions::withdraw_stake::withdraw_stake_handler(ctx, device_id)
+    }
+
+    /// Settlement authority: burn up to the staked amount for proven cheating, with evidence.
+    pub fn slash_stake(
+        ctx: Context<SlashStake>,
+        device_id: [u8; 16],
+        amount: u64,
+        reason: SlashReason,
+        evidence_hash: [u8; 32],
+    ) -> Result<()> {
+        instructions::slash_stake::slash_stake_handler(ctx, device_id, amount, reason, evidence_hash)
     }
 
     // ---- emissions and rewards ----

@@ -211,6 +211,17 @@ pub fn lease_deposit(price_per_second: u64, max_seconds: u64) -> Option<u64> {
     price_per_second.checked_mul(max_seconds)
 }
 
+/// Stake a device of `weight_bps` must hold: `weight_bps · STAKE_PER_WEIGHT_UNIT` base units
+/// (an H100, 10_000 bps, needs 1,000 MESH). `None` on overflow (impossible for a u32 weight).
+pub fn required_stake(weight_bps: u32) -> Option<u64> {
+    (weight_bps as u64).checked_mul(crate::constants::STAKE_PER_WEIGHT_UNIT)
+}
+
+/// Earliest time a stake whose unstake was requested at `requested_at` may be withdrawn.
+pub fn stake_withdrawable_at(requested_at: i64) -> Option<i64> {
+    requested_at.checked_add(crate::constants::UNSTAKE_COOLDOWN_SECONDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +307,16 @@ mod tests {
         // two open allocations (3/s from 10, 4/s from 20) and 50 released, ended at 30
         assert_eq!(owed_total(50, 30, 7, 3 * 10 + 4 * 20), Some(50 + 3 * 20 + 4 * 10));
         assert_eq!(owed_total(0, 5, 1, 10), None);
+    }
+
+    #[test]
+    fn stake_sizes() {
+        // An H100 (10_000 bps) needs 1,000 MESH; proportional to the weight.
+        assert_eq!(required_stake(10_000), Some(1_000 * MESH_UNIT));
+        assert_eq!(required_stake(1_670), Some(167 * MESH_UNIT));
+        assert_eq!(required_stake(1), Some(MESH_UNIT / 10));
+        assert_eq!(required_stake(u32::MAX), Some(u32::MAX as u64 * 100_000));
+        assert_eq!(stake_withdrawable_at(100), Some(100 + 7 * 24 * 3_600));
+        assert_eq!(stake_withdrawable_at(i64::MAX), None);
     }
 }

@@ -39,3 +39,11 @@ pub fn claim_record(claimant: &Pubkey) -> (Pubkey, u8) {
 pub fn allocation(lease: &Pubkey, index: u32) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[ALLOCATION_SEED, lease.as_ref(), &index.to_le_bytes()], &crate::ID)
 }
+
+pub fn device_stake(device_id: &[u8; 16]) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[DEVICE_STAKE_SEED, device_id.as_ref()], &crate::ID)
+}
+
+pub fn stake_vault(device_stake: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[STAKE_VAULT_SEED, device_stake.as_ref()], &crate::ID)
+}

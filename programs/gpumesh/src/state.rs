@@ -178,3 +178,62 @@ pub struct ClaimRecord {
     pub bump: u8,
     pub reserved: [u8; 64],
 }
+
+/// Why a stake was slashed (`slash_stake`); the evidence hash says which record proves it.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlashReason {
+    /// The device failed a proof-of-physical-work round (evidence: sha256 of the failed
+    /// proof's evidence).
+    FailedProof,
+    /// The device disappeared while serving a lease (evidence: sha256 of the outage record).
+    VanishedMidLease,
+}
+
+/// MESH staked for one device, sized by its performance weight.
+/// Seeds: `["device_stake", device_id]`, `device_id` = the device's 16-byte UUID (the
+/// database id, in its canonical byte order).
+/// The MESH sits in the stake's own vault, the token account `["stake_vault", device_stake]`
+/// whose authority is this PDA (see `stake_device` for why one vault per stake).
+///
+/// Lifecycle: `stake_device` (create, or top up) → `request_unstake` (stops counting for
+/// rewards, starts the cooldown) → `withdraw_stake` after `UNSTAKE_COOLDOWN_SECONDS` (what is
+/// left to the authority, account and vault closed). `slash_stake` burns from it at any time
+/// until the withdrawal, the cooldown included.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct DeviceStake {
+    /// The supplier wallet that staked: the only key that may top up, unstake and withdraw.
+    pub authority: Pubkey,
+    pub device_id: [u8; 16],
+    /// The device's performance weight (H100 = 10_000), attested by the settlement authority
+    /// at stake time; fixed for the life of the stake.
+    pub weight_bps: u32,
+    /// MESH base units staked now (deposits − slashes); the vault holds at least this.
+    pub amount: u64,
+    /// `weight_bps · STAKE_PER_WEIGHT_UNIT` at stake time: what `amount` must reach to count.
+    pub required: u64,
+    pub staked_at: i64,
+    /// Unix time of `request_unstake`; 0 = none.
+    pub unstake_requested_at: i64,
+    /// Σ burned by `slash_stake`.
+    pub slashed_total: u64,
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub reserved: [u8; 64],
+}
+
+impl DeviceStake {
+    /// Whether the stake counts for rewards: no unstake requested and at least the required
+    /// amount staked (a slash below `required` stops it counting until topped up).
+    pub fn is_active(&self) -> bool {
+        self.unstake_requested_at == 0 && self.required > 0 && self.amount >= self.required
+    }
+
+    /// Earliest time `withdraw_stake` succeeds; `None` while no unstake was requested.
+    pub fn withdrawable_at(&self) -> Option<i64> {
+        if self.unstake_requested_at == 0 {
+            return None;
+        }
+        crate::math::stake_withdrawable_at(self.unstake_requested_at)
+    }
+}

@@ -1,4 +1,5 @@
-//! Token helpers: program-owned token accounts at PDAs, escrow transfers / burns / close.
+//! Token helpers: program-owned token accounts at PDAs, escrow transfers / burns / close
+//! (a lease's escrow, signed by the lease PDA, or a stake's vault, signed by the stake PDA).
 //!
 //! Creating program-owned token accounts at PDAs by hand:
 //!

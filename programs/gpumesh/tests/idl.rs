@@ -143,11 +143,15 @@ fn check_structure(text: &str) {
         ("propose_admin", i::ProposeAdmin::DISCRIMINATOR),
         ("register_supplier", i::RegisterSupplier::DISCRIMINATOR),
         ("release_allocation", i::ReleaseAllocation::DISCRIMINATOR),
+        ("request_unstake", i::RequestUnstake::DISCRIMINATOR),
         ("set_paused", i::SetPaused::DISCRIMINATOR),
         ("set_payment_mint", i::SetPaymentMint::DISCRIMINATOR),
         ("set_payout_wallet", i::SetPayoutWallet::DISCRIMINATOR),
         ("settle_allocation", i::SettleAllocation::DISCRIMINATOR),
+        ("slash_stake", i::SlashStake::DISCRIMINATOR),
+        ("stake_device", i::StakeDevice::DISCRIMINATOR),
         ("update_config", i::UpdateConfig::DISCRIMINATOR),
+        ("withdraw_stake", i::WithdrawStake::DISCRIMINATOR),
     ];
     let ixs = idl["instructions"].as_array().unwrap();
     assert_eq!(ixs.len(), expected.len());
@@ -157,7 +161,7 @@ fn check_structure(text: &str) {
         assert_eq!(bytes, disc, "{name}");
     }
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(accounts, ["Allocation", "ClaimRecord", "Config", "Lease", "PaymentMint", "Supplier"]);
+    assert_eq!(accounts, ["Allocation", "ClaimRecord", "Config", "DeviceStake", "Lease", "PaymentMint", "Supplier"]);
     let errors = idl["errors"].as_array().unwrap();
     assert_eq!(errors[0]["code"], 6000);
     assert_eq!(errors[0]["name"], "Unauthorized");
@@ -165,6 +169,14 @@ fn check_structure(text: &str) {
     let names: Vec<&str> = errors.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names[24], "RenterMismatch");
     assert_eq!(names[25], "TermsMismatch");
+    assert_eq!(names[37], "AllocationMismatch");
+    assert_eq!(names[38], "InvalidWeight");
+    // The stake constants are exported (the TypeScript client checks its copies against them).
+    let constants = idl["constants"].as_array().expect("constants");
+    let value = |name: &str| constants.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} missing"))["value"].clone();
+    assert_eq!(value("STAKE_PER_WEIGHT_UNIT"), gpumesh::STAKE_PER_WEIGHT_UNIT.to_string());
+    assert_eq!(value("MAX_DEVICE_WEIGHT_BPS"), gpumesh::MAX_DEVICE_WEIGHT_BPS.to_string());
+    assert_eq!(value("UNSTAKE_COOLDOWN_SECONDS"), gpumesh::UNSTAKE_COOLDOWN_SECONDS.to_string());
     for (i, e) in errors.iter().enumerate() {
         assert_eq!(e["code"], 6000 + i as u64);
     }

@@ -320,6 +320,19 @@ fn pda_vectors() {
             pda::escrow(&lease.0),
         ));
     }
+    for device_id in [[0u8; 16], *b"\x6f\x1c\x2a\x90\x4b\x3e\x4d\x0a\x9c\x11\x5e\x7d\x20\x33\x41\x58", [0xff; 16]] {
+        let stake = pda::device_stake(&device_id);
+        rows.push(pda_row(
+            "device_stake",
+            json!([{ "utf8": "device_stake" }, { "hex": hex(&device_id) }]),
+            stake,
+        ));
+        rows.push(pda_row(
+            "stake_vault",
+            json!([{ "utf8": "stake_vault" }, { "pubkey": stake.0.to_string() }]),
+            pda::stake_vault(&stake.0),
+        ));
+    }
     let lease = pda::lease(&renter, 42).0;
     for index in [0u32, 1, 7, u32::MAX] {
         rows.push(pda_row(
@@ -331,7 +344,7 @@ fn pda_vectors() {
     check(
         "pdas.json",
         json!({
-            "description": "Program-derived addresses: find_program_address(seeds, program_id). u64le = 8-byte little-endian, u32le = 4-byte little-endian.",
+            "description": "Program-derived addresses: find_program_address(seeds, program_id). u64le = 8-byte little-endian, u32le = 4-byte little-endian, hex = raw bytes (a device id: the 16 bytes of its UUID in text order).",
             "program_id": gpumesh::ID.to_string(),
             "program_id_seed": "ed25519 seed = sha256(\"gpumesh:dev:program-id\") (dev key)",
             "dev_admin": gpumesh::DEV_ADMIN_AUTHORITY.to_string(),
@@ -423,6 +436,10 @@ fn instruction_vectors() {
     let claimant = key(0x51);
     let claimant_token = key(0x52);
     let lease = pda::lease(&renter, 7).0;
+    let device_id = *b"\x6f\x1c\x2a\x90\x4b\x3e\x4d\x0a\x9c\x11\x5e\x7d\x20\x33\x41\x58";
+    let staker = key(0x61);
+    let staker_token = key(0x62);
+    let evidence = [0xe5; 32];
 
     let init_args = InitializeArgs {
         settlement_authority: settlement,
@@ -582,13 +599,41 @@ fn instruction_vectors() {
             instruction::ClaimRewards::DISCRIMINATOR,
             ix::claim_rewards(&claimant, &mesh, &claimant_token, 4_566_210_045, proof.clone()),
         ),
+        ix_json(
+            "stake_device",
+            &["authority", "settlement_authority", "config", "device_stake", "stake_vault", "mesh_mint", "authority_token", "token_program", "system_program"],
+            json!({ "device_id": hex(&device_id), "weight_bps": 10_000, "amount": "1000000000" }),
+            instruction::StakeDevice::DISCRIMINATOR,
+            ix::stake_device(&staker, &settlement, &mesh, &staker_token, device_id, 10_000, 1_000_000_000),
+        ),
+        ix_json(
+            "request_unstake",
+            &["authority", "device_stake"],
+            json!({ "device_id": hex(&device_id) }),
+            instruction::RequestUnstake::DISCRIMINATOR,
+            ix::request_unstake(&staker, device_id),
+        ),
+        ix_json(
+            "withdraw_stake",
+            &["authority", "config", "device_stake", "stake_vault", "mesh_mint", "authority_token", "token_program"],
+            json!({ "device_id": hex(&device_id) }),
+            instruction::WithdrawStake::DISCRIMINATOR,
+            ix::withdraw_stake(&staker, &mesh, &staker_token, device_id),
+        ),
+        ix_json(
+            "slash_stake",
+            &["settlement_authority", "config", "device_stake", "stake_vault", "mesh_mint", "token_program"],
+            json!({ "device_id": hex(&device_id), "amount": "123456789", "reason": "VanishedMidLease", "evidence_hash": hex(&evidence) }),
+            instruction::SlashStake::DISCRIMINATOR,
+            ix::slash_stake(&settlement, &mesh, device_id, 123_456_789, gpumesh::SlashReason::VanishedMidLease, evidence),
+        ),
     ];
     // Sanity: data = discriminator ++ borsh(args).
     assert_eq!(instruction::SetPaused { paused: true }.data(), [instruction::SetPaused::DISCRIMINATOR, &[1u8][..]].concat());
     check(
         "instructions.json",
         json!({
-            "description": "Instruction data = 8-byte Anchor discriminator (sha256(\"global:<name>\")[..8]) ++ borsh(args); accounts in order. Option<T> = 0 | 1 ++ T. `index` in args is not instruction data: it is the allocation index the allocation PDA was derived with (seeds \"allocation\", lease, index u32 LE).",
+            "description": "Instruction data = 8-byte Anchor discriminator (sha256(\"global:<name>\")[..8]) ++ borsh(args); accounts in order. Option<T> = 0 | 1 ++ T; an enum (SlashReason) = its variant index as one byte; [u8; N] = N raw bytes (hex here). `index` in args is not instruction data: it is the allocation index the allocation PDA was derived with (seeds \"allocation\", lease, index u32 LE).",
             "program_id": gpumesh::ID.to_string(),
             "instructions": v,
         }),

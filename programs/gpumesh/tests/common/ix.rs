@@ -299,3 +299,74 @@ pub fn claim_rewards(
         instruction::ClaimRewards { cumulative, proof },
     )
 }
+
+pub fn stake_device(
+    authority: &Pubkey,
+    settlement_authority: &Pubkey,
+    mesh_mint: &Pubkey,
+    authority_token: &Pubkey,
+    device_id: [u8; 16],
+    weight_bps: u32,
+    amount: u64,
+) -> Instruction {
+    let device_stake = pda::device_stake(&device_id).0;
+    build(
+        accounts::StakeDevice {
+            authority: *authority,
+            settlement_authority: *settlement_authority,
+            config: pda::config().0,
+            device_stake,
+            stake_vault: pda::stake_vault(&device_stake).0,
+            mesh_mint: *mesh_mint,
+            authority_token: *authority_token,
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+        },
+        instruction::StakeDevice { device_id, weight_bps, amount },
+    )
+}
+
+pub fn request_unstake(authority: &Pubkey, device_id: [u8; 16]) -> Instruction {
+    build(
+        accounts::RequestUnstake { authority: *authority, device_stake: pda::device_stake(&device_id).0 },
+        instruction::RequestUnstake { device_id },
+    )
+}
+
+pub fn withdraw_stake(authority: &Pubkey, mesh_mint: &Pubkey, authority_token: &Pubkey, device_id: [u8; 16]) -> Instruction {
+    let device_stake = pda::device_stake(&device_id).0;
+    build(
+        accounts::WithdrawStake {
+            authority: *authority,
+            config: pda::config().0,
+            device_stake,
+            stake_vault: pda::stake_vault(&device_stake).0,
+            mesh_mint: *mesh_mint,
+            authority_token: *authority_token,
+            token_program: spl_token::ID,
+        },
+        instruction::WithdrawStake { device_id },
+    )
+}
+
+pub fn slash_stake(
+    settlement_authority: &Pubkey,
+    mesh_mint: &Pubkey,
+    device_id: [u8; 16],
+    amount: u64,
+    reason: gpumesh::SlashReason,
+    evidence_hash: [u8; 32],
+) -> Instruction {
+    let device_stake = pda::device_stake(&device_id).0;
+    build(
+        accounts::SlashStake {
+            settlement_authority: *settlement_authority,
+            config: pda::config().0,
+            device_stake,
+            stake_vault: pda::stake_vault(&device_stake).0,
+            mesh_mint: *mesh_mint,
+            token_program: spl_token::ID,
+        },
+        instruction::SlashStake { device_id, amount, reason, evidence_hash },
+    )
+}
