@@ -103,6 +103,9 @@ test("register a device, join it with the real agent, watch it verify, remove it
     await expect(check).toBeVisible();
     await expect(check).toContainText("GPU");
     await expect(page.getByTestId("device-lease")).toHaveText("none");
+    // 1 × RTX 4090 (1,670 bps) must stake 167 MESH; nothing is staked yet, read from the program.
+    await expect(page.getByTestId("stake")).toContainText("Required: 167 MESH");
+    await expect(page.getByTestId("staked")).toHaveText("0 MESH");
     await noSeriousA11yViolations(page);
     await page.screenshot({ path: info.outputPath("supply-device.png"), fullPage: true });
     await page.goBack();

@@ -1,5 +1,8 @@
 import "server-only";
+import { fetchDeviceStake, isStakeActive, requiredStake, stakeWithdrawableAt } from "@gpumesh/chain";
+import { gpuModel } from "@gpumesh/core";
 import { Prisma } from "@gpumesh/db";
+import { chain } from "../../chain.ts";
 import { notFound } from "../../api/errors.ts";
 import { db } from "../../db.ts";
 
@@ -35,6 +38,22 @@ export interface SupplierDeviceDetail {
   evidence: DeviceEvidence[];
   earnings: DailyEarnings[];
   totals: { leaseGross: bigint; rewards: bigint };
+  /** The device's on-chain MESH stake (programs/gpumesh stake_device); null fields when unreadable. */
+  stake: { weightBps: number; required: bigint; staked: bigint | null; active: boolean; withdrawableAt: Date | null; slashed: bigint; readable: boolean };
+}
+
+/** Required and staked MESH for a device (weight = its model's performance weight × its GPUs). */
+async function stakeOf(deviceId: string, gpuModelId: string | null, gpuCount: number): Promise<SupplierDeviceDetail["stake"]> {
+  const weightBps = (gpuModelId ? (gpuModel(gpuModelId)?.performanceWeightBps ?? 0) : 0) * gpuCount;
+  const required = requiredStake(weightBps);
+  try {
+    const account = await fetchDeviceStake(chain().connection, deviceId);
+    if (!account) return { weightBps, required, staked: 0n, active: false, withdrawableAt: null, slashed: 0n, readable: true };
+    const at = stakeWithdrawableAt(account);
+    return { weightBps, required, staked: account.amount, active: isStakeActive(account), withdrawableAt: at === null ? null : new Date(Number(at) * 1000), slashed: account.slashedTotal, readable: true };
+  } catch {
+    return { weightBps, required, staked: null, active: false, withdrawableAt: null, slashed: 0n, readable: false };
+  }
 }
 
 const DAYS = 14;
@@ -48,7 +67,8 @@ export async function supplierDeviceDetail(accountId: string, deviceId: string, 
   const device = await db.device.findFirst({ where: { id: deviceId, supplier: { accountId } } });
   if (!device) throw notFound("device");
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (DAYS - 1)));
-  const [checks, lease, usage, rewards, totals] = await Promise.all([
+  const [stake, checks, lease, usage, rewards, totals] = await Promise.all([
+    stakeOf(deviceId, device.gpuModelId, device.gpuCount),
     db.verificationChallenge.findMany({ where: { deviceId }, orderBy: { issuedAt: "desc" }, take: 25 }),
     db.allocation.findFirst({ where: { deviceId, status: "ACTIVE", cluster: { status: { in: ["DEPLOYING", "RUNNING", "DEGRADED"] } } }, select: { clusterId: true, startsAt: true, endsAt: true, ratePerSecond: true } }),
     db.$queryRaw<{ day: Date; amount: bigint }[]>`
@@ -79,5 +99,6 @@ export async function supplierDeviceDetail(accountId: string, deviceId: string, 
     })),
     earnings,
     totals: { leaseGross: totals[0]?.lease ?? 0n, rewards: totals[0]?.rewards ?? 0n },
+    stake,
   };
 }

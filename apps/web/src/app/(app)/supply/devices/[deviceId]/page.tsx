@@ -49,6 +49,16 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
             <dd data-testid="device-lease">{detail.lease ? `cluster ${detail.lease.clusterId.slice(0, 8)} until ${when(detail.lease.endsAt)}` : "none"}</dd>
           </dl>
         </section>
+        <section className="panel" aria-labelledby="stake-heading" data-testid="stake">
+          <h2 id="stake-heading">Stake</h2>
+          <p>
+            Required: <strong>{formatAmount(detail.stake.required, "MESH")} MESH</strong> ({device.gpuCount} × {device.gpuModelId ?? "CPU"}, weight {detail.stake.weightBps.toLocaleString("en-US")} bps; an H100 needs 1,000 MESH). Staked on-chain:{" "}
+            <strong data-testid="staked">{detail.stake.staked === null ? "unknown (the chain is not reachable)" : `${formatAmount(detail.stake.staked, "MESH")} MESH`}</strong>
+            {detail.stake.active ? " · active" : detail.stake.withdrawableAt ? ` · unstaking, withdrawable from ${when(detail.stake.withdrawableAt)}` : ""}
+            {detail.stake.slashed > 0n ? ` · ${formatAmount(detail.stake.slashed, "MESH")} MESH slashed (burned)` : ""}.
+          </p>
+          <p className="muted">The program holds each device’s stake in a vault of its own; unstaking takes a 7-day cooldown, and only proven cheating (a failed proof of work with its evidence, or vanishing mid-lease) is slashed, and slashed MESH is burned. Not built yet: staking from this page (the instruction needs the network’s co-signature of the device’s weight), and reward epochs do not check stakes yet.</p>
+        </section>
         <section className="panel" aria-labelledby="earnings-heading">
           <h2 id="earnings-heading">Earnings, last 14 days</h2>
           <p>
