@@ -85,6 +85,7 @@ program
       secretKey: Buffer.from(key.secretKey).toString("base64"),
       joinedAt: new Date().toISOString(),
       name: joined.name,
+      audience: joined.audience,
     });
     console.log(paint.green(`✓ joined as device ${joined.deviceId} (“${joined.name}”, ${joined.region}${joined.gpuModelId ? `, ${joined.gpuCount} × ${joined.gpuModelId}` : ", CPU"})`));
     console.log(`  key saved to ${file} (mode 600; it is this device's identity: keep it private)`);

@@ -45,7 +45,7 @@ export class GatewayClient extends EventEmitter<ClientEvents> {
   constructor(
     private readonly gatewayUrl: string,
     private readonly key: DeviceKey,
-    private readonly options: { agentVersion: string; running: () => string[]; heartbeatEveryMs?: number; maxBackoffMs?: number } = { agentVersion: "0", running: () => [] },
+    private readonly options: { agentVersion: string; running: () => string[]; heartbeatEveryMs?: number; maxBackoffMs?: number; audience?: string } = { agentVersion: "0", running: () => [] },
   ) {
     super();
   }
@@ -76,6 +76,14 @@ export class GatewayClient extends EventEmitter<ClientEvents> {
   private receive(message: GatewayMessage): void {
     switch (message.type) {
       case "hello":
+        // Only sign for the network this device joined: a gateway of another (or one relaying this
+        // device's sign-in to another) gets nothing.
+        if (this.options.audience && message.audience !== this.options.audience) {
+          this.emit("refused", { type: "error", code: "AUTH_FAILED", message: `the gateway belongs to network "${message.audience}", this device joined "${this.options.audience}"; not signing` });
+          this.stopped = true;
+          this.socket?.close(4401, "wrong network");
+          return;
+        }
         this.socket?.send(JSON.stringify({ type: "auth", publicKey: this.key.publicKey, signature: signAuth(this.key, message.audience, message.nonce), agentVersion: this.options.agentVersion }));
         return;
       case "welcome":

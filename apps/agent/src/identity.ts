@@ -21,6 +21,8 @@ const DeviceFile = z.object({
   secretKey: z.string(),
   joinedAt: z.string(),
   name: z.string(),
+  /** The network it joined: a gateway naming another audience is refused (a relayed sign-in). */
+  audience: z.string().optional(),
 });
 export type DeviceFile = z.infer<typeof DeviceFile>;
 

@@ -52,6 +52,22 @@ describe("node agent", () => {
     expect(wire.last("ack")).toMatchObject({ allocationId: third.allocationId, accepted: true });
   });
 
+  it("a revoke and the next assignment in one burst: the old lease stops first, the new one is accepted", async () => {
+    const wire = new Wire();
+    const runtime = new SimulatedRuntime();
+    new NodeAgent(wire as unknown as GatewayClient, runtime);
+    const old = assignment();
+    await wire.deliver({ type: "assign", assignment: old });
+    const next = assignment();
+    wire.emit("message", { type: "revoke", allocationId: old.allocationId, reason: "replaced" });
+    await wire.deliver({ type: "assign", assignment: next });
+    expect(wire.last("ack")).toMatchObject({ allocationId: next.allocationId, accepted: true });
+    expect(runtime.running()).toEqual([next.allocationId]);
+    // The old one, assigned again after its revoke, is refused (not the answer given before).
+    await wire.deliver({ type: "assign", assignment: old });
+    expect(wire.last("ack")).toMatchObject({ allocationId: old.allocationId, accepted: false, reason: "this allocation was already revoked" });
+  });
+
   it("refuses a revoked, an ended, and (while draining) any assignment", async () => {
     const wire = new Wire();
     const node = new NodeAgent(wire as unknown as GatewayClient, new SimulatedRuntime());

@@ -29,6 +29,10 @@ export class NodeAgent {
   private readonly answers = new Map<string, { accepted: boolean; reason?: string }>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly revoked = new Set<string>();
+  /** Leases being stopped (a revoke in progress): new work waits for them instead of being refused. */
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Challenges already opened: a re-sent row request is answered from nothing (the result is freed). */
+  private readonly opened = new Set<string>();
   private readonly proofs = new Map<string, { result: Int32Array; tree: RowCommitmentTree; root: string; elapsedMs: number; deadline: number }>();
   private draining = false;
 
@@ -65,18 +69,20 @@ export class NodeAgent {
   }
 
   private async assign(assignment: AgentAssignment): Promise<void> {
+    const refuse = (reason: string) => this.answer(assignment, { accepted: false, reason });
+    if (this.revoked.has(assignment.allocationId)) return refuse("this allocation was already revoked");
     const known = this.answers.get(assignment.allocationId);
     if (known) {
       this.client.send({ type: "ack", allocationId: assignment.allocationId, ...known });
       return;
     }
     if (this.starting.has(assignment.allocationId)) return;
-    const refuse = (reason: string) => this.answer(assignment, { accepted: false, reason });
     if (this.draining) return refuse("the node is draining (shutting down)");
-    if (this.revoked.has(assignment.allocationId)) return refuse("this allocation was already revoked");
     if (Date.parse(assignment.endsAt) <= Date.now()) return refuse("the assignment has already ended");
-    // One lease at a time: new work only once the old allocation has been revoked.
-    const busy = this.runtime.running().find((id) => id !== assignment.allocationId);
+    // A revoke delivered just before (the gateway sends revokes first) is let finish first.
+    await Promise.all(this.stopping.values());
+    // One lease at a time: new work only once the old allocation has been revoked (or is starting).
+    const busy = [...this.runtime.running(), ...this.starting.keys()].find((id) => id !== assignment.allocationId && !this.revoked.has(id));
     if (busy) return refuse(`still serving allocation ${busy}, which has not been revoked`);
     const start = this.runtime.start(assignment).then(
       (workload) => {
@@ -97,13 +103,19 @@ export class NodeAgent {
 
   private async revoke(message: GatewayMessageOf<"revoke">): Promise<void> {
     this.revoked.add(message.allocationId);
-    await this.starting.get(message.allocationId)?.catch(() => undefined);
-    try {
+    const stop = (async () => {
+      await this.starting.get(message.allocationId)?.catch(() => undefined);
       await this.runtime.stop(message.allocationId);
+    })();
+    this.stopping.set(message.allocationId, stop.catch(() => undefined));
+    try {
+      await stop;
     } catch (error) {
       // Not confirmed: the gateway keeps the revoke and sends it again after the next reconnect.
       this.options.events?.failed?.(`could not stop lease ${message.allocationId}: ${error instanceof Error ? error.message : String(error)}`);
       return;
+    } finally {
+      this.stopping.delete(message.allocationId);
     }
     this.client.send({ type: "revoked", allocationId: message.allocationId });
     this.options.events?.revoked?.(message.allocationId, message.reason);
@@ -112,6 +124,7 @@ export class NodeAgent {
   private challenge(challenge: GemmChallenge): void {
     const known = this.proofs.get(challenge.challengeId);
     const mode = this.options.proofs ?? "real";
+    if (this.opened.has(challenge.challengeId)) return;
     if (!known) {
       for (const [id, proof] of this.proofs) if (proof.deadline < Date.now()) this.proofs.delete(id);
       const started = performance.now();
@@ -133,7 +146,7 @@ export class NodeAgent {
 
   private open(request: GemmRowRequest): void {
     const proof = this.proofs.get(request.challengeId);
-    if (!proof) return; // computed before a restart: the challenge expires and the next one counts
+    if (!proof) return; // computed before a restart (or already opened): the challenge closes without us
     const n = proof.tree.n;
     this.client.send({
       type: "opening",
@@ -144,6 +157,10 @@ export class NodeAgent {
         rows: request.rows.map((index) => ({ index, values: Array.from(proof.result.subarray(index * n, (index + 1) * n)), proof: proof.tree.proof(index) })),
       },
     });
+    // The n×n result (256 MB at n = 8192) is not kept once opened.
+    this.proofs.delete(request.challengeId);
+    this.opened.add(request.challengeId);
+    if (this.opened.size > 1_000) this.opened.clear();
   }
 
   /** SIGTERM: refuse new work, tell the gateway (the device goes offline now), stop every workload. */

@@ -35,7 +35,11 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
     });
     if (removed.length) say(`removed ${removed.length} leftover container(s) of this device`);
   }
-  const client = new GatewayClient(identity.file.gateway, identity.key, { agentVersion: AGENT_VERSION, running: () => runtime.running() });
+  const client = new GatewayClient(identity.file.gateway, identity.key, {
+    agentVersion: AGENT_VERSION,
+    running: () => runtime.running(),
+    ...(identity.file.audience ? { audience: identity.file.audience } : {}),
+  });
   const state = { deviceId: identity.file.deviceId, connected: false, since: new Date().toISOString(), running: [] as string[], pid: process.pid } as Parameters<typeof saveState>[0];
   const persist = () => void saveState({ ...state, running: runtime.running() }).catch(() => undefined);
 

@@ -16,7 +16,7 @@ import {
   type GatewayMessage,
   type InboxEntry,
 } from "@gpumesh/agent-protocol";
-import { createDb, deviceForAgentKey, markDeviceDrained, writeHeartbeats, type Db } from "@gpumesh/db";
+import { createDb, deviceForAgentKey, markAgentOnline, markDeviceDrained, type Db } from "@gpumesh/db";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -42,6 +42,8 @@ export interface RunningGateway {
   db: Db;
   /** Devices connected and authenticated on this process. */
   connected(): number;
+  /** Writes the pending heartbeat rollup now (it also runs every ROLLUP_EVERY_S); resolves with the rows updated. */
+  flushRollup(): Promise<number>;
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -56,7 +58,18 @@ interface Session {
   authTimer?: ReturnType<typeof setTimeout>;
   delivering?: Promise<void>;
   redeliver?: boolean;
+  /** Sent `drain`: its heartbeats no longer count (the device went OFFLINE on purpose). */
+  drained?: boolean;
+  /** Allocations checked to be this device's (log and endpoint frames query Postgres once per allocation). */
+  allocations: Set<string>;
+  /** Frames received and not yet handled (bounded: a flood is cut off). */
+  backlog: number;
 }
+
+/** Largest frame before authentication (an auth frame is ~300 bytes). */
+const MAX_UNAUTHENTICATED_FRAME = 8 * 1024;
+/** Frames one connection may have waiting; more is a flood (an honest agent has a handful). */
+const MAX_BACKLOG = 512;
 
 /** WebSocket close codes (4000-4999: application). */
 const CLOSE = { authFailed: 4401, authTimeout: 4408, replaced: 4409, removed: 4410, shuttingDown: 1001, badMessage: 4400 } as const;
@@ -70,10 +83,21 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
   const liveness = new Liveness(redis, env.GATEWAY_PREFIX);
   const keys = outbox.keys;
   const metrics = createGatewayMetrics();
-  const rollup = new HeartbeatRollup(db, env.ROLLUP_EVERY_S * 1000, (error) => logger.warn({ err: error }, "heartbeat rollup failed; the next one retries"));
-  rollup.start();
   const sessions = new Set<Session>();
   const byDevice = new Map<string, Session>();
+  const rollup = new HeartbeatRollup(
+    db,
+    env.ROLLUP_EVERY_S * 1000,
+    (error) => logger.warn({ err: error }, "heartbeat rollup failed; the next one retries"),
+    // Removed since their last beat (and the removal's notice did not reach this process): close them.
+    (gone) => {
+      for (const deviceId of gone) {
+        const session = byDevice.get(deviceId);
+        if (session) closeWith(session, "UNKNOWN_DEVICE", CLOSE.removed, "this device was removed from the network");
+      }
+    },
+  );
+  rollup.start();
   let stopping = false;
 
   // Heartbeats reach Redis in batches (one ZADD per ~20 ms), so the per-beat cost is a Map insert.
@@ -109,6 +133,9 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
         session.redeliver = false;
         if (!session.deviceId) return;
         const items = await outbox.pending(session.deviceId);
+        // Forget what left the outbox (answered elsewhere, revoked, expired): the set stays bounded.
+        const open = new Set(items.map((item) => item.field));
+        for (const field of session.sent) if (!open.has(field)) session.sent.delete(field);
         for (const { field, message } of items) {
           if (session.sent.has(field)) continue;
           session.sent.add(field);
@@ -132,7 +159,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     } else if (channel === keys.takeover) {
       const { deviceId, sessionId } = JSON.parse(payload) as { deviceId: string; sessionId: string };
       const session = byDevice.get(deviceId);
-      if (session && session.id !== sessionId) closeWith(session, "REPLACED", CLOSE.replaced, "this device connected again elsewhere; this connection is closed");
+      if (session && sessionId === "removed") closeWith(session, "UNKNOWN_DEVICE", CLOSE.removed, "this device was removed from the network");
+      else if (session && session.id !== sessionId) closeWith(session, "REPLACED", CLOSE.replaced, "this device connected again elsewhere; this connection is closed");
     }
   });
 
@@ -150,12 +178,19 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     clearTimeout(session.authTimer);
     session.deviceId = device.id;
     const previous = byDevice.get(device.id);
+    // Registered before the online write below: a removal committed after that write finds this
+    // session through its notice; one committed before makes the write fail.
     byDevice.set(device.id, session);
     if (previous && previous !== session) closeWith(previous, "REPLACED", CLOSE.replaced, "this device connected again; this connection is closed");
     await redis.multi().set(keys.holder(device.id), session.id, "EX", 3_600).publish(keys.takeover, JSON.stringify({ deviceId: device.id, sessionId: session.id })).exec();
     const now = new Date();
-    // The online transition is written now (not at the next rollup): a returning device is rentable at once.
-    await writeHeartbeats(db, [{ deviceId: device.id, at: now }]);
+    // The online transition is written now (not at the next rollup): a returning device is rentable at
+    // once; conditional on the key still being the device's (removed meanwhile: refused).
+    if (!(await markAgentOnline(db, device.id, message.publicKey, now))) {
+      metrics.auth.inc({ result: "unknown-device" });
+      return closeWith(session, "UNKNOWN_DEVICE", CLOSE.removed, "this device was removed from the network");
+    }
+    if (session.socket.readyState !== session.socket.OPEN) return;
     await liveness.beat([{ deviceId: device.id, at: now.getTime() }]);
     metrics.auth.inc({ result: "ok" });
     logger.debug({ deviceId: device.id, agentVersion: message.agentVersion }, "agent connected");
@@ -183,6 +218,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     metrics.messages.inc({ type: message.type });
     switch (message.type) {
       case "heartbeat": {
+        if (session.drained) return send(session, { type: "heartbeat-ack", seq: message.seq, serverTime: now.toISOString() });
         beats.push({ deviceId, at: now.getTime() });
         if (beats.length >= 1_000) flushBeats();
         else beatTimer ??= setTimeout(flushBeats, 20);
@@ -209,8 +245,12 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
         return answer(session, message.seq, `rows:${message.opening.challengeId}`, { kind: "opening", opening: message.opening, receivedAt: now.toISOString() });
       case "endpoint":
       case "log": {
-        const allocation = await db.allocation.findFirst({ where: { id: message.allocationId, deviceId, status: "ACTIVE" }, select: { id: true } });
-        if (!allocation) return refuse(session, "NOT_YOURS", `allocation ${message.allocationId} is not running on this device`, message.seq);
+        if (!session.allocations.has(message.allocationId)) {
+          const allocation = await db.allocation.findFirst({ where: { id: message.allocationId, deviceId, status: "ACTIVE" }, select: { id: true } });
+          if (!allocation) return refuse(session, "NOT_YOURS", `allocation ${message.allocationId} is not running on this device`, message.seq);
+          if (session.allocations.size >= 64) session.allocations.clear();
+          session.allocations.add(message.allocationId);
+        }
         const key = `${env.GATEWAY_PREFIX}:${message.type === "endpoint" ? "endpoints" : "logs"}:${message.allocationId}`;
         if (message.type === "endpoint") await redis.multi().hset(key, message.kind, message.url).expire(key, 30 * 86_400).exec();
         else await redis.multi().rpush(key, ...message.lines.map((line) => `${now.toISOString()} ${line}`)).ltrim(key, -1_000, -1).expire(key, 7 * 86_400).exec();
@@ -218,6 +258,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
       }
       case "drain": {
         logger.info({ deviceId, reason: message.reason }, "agent draining");
+        session.drained = true;
+        rollup.forget(deviceId);
         await markDeviceDrained(db, deviceId);
         await liveness.forget([deviceId]);
         return;
@@ -227,14 +269,24 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   sockets.on("connection", (socket: WebSocket) => {
-    const session: Session = { id: randomUUID(), socket, nonce: newNonce(), lastSeq: 0, sent: new Set() };
+    const session: Session = { id: randomUUID(), socket, nonce: newNonce(), lastSeq: 0, sent: new Set(), allocations: new Set(), backlog: 0 };
     sessions.add(session);
     metrics.connections.inc();
     session.authTimer = setTimeout(() => closeWith(session, "AUTH_REQUIRED", CLOSE.authTimeout, `no authentication within ${env.AUTH_TIMEOUT_S} s`), env.AUTH_TIMEOUT_S * 1000);
     // Frames of one connection are handled in order (an ack must not overtake the auth before it).
     let queue: Promise<void> = Promise.resolve();
     socket.on("message", (data, isBinary) => {
+      const size = Array.isArray(data) ? data.reduce((n, part) => n + part.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+      if (!session.deviceId && size > MAX_UNAUTHENTICATED_FRAME) return closeWith(session, "BAD_MESSAGE", CLOSE.badMessage, "frame too large before authentication");
+      if (++session.backlog > MAX_BACKLOG) {
+        metrics.refusals.inc({ code: "FLOOD" });
+        return void socket.terminate();
+      }
       queue = queue.then(async () => {
+        session.backlog--;
+        // Frames an authenticated agent sent just before closing (a drain, a last ack) still count;
+        // an unauthenticated connection that closed is dropped.
+        if (!session.deviceId && socket.readyState !== socket.OPEN) return;
         if (isBinary) return refuse(session, "BAD_MESSAGE", "frames are JSON text");
         const message = parseFrame(AgentMessage, data.toString());
         if (!message) return refuse(session, "BAD_MESSAGE", "not a well-formed agent message");
@@ -254,8 +306,22 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     send(session, { type: "hello", protocol: PROTOCOL_VERSION, audience: env.GATEWAY_AUDIENCE, nonce: session.nonce, serverTime: new Date().toISOString() });
   });
 
-  // Join attempts per IP per minute (tokens are 256-bit, so this is about load, not guessing).
+  // Join and speed-test requests per IP per minute (tokens are 256-bit, so this is about load, not
+  // guessing). Keyed on the socket address: behind a load balancer, run the limit at the balancer.
   const joins = new Map<string, { windowStart: number; count: number }>();
+  const limited = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const ip = req.socket.remoteAddress ?? "?";
+    const now = Date.now();
+    if (joins.size > 100_000) for (const [key, window] of joins) if (now - window.windowStart >= 60_000) joins.delete(key);
+    const window = joins.get(ip);
+    if (window && now - window.windowStart < 60_000 && window.count >= env.JOIN_RATE_PER_MINUTE) {
+      sendError(res, 429, "RATE_LIMITED", "too many requests from this address", { retryAfterS: Math.ceil((window.windowStart + 60_000 - now) / 1000) });
+      return true;
+    }
+    if (!window || now - window.windowStart >= 60_000) joins.set(ip, { windowStart: now, count: 1 });
+    else window.count++;
+    return false;
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (req.method === "GET" && url.pathname === "/health") return sendJson(res, stopping ? 503 : 200, { status: stopping ? "stopping" : "ok" });
@@ -267,7 +333,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
       });
       return;
     }
-    if (url.pathname === "/speed") return handleSpeed(req, res, url);
+    if (url.pathname === "/speed") return limited(req, res) ? undefined : handleSpeed(req, res, url);
     if (url.pathname === "/join/check" && req.method === "POST") {
       checkJoinToken(req, res, db).catch((error: unknown) => {
         logger.error({ err: error }, "token check failed");
@@ -277,15 +343,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     }
     if (url.pathname === "/join") {
       if (req.method !== "POST") return sendError(res, 405, "METHOD_NOT_ALLOWED", "POST only");
-      const ip = req.socket.remoteAddress ?? "?";
-      const now = Date.now();
-      const window = joins.get(ip);
-      if (window && now - window.windowStart < 60_000 && window.count >= env.JOIN_RATE_PER_MINUTE) {
-        return sendError(res, 429, "RATE_LIMITED", "too many join attempts from this address", { retryAfterS: Math.ceil((window.windowStart + 60_000 - now) / 1000) });
-      }
-      if (!window || now - window.windowStart >= 60_000) joins.set(ip, { windowStart: now, count: 1 });
-      else window.count++;
-      handleJoin(req, res, db, logger, { enforceFloor: env.GATEWAY_HARDWARE_FLOOR === "standard" }).catch((error: unknown) => {
+      if (limited(req, res)) return;
+      handleJoin(req, res, db, logger, { enforceFloor: env.GATEWAY_HARDWARE_FLOOR === "standard", audience: env.GATEWAY_AUDIENCE }).catch((error: unknown) => {
         logger.error({ err: error }, "join failed");
         if (!res.headersSent) sendError(res, 500, "INTERNAL", "the gateway could not register this device; try again");
       });
@@ -312,6 +371,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     port,
     db,
     connected: () => byDevice.size,
+    flushRollup: () => rollup.flush(),
     async stop({ graceMs = 5_000 } = {}) {
       stopping = true;
       // Agents reconnect (to another gateway behind the same address) with backoff; nothing they are

@@ -37,7 +37,7 @@ const TOKEN_ERRORS = {
 } as const;
 
 /** POST /join: a one-time token, a new device key and the detected hardware → a REGISTERED device. */
-export async function handleJoin(req: IncomingMessage, res: ServerResponse, db: Db, logger: Logger, options: { enforceFloor: boolean }): Promise<void> {
+export async function handleJoin(req: IncomingMessage, res: ServerResponse, db: Db, logger: Logger, options: { enforceFloor: boolean; audience: string }): Promise<void> {
   const body = await readBody(req);
   if (body === "too-large") return sendError(res, 413, "PAYLOAD_TOO_LARGE", "request body is larger than 64 KiB", { field: "body" });
   let json: unknown;
@@ -64,7 +64,7 @@ export async function handleJoin(req: IncomingMessage, res: ServerResponse, db: 
     return sendError(res, status, outcome.reason, message, { field: outcome.reason === "KEY_IN_USE" ? "publicKey" : "token" });
   }
   logger.info({ deviceId: outcome.device.id, gpuModelId: outcome.device.gpuModelId, gpus: outcome.device.gpuCount }, "device joined");
-  const response: JoinResponse = { deviceId: outcome.device.id, name: outcome.device.name, region: outcome.device.region, gpuModelId: outcome.device.gpuModelId, gpuCount: outcome.device.gpuCount };
+  const response: JoinResponse = { deviceId: outcome.device.id, name: outcome.device.name, region: outcome.device.region, gpuModelId: outcome.device.gpuModelId, gpuCount: outcome.device.gpuCount, audience: options.audience };
   sendJson(res, 201, response);
 }
 

@@ -163,5 +163,6 @@ it("join → start → verified → assigned → running → revoked → drained
   start.child.kill("SIGTERM");
   expect(await start.exited).toBe(0);
   expect(start.output()).toMatch(/drained/);
-  expect((await db.device.findUniqueOrThrow({ where: { id: device.id } })).status).toBe("OFFLINE");
+  // The drain frame is handled by the gateway as the agent exits.
+  await expect.poll(async () => (await db.device.findUniqueOrThrow({ where: { id: device.id } })).status, { timeout: 5_000 }).toBe("OFFLINE");
 }, 120_000);

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGatewayEnv } from "../src/env.ts";
 import { startGateway, type RunningGateway } from "../src/gateway.ts";
+import { GatewayClient } from "../../agent/src/client.ts";
 import { RawAgent } from "./helpers.ts";
 
 // The agent gateway over real WebSockets, real Postgres and real Redis: joining, authentication, and
@@ -281,13 +282,43 @@ describe("after authentication", () => {
     agentB.close();
   });
 
-  it("a draining agent takes its device offline at once", async () => {
+  it("a draining agent takes its device offline at once, and a heartbeat before the drain does not bring it back", async () => {
     const a = await joinedDevice();
     await db.device.update({ where: { id: a.deviceId }, data: { status: "ONLINE" } });
     const { agent } = await RawAgent.authenticated(gateway.url, a.key);
-    agent.send({ type: "drain", seq: 1, reason: "SIGTERM" });
+    agent.send({ type: "heartbeat", seq: 1, sentAt: new Date().toISOString(), running: [] });
+    await agent.next("heartbeat-ack");
+    agent.send({ type: "drain", seq: 2, reason: "SIGTERM" });
     await expect.poll(async () => (await db.device.findUniqueOrThrow({ where: { id: a.deviceId } })).status).toBe("OFFLINE");
+    agent.send({ type: "heartbeat", seq: 3, sentAt: new Date().toISOString(), running: [] });
+    await agent.next("heartbeat-ack");
+    await gateway.flushRollup();
+    expect((await db.device.findUniqueOrThrow({ where: { id: a.deviceId } })).status).toBe("OFFLINE");
     agent.close();
+  });
+
+  it("a device removed while connected is cut off at the next rollup even if the removal's notice never came", async () => {
+    const a = await joinedDevice();
+    await db.device.update({ where: { id: a.deviceId }, data: { status: "ONLINE" } });
+    const { agent } = await RawAgent.authenticated(gateway.url, a.key);
+    // What the web app's removal writes, without its Redis notice.
+    await db.device.update({ where: { id: a.deviceId }, data: { agentPublicKey: null, status: "OFFLINE" } });
+    agent.send({ type: "heartbeat", seq: 1, sentAt: new Date().toISOString(), running: [] });
+    await agent.next("heartbeat-ack");
+    await gateway.flushRollup();
+    expect((await agent.next("error")).code).toBe("UNKNOWN_DEVICE");
+    expect((await agent.closedWith()).code).toBe(4410);
+    expect((await db.device.findUniqueOrThrow({ where: { id: a.deviceId } })).status).toBe("OFFLINE");
+  });
+
+  it("an agent signs only for the network it joined", async () => {
+    const { key } = await joinedDevice();
+    const client = new GatewayClient(gateway.url, key, { agentVersion: "test", running: () => [], audience: "gpumesh-mainnet" });
+    const refused = new Promise<string>((resolve) => client.on("refused", (error) => resolve(error.message)));
+    client.start();
+    expect(await refused).toMatch(/joined "gpumesh-mainnet"; not signing/);
+    await client.stop();
+    expect(client.deviceId).toBeUndefined();
   });
 
   it("refuses malformed frames without closing", async () => {

@@ -123,7 +123,8 @@ describe("verify queue", () => {
     await db.device.update({ where: { id: honest }, data: { verificationScoreBps: 6_000, verifiedAt: null } });
     // Only these six are challenged: the rest of the network is offline for this test.
     await db.device.updateMany({ where: { id: { notIn: devices.map((d) => d.id) } }, data: { status: "OFFLINE" } });
-    await db.device.update({ where: { id: registered }, data: { status: "REGISTERED", verificationScoreBps: 0, verifiedAt: null, lastHeartbeatAt: null } });
+    // Just joined: its agent connected two minutes ago (devices never heard from are not challenged).
+    await db.device.update({ where: { id: registered }, data: { status: "REGISTERED", verificationScoreBps: 0, verifiedAt: null, lastHeartbeatAt: new Date(Date.now() - 120_000) } });
     const behaviours = new Map<string, SimulatedVerification>([
       [cheater, { kind: "wrong-rows" }],
       [garbage, { kind: "garbage-commitment" }],

@@ -116,5 +116,13 @@ export const JoinRequest = z.object({
   agentVersion: z.string().max(32),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
-export const JoinResponse = z.object({ deviceId: Uuid, name: z.string(), region: z.string(), gpuModelId: z.string().nullable(), gpuCount: z.number().int() });
+export const JoinResponse = z.object({
+  deviceId: Uuid,
+  name: z.string(),
+  region: z.string(),
+  gpuModelId: z.string().nullable(),
+  gpuCount: z.number().int(),
+  /** The network's audience: the agent signs only nonces of gateways of this network from then on. */
+  audience: z.string(),
+});
 export type JoinResponse = z.infer<typeof JoinResponse>;

@@ -47,8 +47,15 @@ export type InboxEntry =
   | { kind: "commitment"; commitment: GemmCommitment; receivedAt: string }
   | { kind: "opening"; opening: GemmOpening; receivedAt: string };
 
-/** Kept in the inbox after reading; the scheduler acks entries as it turns them into durable jobs. */
-const INBOX_MAX_LENGTH = 100_000;
+/**
+ * Cap of the inbox stream. Trimming drops the oldest entries whether read or not, so the cap is the
+ * backlog a stopped scheduler can come back to: 2M answers is hours of a million devices' challenges
+ * (2 answers per challenge, 1 challenge per device per hour) and a few hundred MB of Redis at most.
+ */
+const INBOX_MAX_LENGTH = 2_000_000;
+
+/** How long a row request waits for its opening (well above any VERIFY_DEADLINE_S in use). */
+const ROWS_TTL_MS = 15 * 60_000;
 
 // Assign unless a revoke for the same allocation is already there (a revoked allocation never comes back).
 const ASSIGN = `
@@ -96,7 +103,9 @@ export class AgentOutbox {
   }
 
   async requestRows(deviceId: string, request: GemmRowRequest): Promise<void> {
-    await this.put(deviceId, `rows:${request.challengeId}`, { type: "rows", request });
+    // Row requests carry no deadline of their own: stamped, and dropped after ROWS_TTL_MS (an agent
+    // that restarted after committing has lost its result and never answers; its challenge expires).
+    await this.put(deviceId, `rows:${request.challengeId}`, { type: "rows", request, storedAt: Date.now() } as OutboxMessage);
   }
 
   /** A removed device: nothing of it is delivered any more. */
@@ -118,9 +127,9 @@ export class AgentOutbox {
     const items: { field: string; message: OutboxMessage }[] = [];
     const expired: string[] = [];
     for (const [field, raw] of Object.entries(all)) {
-      const message = JSON.parse(raw) as OutboxMessage;
-      const deadline = message.type === "challenge" ? message.challenge.deadlineAt : undefined;
-      if (deadline && Date.parse(deadline) <= now.getTime()) expired.push(field);
+      const message = JSON.parse(raw) as OutboxMessage & { storedAt?: number };
+      const deadline = message.type === "challenge" ? Date.parse(message.challenge.deadlineAt) : message.type === "rows" && message.storedAt ? message.storedAt + ROWS_TTL_MS : undefined;
+      if (deadline !== undefined && deadline <= now.getTime()) expired.push(field);
       else items.push({ field, message });
     }
     if (expired.length) await this.redis.hdel(this.keys.outbox(deviceId), ...expired);

@@ -13,7 +13,7 @@ import pg from "pg";
 export const SCHEMA_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../prisma/schema.prisma");
 
 /** Database objects that exist on purpose without a Prisma counterpart (see the invariants migration). */
-export const DATABASE_ONLY_INDEXES = new Set(["allocation_device_no_overlap", "device_outage_open", "cluster_lease_open_on_chain", "device_challenge_due"]);
+export const DATABASE_ONLY_INDEXES = new Set(["allocation_device_no_overlap", "device_outage_open", "cluster_lease_open_on_chain", "device_challenge_due", "verification_challenge_pending"]);
 
 interface DmmfField {
   name: string;

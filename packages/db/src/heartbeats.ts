@@ -94,3 +94,39 @@ export class HeartbeatBatcher {
     });
   }
 }
+
+/**
+ * The gateway's rollup: moves `last_heartbeat_at` forward and nothing else. It never changes a status
+ * (a device drained or removed since its last beat must not come back ONLINE through a late rollup;
+ * the online transition is written when an agent authenticates: `markAgentOnline`), and it skips
+ * devices whose key was removed. Returns the ids it updated, so the gateway can close the connections
+ * of devices that are no longer there.
+ */
+export async function writeHeartbeatTimes(db: Db, beats: readonly Heartbeat[]): Promise<string[]> {
+  if (beats.length === 0) return [];
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    with b as (select * from unnest(${beats.map((b) => b.deviceId)}::uuid[], ${beats.map((b) => b.at)}::timestamptz[]) as b(id, at)),
+         locked as materialized (select x.id from device x where x.id in (select id from b) and x.agent_public_key is not null order by x.id for update of x)
+    update device d
+       set last_heartbeat_at = greatest(d.last_heartbeat_at, b.at)
+      from locked l join b on b.id = l.id
+     where d.id = l.id
+    returning d.id::text`;
+  return rows.map((row) => row.id);
+}
+
+/**
+ * An agent authenticated with `publicKey`: OFFLINE → ONLINE with this time (REGISTERED and SUSPENDED
+ * keep theirs), only while the device still has that key. False when the key was removed meanwhile.
+ * A never-verified REGISTERED device becomes due for its first challenge now.
+ */
+export async function markAgentOnline(db: Db, deviceId: string, publicKey: string, at: Date): Promise<boolean> {
+  const updated = await db.$executeRaw`
+    update device
+       set last_heartbeat_at = greatest(last_heartbeat_at, ${at}),
+           status = case when status = 'OFFLINE' then 'ONLINE'::"DeviceStatus" else status end,
+           -- A device waiting for its first proof of work is due at once when its agent shows up.
+           next_challenge_at = case when status = 'REGISTERED' and verified_at is null then least(next_challenge_at, ${at}) else next_challenge_at end
+     where id = ${deviceId}::uuid and agent_public_key = ${publicKey}`;
+  return updated > 0;
+}

@@ -134,6 +134,10 @@ export async function sweepVerification(deps: VerifyDeps): Promise<SweepResult> 
   return { issued: fresh.length, expired, delivering: ids.length, ...(pruned ? { pruned } : {}) };
 }
 
+/** Devices heard from within this long are challenged (heartbeats every 15 s, rollups every 30 s). */
+const SEEN_WITHIN_MS = 5 * 60_000;
+const UNSEEN_RETRY_MS = 5 * 60_000;
+
 /** Inserts this sweep's challenges (at most `batch`) and schedules their delivery and deadline. */
 export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{ id: string; deviceId: string; deadlineAt: Date }[]> {
   const { everyMs, batch, deadlineMs, matrixSize } = deps.config;
@@ -145,9 +149,9 @@ export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{
   // open is skipped and stays due. phase ∈ [0, every): 48 bits of md5(id), which spreads devices over
   // the period; the next due time is the start of the device's next period, and never sooner than half
   // a period from now (a device challenged late in its period is not challenged again at once).
-  const due = await deps.db.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint }[]>`
+  const picked = await deps.db.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint; seen: boolean }[]>`
     with picked as (
-      select d.id, ph.phase
+      select d.id, ph.phase, coalesce(d.last_heartbeat_at > ${new Date(now.getTime() - SEEN_WITHIN_MS)}, false) as seen
         from device d
         cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
        where d.status in ('ONLINE', 'REGISTERED')
@@ -157,14 +161,19 @@ export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{
        limit ${batch}
        for update of d skip locked),
     timed as (
-      select id, (${nowMs}::bigint - phase) / ${every}::bigint as period_index, phase from picked)
+      select id, seen, (${nowMs}::bigint - phase) / ${every}::bigint as period_index, phase from picked)
     update device d
-       set next_challenge_at = greatest(
+       set next_challenge_at = case when t.seen then greatest(
              to_timestamp(((t.period_index + 1) * ${every}::bigint + t.phase)::double precision / 1000),
              ${new Date(now.getTime() + everyMs / 2)}::timestamptz)
+           else ${new Date(now.getTime() + UNSEEN_RETRY_MS)}::timestamptz end
       from timed t
      where d.id = t.id
-    returning d.id::text, d.gpu_model_id, d.gpu_count, t.period_index`;
+    returning d.id::text, d.gpu_model_id, d.gpu_count, t.period_index, t.seen`;
+  // A device whose agent has not been heard from lately (never connected, gone) is not challenged: the
+  // challenge would only wait in its outbox. It is looked at again in UNSEEN_RETRY_MS, and an agent that
+  // connects makes its REGISTERED device due at once (markAgentOnline).
+  const due = picked.filter((device) => device.seen);
   if (due.length === 0) return [];
   const deadlineAt = new Date(now.getTime() + deadlineMs);
   const created = await deps.db.verificationChallenge.createManyAndReturn({

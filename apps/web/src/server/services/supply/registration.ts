@@ -52,7 +52,11 @@ export async function registrationOrder(session: Session): Promise<{ transaction
   if (supplier.onChainAddress) throw new ApiError("CONFLICT", "you are already registered as a supplier on-chain");
   const authority = new PublicKey(session.walletAddress);
   const [address] = pdas.supplier(authority, web.programId);
-  if (await web.connection.getAccountInfo(address, "confirmed")) return record(supplier.id, address.toBase58());
+  // Registered already (another session, a crash after landing): only a program-owned Supplier record
+  // whose authority is this wallet counts. Anyone can send lamports to the address and create a
+  // system-owned account there; that is not a registration.
+  const existing = await web.connection.getAccountInfo(address, "confirmed");
+  if (existing?.owner.equals(web.programId) && existing.data.length >= 40 && new PublicKey(existing.data.subarray(8, 40)).equals(authority)) return record(supplier.id, address.toBase58());
   const { transaction } = await issueOrder(web, orderKey("register-supplier", supplier.id, session.walletAddress), authority, [instructionFor(authority, web.programId)]);
   return { transaction };
 }
