@@ -90,6 +90,7 @@ test("register a device, join it with the real agent, watch it verify, remove it
     await fundRenter(E2E_LOCALNET_URL, supplier, { sol: 1 });
     await page.getByTestId("register-on-chain").click();
     await expect(page.getByTestId("registered")).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId("payout-wallet")).toHaveText(supplier.publicKey.toBase58());
     await expect(row.getByTestId("device-state")).toHaveText("online", { timeout: 20_000 });
     await expect(row).toContainText("50%");
     await noSeriousA11yViolations(page);
@@ -119,6 +120,15 @@ test("register a device, join it with the real agent, watch it verify, remove it
     expect((await strangerPage.request.get(`/api/v1/supply/devices/${deviceId}`)).status()).toBe(404);
     await stranger.close();
     await expect(row.getByTestId("device-state")).toHaveText("online");
+
+    // Payouts to another wallet: a bad address is named, a good one is what the record says afterwards.
+    await page.getByLabel("New payout wallet").fill("not-a-wallet-address-at-all-1234567");
+    await page.getByTestId("rotate-payout").click();
+    await expect(page.getByTestId("payout-error")).toContainText("payoutWallet", { timeout: 60_000 }); // the first call compiles the route under next dev
+    const payout = Keypair.generate().publicKey.toBase58();
+    await page.getByLabel("New payout wallet").fill(payout);
+    await page.getByTestId("rotate-payout").click();
+    await expect(page.getByTestId("payout-wallet")).toHaveText(payout, { timeout: 60_000 });
 
     await row.getByTestId("remove-device").click();
     await row.getByTestId("confirm-remove").click();

@@ -4,6 +4,7 @@ import { requireSession } from "@/server/auth/session.ts";
 import { supplyOverview, type SupplierDevice } from "@/server/services/supply/list-devices.ts";
 import { AutoRefresh } from "./_components/auto-refresh.tsx";
 import { RegisterDeviceForm } from "./_components/register-device-form.tsx";
+import { PayoutWalletForm } from "./_components/payout-wallet-form.tsx";
 import { RegisterOnChain } from "./_components/register-on-chain.tsx";
 import { RemoveDeviceButton } from "./_components/remove-device-button.tsx";
 import { registrationState } from "@/server/services/supply/registration.ts";
@@ -45,7 +46,11 @@ export default async function SupplyPage() {
         <section className="panel" aria-labelledby="registration-heading" data-testid="registration">
           <h2 id="registration-heading">On-chain supplier record</h2>
           {registration.registered ? (
-            <p data-testid="registered">Registered: <code>{registration.onChainAddress}</code>. Lease payouts go to your wallet, {session.walletAddress.slice(0, 4)}…{session.walletAddress.slice(-4)}.</p>
+            <>
+              <p data-testid="registered">Registered: <code>{registration.onChainAddress}</code>.</p>
+              <p>Lease payouts go to <code data-testid="payout-wallet">{registration.payoutWallet ?? "unknown (the chain is not reachable)"}</code>{registration.payoutWallet === session.walletAddress ? " (this wallet)" : ""}.</p>
+              <PayoutWalletForm sessionWallet={session.walletAddress} />
+            </>
           ) : (
             <>
               <p>Leases pay suppliers through their record in the GPUMesh program. Register once (one transaction from your wallet; it pays the record’s rent, about 0.002 SOL): until then your devices are verified but not rented.</p>

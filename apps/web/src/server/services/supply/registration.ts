@@ -18,6 +18,8 @@ import { expectedOf, issueOrder, loadOrder, orderKey } from "../quotes/lease-ord
 export interface RegistrationState {
   registered: boolean;
   onChainAddress: string | null;
+  /** Where lease payouts go (read from the on-chain record; null when unregistered or unreadable). */
+  payoutWallet?: string | null;
   /** Devices that became rentable with this registration. */
   promoted?: number;
 }
@@ -39,7 +41,63 @@ async function record(supplierId: string, address: string): Promise<Registration
 
 export async function registrationState(session: Session): Promise<RegistrationState> {
   const supplier = await db.supplier.findUnique({ where: { accountId: session.accountId }, select: { onChainAddress: true } });
-  return { registered: Boolean(supplier?.onChainAddress), onChainAddress: supplier?.onChainAddress ?? null };
+  if (!supplier?.onChainAddress) return { registered: false, onChainAddress: null, payoutWallet: null };
+  return { registered: true, onChainAddress: supplier.onChainAddress, payoutWallet: await payoutWalletOf(new PublicKey(supplier.onChainAddress)) };
+}
+
+/** The payout wallet in a Supplier record (authority at bytes 8..40, payout wallet at 40..72). */
+async function payoutWalletOf(address: PublicKey): Promise<string | null> {
+  try {
+    const web = chain();
+    const info = await web.connection.getAccountInfo(address, "confirmed");
+    if (!info?.owner.equals(web.programId) || info.data.length < 72) return null;
+    return new PublicKey(info.data.subarray(40, 72)).toBase58();
+  } catch {
+    return null;
+  }
+}
+
+function parseWallet(value: string): PublicKey {
+  try {
+    const key = new PublicKey(value);
+    if (key.equals(PublicKey.default)) throw new Error("default key");
+    return key;
+  } catch {
+    throw new ApiError("VALIDATION", "payoutWallet: not a Solana address (base58)", "payoutWallet");
+  }
+}
+
+async function registeredSupplier(session: Session) {
+  const supplier = await db.supplier.findUnique({ where: { accountId: session.accountId } });
+  if (!supplier?.onChainAddress) throw new ApiError("CONFLICT", "register as a supplier on-chain first");
+  return supplier;
+}
+
+/**
+ * The unsigned set_payout_wallet (base64): later settlements of every lease pay `payoutWallet`'s token
+ * accounts (the settle step creates them if needed). Only the supplier's own wallet can sign it.
+ */
+export async function payoutWalletOrder(session: Session, payoutWallet: string): Promise<{ transaction: string }> {
+  const web = chain();
+  const supplier = await registeredSupplier(session);
+  const payout = parseWallet(payoutWallet);
+  const authority = new PublicKey(session.walletAddress);
+  const { transaction } = await issueOrder(web, orderKey("payout-wallet", `${supplier.id}:${payout.toBase58()}`, session.walletAddress), authority, [
+    ix.setPayoutWallet(authority, payout, web.programId),
+  ]);
+  return { transaction };
+}
+
+/** Submits the wallet-signed set_payout_wallet; answers the payout wallet the record now names. */
+export async function submitPayoutWallet(session: Session, payoutWallet: string, wire: string): Promise<RegistrationState> {
+  const web = chain();
+  const supplier = await registeredSupplier(session);
+  const payout = parseWallet(payoutWallet);
+  const authority = new PublicKey(session.walletAddress);
+  const order = await loadOrder(orderKey("payout-wallet", `${supplier.id}:${payout.toBase58()}`, session.walletAddress));
+  const expected = expectedOf(order, [ix.setPayoutWallet(authority, payout, web.programId)]);
+  await web.gateway.submitSigned<string>(wire, expected, { find: async () => null, record: async (landed) => ({ created: true, record: landed.signature }) });
+  return { registered: true, onChainAddress: supplier.onChainAddress, payoutWallet: await payoutWalletOf(new PublicKey(supplier.onChainAddress!)) };
 }
 
 /**
