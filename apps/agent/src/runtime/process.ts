@@ -1,12 +1,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentAssignment } from "@gpumesh/agent-protocol";
 import type { Runtime, RunningWorkload } from "./runtime.ts";
 
-/** The workload when none is configured: a small HTTP service that reports its allocation (workload/node-service.mjs). */
-export const DEFAULT_WORKLOAD = [process.execPath, path.join(path.dirname(fileURLToPath(import.meta.url)), "../../workload/node-service.mjs")];
+/**
+ * The workload when none is configured: a small HTTP service that reports its allocation
+ * (apps/agent/workload/node-service.mjs; two levels up from src/runtime, one from the bundle in dist/).
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_WORKLOAD = [
+  process.execPath,
+  [path.join(here, "../../workload/node-service.mjs"), path.join(here, "../workload/node-service.mjs")].find((candidate) => existsSync(candidate)) ?? path.join(here, "../workload/node-service.mjs"),
+];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
