@@ -149,47 +149,51 @@ export async function issueDueChallenges(deps: VerifyDeps, now: Date): Promise<{
   // open is skipped and stays due. phase ∈ [0, every): 48 bits of md5(id), which spreads devices over
   // the period; the next due time is the start of the device's next period, and never sooner than half
   // a period from now (a device challenged late in its period is not challenged again at once).
-  const picked = await deps.db.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint; seen: boolean }[]>`
-    with picked as (
-      select d.id, ph.phase, coalesce(d.last_heartbeat_at > ${new Date(now.getTime() - SEEN_WITHIN_MS)}, false) as seen
-        from device d
-        cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
-       where d.status in ('ONLINE', 'REGISTERED')
-         and d.next_challenge_at <= ${now}
-         and not exists (select 1 from verification_challenge c where c.device_id = d.id and c.status = 'PENDING')
-       order by d.next_challenge_at
-       limit ${batch}
-       for update of d skip locked),
-    timed as (
-      select id, seen, (${nowMs}::bigint - phase) / ${every}::bigint as period_index, phase from picked)
-    update device d
-       set next_challenge_at = case when t.seen then greatest(
-             to_timestamp(((t.period_index + 1) * ${every}::bigint + t.phase)::double precision / 1000),
-             ${new Date(now.getTime() + everyMs / 2)}::timestamptz)
-           else ${new Date(now.getTime() + UNSEEN_RETRY_MS)}::timestamptz end
-      from timed t
-     where d.id = t.id
-    returning d.id::text, d.gpu_model_id, d.gpu_count, t.period_index, t.seen`;
-  // A device whose agent has not been heard from lately (never connected, gone) is not challenged: the
-  // challenge would only wait in its outbox. It is looked at again in UNSEEN_RETRY_MS, and an agent that
-  // connects makes its REGISTERED device due at once (markAgentOnline).
-  const due = picked.filter((device) => device.seen);
-  if (due.length === 0) return [];
-  const deadlineAt = new Date(now.getTime() + deadlineMs);
-  const created = await deps.db.verificationChallenge.createManyAndReturn({
-    data: due.map((device) => ({
-      id: challengeIdFor(device.id, everyMs, BigInt(device.period_index)),
-      deviceId: device.id,
-      // The rented resource is the GPU: a device with one proves it; a CPU-only device proves its CPU.
-      kind: device.gpu_count > 0 && device.gpu_model_id !== null ? ("GPU_GEMM" as const) : ("CPU_GEMM" as const),
-      // Fresh verifier randomness per challenge: a seed known in advance could be precomputed.
-      seed: randomBytes(32).toString("hex"),
-      matrixSize,
-      issuedAt: now,
-      deadlineAt,
-    })),
-    skipDuplicates: true,
-    select: { id: true, deviceId: true, deadlineAt: true },
+  // Moving the due times and inserting the challenges is one transaction: a crash between the two would
+  // otherwise skip those devices for a whole period.
+  const created = await deps.db.$transaction(async (tx) => {
+    const picked = await tx.$queryRaw<{ id: string; gpu_model_id: string | null; gpu_count: number; period_index: bigint; seen: boolean }[]>`
+      with picked as (
+        select d.id, ph.phase, coalesce(d.last_heartbeat_at > ${new Date(now.getTime() - SEEN_WITHIN_MS)}, false) as seen
+          from device d
+          cross join lateral (select ('x' || substr(md5(d.id::text), 1, 12))::bit(48)::bigint % ${every}::bigint as phase) ph
+         where d.status in ('ONLINE', 'REGISTERED')
+           and d.next_challenge_at <= ${now}
+           and not exists (select 1 from verification_challenge c where c.device_id = d.id and c.status = 'PENDING')
+         order by d.next_challenge_at
+         limit ${batch}
+         for update of d skip locked),
+      timed as (
+        select id, seen, (${nowMs}::bigint - phase) / ${every}::bigint as period_index, phase from picked)
+      update device d
+         set next_challenge_at = case when t.seen then greatest(
+               to_timestamp(((t.period_index + 1) * ${every}::bigint + t.phase)::double precision / 1000),
+               ${new Date(now.getTime() + everyMs / 2)}::timestamptz)
+             else ${new Date(now.getTime() + UNSEEN_RETRY_MS)}::timestamptz end
+        from timed t
+       where d.id = t.id
+      returning d.id::text, d.gpu_model_id, d.gpu_count, t.period_index, t.seen`;
+    // A device whose agent has not been heard from lately (never connected, gone) is not challenged: the
+    // challenge would only wait in its outbox. It is looked at again in UNSEEN_RETRY_MS, and an agent that
+    // connects makes its REGISTERED device due at once (markAgentOnline).
+    const due = picked.filter((device) => device.seen);
+    if (due.length === 0) return [];
+    const deadlineAt = new Date(now.getTime() + deadlineMs);
+    return tx.verificationChallenge.createManyAndReturn({
+      data: due.map((device) => ({
+        id: challengeIdFor(device.id, everyMs, BigInt(device.period_index)),
+        deviceId: device.id,
+        // The rented resource is the GPU: a device with one proves it; a CPU-only device proves its CPU.
+        kind: device.gpu_count > 0 && device.gpu_model_id !== null ? ("GPU_GEMM" as const) : ("CPU_GEMM" as const),
+        // Fresh verifier randomness per challenge: a seed known in advance could be precomputed.
+        seed: randomBytes(32).toString("hex"),
+        matrixSize,
+        issuedAt: now,
+        deadlineAt,
+      })),
+      skipDuplicates: true,
+      select: { id: true, deviceId: true, deadlineAt: true },
+    });
   });
   await deps.schedule.expire(created.map((c) => ({ id: c.id, deadlineAt: c.deadlineAt })));
   return created;
