@@ -19,7 +19,8 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { devDeviceKey, GatewayMessage, Liveness, parseFrame, signAuth } from "@gpumesh/agent-protocol";
-import { createDb, insertInChunks, migrate, seedCatalogue, writeHeartbeats, type Db } from "@gpumesh/db";
+import { createDb, insertInChunks, migrate, seedCatalogue, type Db } from "@gpumesh/db";
+import { baselineRate } from "./heartbeat.ts";
 import { freePort, startPostgres, startRedis, throwawayDataDir } from "@gpumesh/devstack";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
@@ -55,21 +56,6 @@ async function seedDevices(db: Db, count: number): Promise<string[]> {
   });
   await insertInChunks(rows, (data) => db.device.createMany({ data }), { columns: 33 });
   return ids;
-}
-
-async function baselineRate(db: Db, ids: readonly string[], seconds: number): Promise<number> {
-  const until = performance.now() + seconds * 1000;
-  let done = 0;
-  let state = 11;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (performance.now() < until) {
-        await writeHeartbeats(db, [{ deviceId: ids[((state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) % ids.length)]!, at: new Date() }]);
-        done++;
-      }
-    }),
-  );
-  return done / seconds;
 }
 
 interface Connection {
@@ -169,7 +155,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = GATEWAY_FUL
     latencies.sort((a, b) => a - b);
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
     const gatewayRate = acks / windowSeconds;
-    const baseline = await baselineRate(db, ids, options.baselineSeconds);
+    const baseline = await baselineRate(db, ids, 4, options.baselineSeconds);
     log(`gateway: offered ${offered} heartbeats in ${windowSeconds.toFixed(1)} s (${(offered / windowSeconds).toFixed(0)}/s); acked ${acks} → ${gatewayRate.toFixed(0)}/s, ack latency p50 ${q(0.5).toFixed(1)} ms p99 ${q(0.99).toFixed(1)} ms max ${(latencies.at(-1) ?? 0).toFixed(1)} ms (goal ≥ 20,000/s: ${gatewayRate >= 20_000 ? "met" : "NOT met"})`);
     log(`baseline, one UPDATE per heartbeat (4 writers): ${baseline.toFixed(0)}/s → the gateway path is ${(gatewayRate / baseline).toFixed(1)}× it`);
     const live = await redis.zcard("gw:live");

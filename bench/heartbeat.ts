@@ -44,7 +44,7 @@ export interface HeartbeatBenchResult {
 }
 
 /** One UPDATE per heartbeat, `writers` at a time, for `seconds`: heartbeats per second. */
-async function baselineRate(db: Db, ids: readonly string[], writers: number, seconds: number): Promise<number> {
+export async function baselineRate(db: Db, ids: readonly string[], writers: number, seconds: number): Promise<number> {
   const until = performance.now() + seconds * 1000;
   let done = 0;
   let state = 11;

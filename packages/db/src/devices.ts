@@ -117,9 +117,8 @@ export async function joinDevice(db: Db, input: { token: string; publicKey: stri
 }
 
 /**
- * A device whose agent connected: OFFLINE → ONLINE with the connection's time (REGISTERED and
- * SUSPENDED keep their status; writeHeartbeats' rule). Returns the device or undefined when the key
- * is not (or no longer) a device's.
+ * The device an agent's key belongs to (the gateway's authentication lookup; the online transition is
+ * `markAgentOnline`). Null when the key is not, or no longer, a device's.
  */
 export async function deviceForAgentKey(db: Db, publicKey: string) {
   return db.device.findUnique({ where: { agentPublicKey: publicKey }, select: { id: true, status: true, supplierId: true, name: true } });

@@ -1,3 +1,8 @@
+/** An instant as `YYYY-MM-DD HH:MM:SS UTC` (the same for every viewer), or `none` when there is none. */
+export function utcTime(date: Date | null, none = "—"): string {
+  return date ? `${date.toISOString().replace("T", " ").slice(0, 19)} UTC` : none;
+}
+
 /**
  * A token amount (base units, 6 decimals, as a decimal string or bigint), truncated to `digits`
  * decimals (all six by default; the quote shows cents, its per-GPU-hour price four).

@@ -1,5 +1,6 @@
 import { formatAmount, REGIONS } from "@gpumesh/core";
 import type { Metadata } from "next";
+import { utcTime } from "@/lib/format.ts";
 import { requireSession } from "@/server/auth/session.ts";
 import { supplyOverview, type SupplierDevice } from "@/server/services/supply/list-devices.ts";
 import { AutoRefresh } from "./_components/auto-refresh.tsx";
@@ -12,7 +13,7 @@ import { registrationState } from "@/server/services/supply/registration.ts";
 export const metadata: Metadata = { title: "Supply" };
 export const dynamic = "force-dynamic";
 
-const when = (date: Date | null) => (date ? `${date.toISOString().replace("T", " ").slice(0, 19)} UTC` : "never");
+const when = (date: Date | null) => utcTime(date, "never");
 
 /** What a supplier reads first: is the device usable, and if not, why. */
 function stateOf(device: SupplierDevice, registered: boolean): { label: string; className: string; why: string } {

@@ -5,6 +5,7 @@ import { ApiError } from "../../api/errors.ts";
 import type { RegisterDeviceBody } from "../../api/schemas/supply.ts";
 import type { Session } from "../../auth/session.ts";
 import { db } from "../../db.ts";
+import { supplierName } from "./registration.ts";
 
 /** At most this many unused, unexpired tokens per supplier (each is a device to be). */
 const MAX_OPEN_TOKENS = 20;
@@ -22,7 +23,7 @@ export interface RegisteredDevice {
  * first device; payouts go to its wallet.
  */
 export async function registerDevice(session: Session, body: RegisterDeviceBody): Promise<RegisteredDevice> {
-  const supplier = await supplierOfAccount(db, session.accountId, `Supplier ${session.walletAddress.slice(0, 4)}…${session.walletAddress.slice(-4)}`);
+  const supplier = await supplierOfAccount(db, session.accountId, supplierName(session));
   const open = await db.deviceJoinToken.count({ where: { supplierId: supplier.id, usedAt: null, expiresAt: { gt: new Date() } } });
   if (open >= MAX_OPEN_TOKENS) {
     throw new ApiError("CONFLICT", `you have ${open} unused join tokens; use or let them expire (1 hour) before creating more`);

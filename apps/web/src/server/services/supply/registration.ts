@@ -24,7 +24,8 @@ export interface RegistrationState {
   promoted?: number;
 }
 
-const supplierName = (session: Session) => `Supplier ${session.walletAddress.slice(0, 4)}…${session.walletAddress.slice(-4)}`;
+/** How a new supplier is named until it names itself: its wallet, shortened. */
+export const supplierName = (session: Session) => `Supplier ${session.walletAddress.slice(0, 4)}…${session.walletAddress.slice(-4)}`;
 
 function instructionFor(authority: PublicKey, programId: PublicKey) {
   return ix.registerSupplier(authority, authority, programId);

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { signAndSubmit } from "@/lib/signed-order.ts";
 import { money } from "@/lib/format.ts";
 
 export interface Quote {
@@ -62,21 +63,12 @@ export function QuoteCard(props: { quote: Quote; sessionWallet: string; models: 
     paying.current = true;
     setError(null);
     try {
-      // A transaction whose blockhash expired before it landed charged nothing: build a fresh one and
-      // ask the wallet once more (a busy network, a slow approval).
-      for (let attempt = 1; ; attempt++) {
-        setStep("building");
-        const order = await api<{ transaction: string }>(`/api/v1/quotes/${quote.clusterId}/transaction`, { method: "POST" });
-        setStep("signing");
-        const signed = await sign(order.transaction);
-        setStep("confirming");
-        try {
-          await api(`/api/v1/quotes/${quote.clusterId}/payment`, { body: { transaction: signed } });
-          break;
-        } catch (failure) {
-          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
-        }
-      }
+      await signAndSubmit({
+        order: () => api<{ transaction: string }>(`/api/v1/quotes/${quote.clusterId}/transaction`, { method: "POST" }),
+        sign,
+        submit: (signed) => api(`/api/v1/quotes/${quote.clusterId}/payment`, { body: { transaction: signed } }),
+        onStep: setStep,
+      });
       setStep("paid");
       window.location.assign(`/clusters/${quote.clusterId}`);
     } catch (failure) {

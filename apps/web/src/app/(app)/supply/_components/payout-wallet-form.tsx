@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { signAndSubmit } from "@/lib/signed-order.ts";
 
 /** Rotates the payout wallet of the on-chain supplier record (set_payout_wallet, signed by the supplier's wallet). */
 export function PayoutWalletForm({ sessionWallet }: { sessionWallet: string }) {
@@ -20,16 +21,11 @@ export function PayoutWalletForm({ sessionWallet }: { sessionWallet: string }) {
     setBusy(true);
     setError(null);
     try {
-      for (let attempt = 1; ; attempt++) {
-        const order = await api<{ transaction: string }>("/api/v1/supply/payout-wallet/transaction", { body: { payoutWallet } });
-        const signed = await sign(order.transaction);
-        try {
-          await api("/api/v1/supply/payout-wallet", { body: { payoutWallet, transaction: signed } });
-          break;
-        } catch (failure) {
-          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
-        }
-      }
+      await signAndSubmit({
+        order: () => api<{ transaction: string }>("/api/v1/supply/payout-wallet/transaction", { body: { payoutWallet } }),
+        sign,
+        submit: (signed) => api("/api/v1/supply/payout-wallet", { body: { payoutWallet, transaction: signed } }),
+      });
       setPayoutWallet("");
       router.refresh();
     } catch (failure) {

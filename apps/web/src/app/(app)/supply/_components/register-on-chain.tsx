@@ -4,8 +4,9 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
 
-type Step = "idle" | "building" | "signing" | "confirming";
+type Step = "idle" | SigningStep;
 const LABEL: Record<Step, string> = { idle: "Register on-chain", building: "Preparing the transaction…", signing: "Approve it in your wallet…", confirming: "Confirming on-chain…" };
 
 /** The one transaction that makes a supplier's verified devices rentable (register_supplier). */
@@ -21,20 +22,13 @@ export function RegisterOnChain({ sessionWallet }: { sessionWallet: string }) {
     busy.current = true;
     setError(null);
     try {
-      for (let attempt = 1; ; attempt++) {
-        setStep("building");
-        const order = await api<{ transaction?: string; registered?: boolean }>("/api/v1/supply/registration/transaction", { method: "POST" });
-        if (!order.transaction) break; // already on-chain: recorded
-        setStep("signing");
-        const signed = await sign(order.transaction);
-        setStep("confirming");
-        try {
-          await api("/api/v1/supply/registration", { body: { transaction: signed } });
-          break;
-        } catch (failure) {
-          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
-        }
-      }
+      // No transaction in the order: already on-chain, and recorded by that call.
+      await signAndSubmit({
+        order: () => api<{ transaction?: string }>("/api/v1/supply/registration/transaction", { method: "POST" }),
+        sign,
+        submit: (signed) => api("/api/v1/supply/registration", { body: { transaction: signed } }),
+        onStep: setStep,
+      });
       router.refresh();
     } catch (failure) {
       setError(failure instanceof ApiClientError ? failure.message : walletErrorText(failure));

@@ -4,6 +4,7 @@ import { useRef, useState } from "react";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
+import { signAndSubmit } from "@/lib/signed-order.ts";
 
 /** Top-up at the same price: the wallet signs extend_lease, the end moves by exactly that many hours. */
 export function ExtendForm(props: { clusterId: string; token: string; pricePerSecond: string; sessionWallet: string }) {
@@ -20,21 +21,13 @@ export function ExtendForm(props: { clusterId: string; token: string; pricePerSe
     busy.current = true;
     setMessage(null);
     try {
-      let result: { endsAt: string | null; extended: boolean };
-      // As for a payment: a top-up whose blockhash expired before it landed charged nothing; build a
-      // fresh one and ask the wallet once more.
-      for (let attempt = 1; ; attempt++) {
-        setStep("signing");
-        const order = await api<{ transaction: string }>(`/api/v1/clusters/${props.clusterId}/extension/transaction`, { body: { hours } });
-        const signed = await sign(order.transaction);
-        setStep("confirming");
-        try {
-          result = await api<{ endsAt: string | null; extended: boolean }>(`/api/v1/clusters/${props.clusterId}/extension`, { body: { hours, transaction: signed } });
-          break;
-        } catch (failure) {
-          if (attempt >= 2 || !(failure instanceof ApiClientError) || failure.code !== "EXPIRED" || failure.field !== "transaction") throw failure;
-        }
-      }
+      const result = (await signAndSubmit({
+        order: () => api<{ transaction: string }>(`/api/v1/clusters/${props.clusterId}/extension/transaction`, { body: { hours } }),
+        sign,
+        submit: (signed) => api<{ endsAt: string | null; extended: boolean }>(`/api/v1/clusters/${props.clusterId}/extension`, { body: { hours, transaction: signed } }),
+        // Building and signing show as one step here.
+        onStep: (next) => setStep(next === "confirming" ? "confirming" : "signing"),
+      }))!;
       setMessage(result.extended ? { text: `Extended: the lease now ends ${result.endsAt ? new Date(result.endsAt).toLocaleString("en-GB") : ""}.`, error: false } : { text: "The top-up landed but the lease could not be extended (a node was booked meanwhile); it is refunded when the lease ends.", error: true });
     } catch (error) {
       setMessage({ text: error instanceof ApiClientError ? error.message : walletErrorText(error), error: true });

@@ -1,5 +1,6 @@
 import { formatAmount, REGIONS, unitsPerToken } from "@gpumesh/core";
 import type { Metadata } from "next";
+import { utcTime } from "@/lib/format.ts";
 import { notFound } from "next/navigation";
 import { DeviceParams } from "@/server/api/schemas/supply.ts";
 import { ApiError } from "@/server/api/errors.ts";
@@ -11,7 +12,7 @@ import { EarningsChart } from "./_components/earnings-chart.tsx";
 export const metadata: Metadata = { title: "Device" };
 export const dynamic = "force-dynamic";
 
-const when = (date: Date | null) => (date ? `${date.toISOString().replace("T", " ").slice(0, 19)} UTC` : "—");
+const when = (date: Date | null) => utcTime(date);
 const short = (hex: string | null) => (hex ? `${hex.slice(0, 10)}…` : "—");
 
 export default async function SupplierDevicePage({ params }: { params: Promise<{ deviceId: string }> }) {
