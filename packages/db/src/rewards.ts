@@ -130,3 +130,29 @@ export async function markRewardEpochPosted(db: Db, epoch: number, signature: st
     data: { status: "POSTED", postedAt: at, ...(signature ? { postedTxSignature: signature } : {}) },
   });
 }
+
+/** What a wallet needs to claim: its cumulative amount in a posted epoch's tree and the proof for it. */
+export interface RewardClaimProof {
+  epoch: number;
+  /** The posted root (hex) the proof verifies against. */
+  root: string;
+  cumulative: bigint;
+  /** Sibling hashes (hex) from leaf to root. */
+  proof: string[];
+}
+
+/**
+ * The claim for `wallet` against the newest POSTED epoch (or against `epoch`, if given and posted):
+ * null when the wallet is not in that epoch's tree. This is the one way to read a proof, so how
+ * epochs are stored can change underneath it.
+ */
+export async function rewardClaimFor(db: Db, wallet: string, epoch?: number): Promise<RewardClaimProof | null> {
+  const posted = await db.rewardEpoch.findFirst({
+    where: { status: "POSTED", merkleRoot: { not: null }, ...(epoch === undefined ? {} : { epoch }) },
+    orderBy: { epoch: "desc" },
+  });
+  if (!posted?.merkleRoot) return null;
+  const leaf = await db.rewardLeaf.findUnique({ where: { epoch_claimant: { epoch: posted.epoch, claimant: wallet } } });
+  if (!leaf) return null;
+  return { epoch: posted.epoch, root: posted.merkleRoot, cumulative: leaf.cumulative, proof: leaf.proof };
+}
