@@ -18,3 +18,4 @@ export * from "./merkle.ts";
 export * from "./verification/index.ts";
 export * from "./rewards.ts";
 export * from "./pricing.ts";
+export * from "./tokenomics.ts";
