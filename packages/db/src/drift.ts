@@ -14,6 +14,8 @@ export const SCHEMA_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 /** Database objects that exist on purpose without a Prisma counterpart (see the invariants migration). */
 export const DATABASE_ONLY_INDEXES = new Set(["allocation_device_no_overlap", "device_outage_open", "cluster_lease_open_on_chain", "device_challenge_due", "verification_challenge_pending"]);
+/** Tables the application never reads or writes, only triggers (ledger_journal_check: the ledger's per-transaction check queue). */
+export const DATABASE_ONLY_TABLES = new Set(["ledger_journal_check"]);
 
 interface DmmfField {
   name: string;
@@ -142,7 +144,7 @@ export async function actualShape(url: string): Promise<Shape> {
         join pg_class c on c.oid = a.attrelid
         join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = 'public' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
-         and c.relname <> '_prisma_migrations'`);
+         and c.relname <> '_prisma_migrations' and c.relname <> all($1::text[])`, [[...DATABASE_ONLY_TABLES]]);
     const enums = await client.query<{ name: string; values: string[] }>(`
       select t.typname as name, array_agg(e.enumlabel order by e.enumsortorder)::text[] as values
         from pg_type t join pg_enum e on e.enumtypid = t.oid join pg_namespace n on n.oid = t.typnamespace
@@ -167,7 +169,7 @@ export async function actualShape(url: string): Promise<Shape> {
       enums: new Map(enums.rows.map((row) => [row.name, row.values])),
       indexes: new Set(
         indexes.rows
-          .filter((row) => !DATABASE_ONLY_INDEXES.has(row.name))
+          .filter((row) => !DATABASE_ONLY_INDEXES.has(row.name) && !DATABASE_ONLY_TABLES.has(row.table))
           .map((row) => `${row.table}(${row.columns.join(", ")}) ${row.primary ? "primary" : row.unique ? "unique" : "index"}`),
       ),
     };

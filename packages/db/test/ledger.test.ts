@@ -117,6 +117,87 @@ describe("double-entry ledger in Postgres", () => {
     await expect(raw.query("commit")).rejects.toThrow(/mixes tokens/);
   });
 
+  it("checks a journal once per transaction: 2,000 entries cost about ten times 200, not a hundred", async () => {
+    const accounts = await raw.query<{ id: string; code: string }>("select id, code from ledger_account where code = any($1)", [[escrow, renter]]);
+    const escrowId = accounts.rows.find((row) => row.code === escrow)!.id;
+    const renterId = accounts.rows.find((row) => row.code === renter)!.id;
+    // One journal of `entries` lines (±1 alternating, balanced), written in one statement like
+    // postJournal's createMany; returns how long the transaction took, COMMIT (where the check runs) included.
+    let n = 0;
+    const post = async (entries: number): Promise<number> => {
+      const started = performance.now();
+      await raw.query("begin");
+      const journal = await raw.query<{ id: string }>(
+        `insert into journal (id, reference, description, token, occurred_at) values (gen_random_uuid(), $1, 'many lines', 'MESH', now()) returning id`,
+        [`many:${entries}:${n++}`],
+      );
+      await raw.query(
+        `insert into ledger_entry (journal_id, ledger_account_id, token, amount)
+         select $1, case when i % 2 = 0 then $2::uuid else $3::uuid end, 'MESH', case when i % 2 = 0 then 1 else -1 end
+           from generate_series(1, $4::int) i`,
+        [journal.rows[0]!.id, escrowId, renterId, entries],
+      );
+      await raw.query("commit");
+      return performance.now() - started;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    await post(200); // warm the plan cache
+    const small: number[] = [];
+    const large: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      small.push(await post(200));
+      large.push(await post(2_000));
+    }
+    // Linear measured ≈ 7× here; the old per-entry re-sum measured 76× (8 s for the test).
+    expect(median(large) / median(small)).toBeLessThan(25);
+    expect(median(large)).toBeLessThan(1_000);
+
+    // The count behind it: the check function runs once per journal, not once per entry.
+    await raw.query("set track_functions = 'pl'");
+    await raw.query("begin");
+    const journals = await raw.query<{ id: string }>(
+      `insert into journal (id, reference, description, token, occurred_at)
+       select gen_random_uuid(), 'counted:' || g, 'x', 'MESH', now() from generate_series(1, 3) g returning id`,
+    );
+    for (const { id } of journals.rows) {
+      // Two statements per journal: the second must not queue a second check.
+      await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) select $1, $2, 'MESH', 1 from generate_series(1, 500)`, [id, escrowId]);
+      await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) select $1, $2, 'MESH', -1 from generate_series(1, 500)`, [id, renterId]);
+    }
+    await raw.query("set constraints all immediate");
+    const calls = await raw.query<{ calls: string }>("select pg_stat_get_xact_function_calls('ledger_check_journal'::regproc)::text as calls");
+    await raw.query("commit");
+    expect(calls.rows[0]!.calls).toBe("3");
+    const queued = await raw.query("select 1 from ledger_journal_check");
+    expect(queued.rowCount).toBe(0);
+  });
+
+  it("checks a journal again when the same transaction adds entries after an immediate check", async () => {
+    const accounts = await raw.query<{ id: string; code: string }>("select id, code from ledger_account where code = any($1)", [[escrow, renter]]);
+    const escrowId = accounts.rows.find((row) => row.code === escrow)!.id;
+    const renterId = accounts.rows.find((row) => row.code === renter)!.id;
+    await raw.query("begin");
+    const journal = await raw.query<{ id: string }>(`insert into journal (id, reference, description, token, occurred_at) values (gen_random_uuid(), 'raw-rechecked', 'x', 'MESH', now()) returning id`);
+    const id = journal.rows[0]!.id;
+    await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'MESH', 10), ($1, $3, 'MESH', -10)`, [id, escrowId, renterId]);
+    await raw.query("set constraints all immediate"); // balanced so far: passes
+    await raw.query("set constraints all deferred");
+    await raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'MESH', 7)`, [id, escrowId]);
+    await expect(raw.query("commit")).rejects.toThrow(/unbalanced: entries sum to 7/);
+    expect((await raw.query("select 1 from journal where reference = 'raw-rechecked'")).rowCount).toBe(0);
+  });
+
+  it("refuses entries added later to a committed journal unless they balance", async () => {
+    const accounts = await raw.query<{ id: string; code: string }>("select id, code from ledger_account where code = any($1)", [[escrow, renter]]);
+    const escrowId = accounts.rows.find((row) => row.code === escrow)!.id;
+    const { rows } = await raw.query<{ id: string }>("select id from journal where reference = 'deposit:c1'");
+    const before = await ledgerBalance(db, escrow);
+    await expect(raw.query(`insert into ledger_entry (journal_id, ledger_account_id, token, amount) values ($1, $2, 'MESH', 5)`, [rows[0]!.id, escrowId])).rejects.toThrow(
+      /unbalanced: entries sum to 5/,
+    );
+    expect(await ledgerBalance(db, escrow)).toBe(before);
+  });
+
   it("is append-only: entries and journals cannot be changed or deleted", async () => {
     await expect(raw.query("update ledger_entry set amount = amount + 1")).rejects.toThrow(/append-only/);
     await expect(raw.query("delete from ledger_entry")).rejects.toThrow(/append-only/);
