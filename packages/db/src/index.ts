@@ -17,3 +17,7 @@ export * from "./reconciliation.ts";
 export * from "./placement.ts";
 export * from "./quotes.ts";
 export * from "./devices.ts";
+export * from "./directory.ts";
+export * from "./device-checks.ts";
+export * from "./directory-detail.ts";
+export * from "./chain-transaction.ts";
