@@ -47,6 +47,13 @@ function load() {
         GATEWAY_PUBLIC_URL: z.string().url("must be an http(s) URL").default("http://127.0.0.1:3200"),
         /** The gateway's Redis key prefix (its GATEWAY_PREFIX): removing a device closes its connection. */
         GATEWAY_PREFIX: z.string().min(1).default("gw"),
+        /**
+         * Requests per minute per client address on public GET routes of /api/v1. The browser tests send
+         * a few hundred a minute from 127.0.0.1, well under the default.
+         */
+        API_RATE_LIMIT_PER_IP: envFields.positiveInt.default(600),
+        /** Requests per minute per API key (Authorization: Bearer gmk_…), on every route that accepts keys. */
+        API_RATE_LIMIT_PER_KEY: envFields.positiveInt.default(300),
         NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
       },
       process.env,

@@ -10,11 +10,15 @@ export const ERROR_STATUS = {
   /** A signed transaction that is not the one the server built for this order. */
   TRANSACTION_MISMATCH: 400,
   UNAUTHENTICATED: 401,
+  /** An `Authorization: Bearer` API key that is unknown or revoked. */
+  INVALID_API_KEY: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   /** Nothing on the network matches the request right now; `details` carries the nearest alternatives. */
   NO_CAPACITY: 409,
+  /** A reward claim with nothing owed: nothing posted for the wallet yet, or all of it already paid. */
+  NOTHING_TO_CLAIM: 409,
   /** The order (quote, nonce) expired; ask for a new one. */
   EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,

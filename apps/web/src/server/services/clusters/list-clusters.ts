@@ -1,5 +1,7 @@
 import "server-only";
 import type { ClusterStatus, PaymentToken } from "@gpumesh/db";
+import { z } from "zod";
+import { pageOf, readCursor, type PageOf, type PageQuery } from "../../api/pagination.ts";
 import { db } from "../../db.ts";
 
 export interface ClusterListItem {
@@ -23,4 +25,24 @@ export async function listClusters(accountId: string, take = 100): Promise<Clust
     take,
     select: { id: true, name: true, status: true, gpuCount: true, gpuModelIds: true, regions: true, paymentToken: true, depositAmount: true, createdAt: true, endsAt: true },
   });
+}
+
+const ClusterCursor = z.object({ at: z.iso.datetime(), id: z.uuid() });
+const listFields = { id: true, name: true, status: true, gpuCount: true, gpuModelIds: true, regions: true, paymentToken: true, depositAmount: true, createdAt: true, endsAt: true } as const;
+
+/** The same list one page at a time (GET /api/v1/clusters): newest first, keyed on (created, id). */
+export async function listClustersPage(accountId: string, query: PageQuery): Promise<PageOf<ClusterListItem>> {
+  const after = readCursor(query.cursor, ClusterCursor);
+  const at = after ? new Date(after.at) : null;
+  const rows = await db.cluster.findMany({
+    where: {
+      renterId: accountId,
+      NOT: { status: "REQUESTED" },
+      ...(after && at ? { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: query.limit + 1,
+    select: listFields,
+  });
+  return pageOf(rows, query.limit, (last) => ({ at: last.createdAt.toISOString(), id: last.id }));
 }

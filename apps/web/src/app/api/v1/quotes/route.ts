@@ -3,4 +3,4 @@ import { created, route } from "@/server/api/route.ts";
 import { createQuote } from "@/server/services/quotes/create-quote.ts";
 
 /** Prices your configuration and holds matching devices for a few minutes; pay it to deploy. */
-export const POST = route({ auth: "session", body: ClusterRequest }, async ({ session, body }) => created(await createQuote(session, body)));
+export const POST = route({ auth: "apiKey", body: ClusterRequest }, async ({ session, body }) => created(await createQuote(session, body)));

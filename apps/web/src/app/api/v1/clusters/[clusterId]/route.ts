@@ -5,4 +5,4 @@ import { getCluster } from "@/server/services/clusters/get-cluster.ts";
 export const dynamic = "force-dynamic";
 
 /** One of your clusters: nodes, time left, cost so far, timeline, receipts, usage. */
-export const GET = route({ auth: "session", params: ClusterParams }, ({ session, params }) => getCluster(session.accountId, params.clusterId));
+export const GET = route({ auth: "apiKey", params: ClusterParams }, ({ session, params }) => getCluster(session.accountId, params.clusterId));

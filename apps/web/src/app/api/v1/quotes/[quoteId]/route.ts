@@ -5,4 +5,4 @@ import { readQuote } from "@/server/services/quotes/create-quote.ts";
 export const dynamic = "force-dynamic";
 
 /** One of your quotes as the server stored it (price, deposit, held devices, expiry). */
-export const GET = route({ auth: "session", params: QuoteParams }, ({ session, params }) => readQuote(session, params.quoteId));
+export const GET = route({ auth: "apiKey", params: QuoteParams }, ({ session, params }) => readQuote(session, params.quoteId));

@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { route } from "@/server/api/route.ts";
+import { RegistrationPayBody } from "@/server/api/schemas/supply.ts";
 import { registrationState, submitRegistration } from "@/server/services/supply/registration.ts";
 
 /** Whether you are registered as a supplier on-chain (your devices are rentable only then). */
@@ -7,6 +7,6 @@ export const GET = route({ auth: "session" }, ({ session }) => registrationState
 
 /** Submits your wallet-signed register_supplier (from POST …/registration/transaction). */
 export const POST = route(
-  { auth: "session", body: z.object({ transaction: z.string().min(1, "the signed transaction (base64)").max(4_096) }) },
+  { auth: "session", body: RegistrationPayBody },
   ({ session, body }) => submitRegistration(session, body.transaction),
 );

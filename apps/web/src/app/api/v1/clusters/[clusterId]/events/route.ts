@@ -5,4 +5,4 @@ import { streamCluster } from "@/server/services/clusters/stream-cluster.ts";
 export const dynamic = "force-dynamic";
 
 /** Server-sent events: the cluster's full state now and after every change, until it is over. */
-export const GET = route({ auth: "session", params: ClusterParams }, ({ session, params, request }) => streamCluster(session.accountId, params.clusterId, request.signal));
+export const GET = route({ auth: "apiKey", params: ClusterParams }, ({ session, params, request }) => streamCluster(session.accountId, params.clusterId, request.signal));

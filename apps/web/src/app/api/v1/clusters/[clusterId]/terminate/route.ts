@@ -3,4 +3,4 @@ import { route } from "@/server/api/route.ts";
 import { terminateCluster } from "@/server/services/clusters/terminate-cluster.ts";
 
 /** Ends your running cluster now: served time is paid, the rest of the deposit is refunded on-chain. */
-export const POST = route({ auth: "session", params: ClusterParams }, ({ session, params }) => terminateCluster(session.accountId, params.clusterId));
+export const POST = route({ auth: "apiKey", params: ClusterParams }, ({ session, params }) => terminateCluster(session.accountId, params.clusterId));

@@ -1,0 +1,409 @@
+import { ClusterRequest } from "@gpumesh/core";
+import { z } from "zod";
+import type { ErrorCode } from "../errors.ts";
+import { Page, PageQuery } from "../pagination.ts";
+import { ApiKeyList, ApiKeyParams, ApiKeyView, CreateApiKeyBody, CreatedApiKey } from "../schemas/api-keys.ts";
+import {
+  ClusterDetailResponse,
+  ClusterEventStream,
+  ClusterListItem,
+  ClusterParams,
+  ExtensionBody,
+  ExtensionOrderResponse,
+  ExtensionPayBody,
+  HeldQuoteResponse,
+  PaidExtensionResponse,
+  PaidQuoteResponse,
+  PayBody,
+  QuoteOrderResponse,
+  QuoteParams,
+  QuoteViewResponse,
+  TerminatedResponse,
+} from "../schemas/clusters.ts";
+import { EpochParams, EpochView } from "../schemas/epochs.ts";
+import { AvailabilityQuery, AvailabilityResponse, NetworkSummaryResponse } from "../schemas/markets.ts";
+import {
+  DeviceParams,
+  PayoutWalletBody,
+  PayoutWalletOrderResponse,
+  PayoutWalletPayBody,
+  RegisterDeviceBody,
+  RegisteredDeviceResponse,
+  RegistrationOrderResponse,
+  RegistrationPayBody,
+  RegistrationStateResponse,
+  RemovedDeviceResponse,
+  SupplierDeviceDetailResponse,
+  SupplyOverviewResponse,
+} from "../schemas/supply.ts";
+
+/*
+ * The public API's operations: one row per route handler under app/api/v1 (a test checks both ways),
+ * and the OpenAPI document (document.ts, served at /api/v1/openapi.json, committed as
+ * apps/web/openapi.json) is built from these rows only.
+ *
+ * To add an endpoint:
+ *   1. Put its zod schemas in server/api/schemas/<resource>.ts (params, query, body, and the response:
+ *      the JSON the handler returns, bigints as decimal strings via `Amount`, dates via `Timestamp`;
+ *      give public fields a .describe(), and reusable objects .meta({ id: "Name" })).
+ *   2. Validate with the SAME schemas in the route: route({ auth, params, query, body }, handler).
+ *   3. Add a row below: method, path (OpenAPI `{param}` style), summary, tags, auth, the schemas, and
+ *      `errors`: the codes the handler itself can answer (NOT_FOUND, CONFLICT…). Codes the wrapper
+ *      answers are added by the builder from the row (VALIDATION when there is input, BAD_REQUEST and
+ *      PAYLOAD_TOO_LARGE with a body, UNAUTHENTICATED / INVALID_API_KEY / FORBIDDEN / RATE_LIMITED by
+ *      auth) — see impliedErrors in document.ts.
+ *   4. Run `pnpm --filter @gpumesh/web openapi` to rewrite apps/web/openapi.json and commit it.
+ *   5. e2e/api-contract.spec.ts walks every row: give it a path-parameter fixture or list the
+ *      operation or error there with the reason it cannot be exercised.
+ * List endpoints page with server/api/pagination.ts (PageQuery in, Page(Item) out).
+ */
+
+export type Auth = "public" | "session" | "apiKey";
+export type Tag = "Network" | "Markets" | "Rewards" | "Quotes" | "Clusters" | "Supply" | "API keys" | "Meta";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+
+export interface Operation {
+  /** operationId: camelCase, unique. */
+  id: string;
+  method: Method;
+  /** Full path, OpenAPI style: /api/v1/clusters/{clusterId}. */
+  path: `/api/v1/${string}`;
+  summary: string;
+  description?: string;
+  tags: [Tag, ...Tag[]];
+  /** public: anyone; session: a signed-in browser (cookie) only; apiKey: the session cookie or `Authorization: Bearer <key>`. */
+  auth: Auth;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  response: z.ZodType;
+  /** Success status (200 unless the handler answers `created`). */
+  status?: 200 | 201;
+  /** text/event-stream for server-sent events; JSON otherwise. */
+  stream?: boolean;
+  /** Error codes the handler itself answers (the wrapper's own are implied, see the top of this file). */
+  errors: ErrorCode[];
+}
+
+const ORDER_ERRORS: ErrorCode[] = ["NOT_FOUND", "CONFLICT", "EXPIRED"];
+const PAYMENT_ERRORS: ErrorCode[] = ["NOT_FOUND", "CONFLICT", "EXPIRED", "TRANSACTION_MISMATCH"];
+
+export const operations: Operation[] = [
+  // -- meta
+  {
+    id: "getOpenApiDocument",
+    method: "get",
+    path: "/api/v1/openapi.json",
+    summary: "This API's OpenAPI 3.1 document",
+    tags: ["Meta"],
+    auth: "public",
+    response: z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }),
+    errors: [],
+  },
+  // -- network and markets
+  {
+    id: "getNetworkSummary",
+    method: "get",
+    path: "/api/v1/network",
+    summary: "The network at a glance",
+    description: "Suppliers, devices and GPUs (total, online, hired), by GPU model and by region.",
+    tags: ["Network"],
+    auth: "public",
+    response: NetworkSummaryResponse,
+    errors: [],
+  },
+  {
+    id: "getAvailability",
+    method: "get",
+    path: "/api/v1/availability",
+    summary: "Free GPUs and prices per model and region",
+    description: "Per GPU model and region: online, busy and free GPUs, today's price per GPU-hour (in `token`) and a hyperscaler's list price. Always fresh: compare it with the quotes you get.",
+    tags: ["Markets"],
+    auth: "public",
+    query: AvailabilityQuery,
+    response: AvailabilityResponse,
+    errors: [],
+  },
+  // -- rewards
+  {
+    id: "listEpochs",
+    method: "get",
+    path: "/api/v1/epochs",
+    summary: "Reward epochs, newest first",
+    description: "One epoch per hour: the schedule's emission, the pool its contributors shared, the cumulative total owed, the Merkle root and the transaction that posted it.",
+    tags: ["Rewards"],
+    auth: "public",
+    query: PageQuery,
+    response: Page(EpochView),
+    errors: [],
+  },
+  {
+    id: "getEpoch",
+    method: "get",
+    path: "/api/v1/epochs/{epoch}",
+    summary: "One reward epoch",
+    tags: ["Rewards"],
+    auth: "public",
+    params: EpochParams,
+    response: EpochView,
+    errors: ["NOT_FOUND"],
+  },
+  // -- quotes
+  {
+    id: "createQuote",
+    method: "post",
+    path: "/api/v1/quotes",
+    summary: "Price a configuration and hold matching devices",
+    description: "Matches devices, prices them from the server's own data and holds them for a few minutes; pay the quote to deploy. Nothing matching is 409 NO_CAPACITY with the nearest alternatives in `details`.",
+    tags: ["Quotes"],
+    auth: "apiKey",
+    body: ClusterRequest,
+    response: HeldQuoteResponse,
+    status: 201,
+    errors: ["NO_CAPACITY", "CONFLICT"],
+  },
+  {
+    id: "getQuote",
+    method: "get",
+    path: "/api/v1/quotes/{quoteId}",
+    summary: "One of your quotes as stored",
+    tags: ["Quotes"],
+    auth: "apiKey",
+    params: QuoteParams,
+    response: QuoteViewResponse,
+    errors: ["NOT_FOUND"],
+  },
+  {
+    id: "orderQuote",
+    method: "post",
+    path: "/api/v1/quotes/{quoteId}/transaction",
+    summary: "The unsigned open_lease for a quote",
+    description: "Built by the server from the stored quote; your wallet signs it and you submit it to …/payment.",
+    tags: ["Quotes"],
+    auth: "session",
+    params: QuoteParams,
+    response: QuoteOrderResponse,
+    errors: ORDER_ERRORS,
+  },
+  {
+    id: "payQuote",
+    method: "post",
+    path: "/api/v1/quotes/{quoteId}/payment",
+    summary: "Submit the wallet-signed open_lease",
+    description: "Checked against the order the server built (program, accounts, price, lease id, fee payer, blockhash), submitted, confirmed and recorded once; idempotent by signature.",
+    tags: ["Quotes"],
+    auth: "session",
+    params: QuoteParams,
+    body: PayBody,
+    response: PaidQuoteResponse,
+    errors: PAYMENT_ERRORS,
+  },
+  // -- clusters
+  {
+    id: "listClusters",
+    method: "get",
+    path: "/api/v1/clusters",
+    summary: "Your clusters, newest first",
+    description: "Paid clusters only (quotes never paid are left out).",
+    tags: ["Clusters"],
+    auth: "apiKey",
+    query: PageQuery,
+    response: Page(ClusterListItem),
+    errors: [],
+  },
+  {
+    id: "getCluster",
+    method: "get",
+    path: "/api/v1/clusters/{clusterId}",
+    summary: "One of your clusters",
+    description: "Nodes, time left, cost so far, timeline, receipts and hourly usage.",
+    tags: ["Clusters"],
+    auth: "apiKey",
+    params: ClusterParams,
+    response: ClusterDetailResponse,
+    errors: ["NOT_FOUND"],
+  },
+  {
+    id: "streamCluster",
+    method: "get",
+    path: "/api/v1/clusters/{clusterId}/events",
+    summary: "Live cluster state (server-sent events)",
+    description: "The cluster's full state now and after every change, until it is over.",
+    tags: ["Clusters"],
+    auth: "apiKey",
+    params: ClusterParams,
+    response: ClusterEventStream,
+    stream: true,
+    errors: ["NOT_FOUND"],
+  },
+  {
+    id: "orderExtension",
+    method: "post",
+    path: "/api/v1/clusters/{clusterId}/extension/transaction",
+    summary: "The unsigned extend_lease (same price)",
+    tags: ["Clusters"],
+    auth: "session",
+    params: ClusterParams,
+    body: ExtensionBody,
+    response: ExtensionOrderResponse,
+    errors: ORDER_ERRORS,
+  },
+  {
+    id: "payExtension",
+    method: "post",
+    path: "/api/v1/clusters/{clusterId}/extension",
+    summary: "Submit the wallet-signed extend_lease",
+    tags: ["Clusters"],
+    auth: "session",
+    params: ClusterParams,
+    body: ExtensionPayBody,
+    response: PaidExtensionResponse,
+    errors: PAYMENT_ERRORS,
+  },
+  {
+    id: "terminateCluster",
+    method: "post",
+    path: "/api/v1/clusters/{clusterId}/terminate",
+    summary: "End your running cluster now",
+    description: "Served time is paid; the rest of the deposit is refunded on-chain.",
+    tags: ["Clusters"],
+    auth: "apiKey",
+    params: ClusterParams,
+    response: TerminatedResponse,
+    errors: ["NOT_FOUND", "CONFLICT"],
+  },
+  // -- supply
+  {
+    id: "getSupplyOverview",
+    method: "get",
+    path: "/api/v1/supply/devices",
+    summary: "Your devices and unused join tokens",
+    tags: ["Supply"],
+    auth: "session",
+    response: SupplyOverviewResponse,
+    errors: [],
+  },
+  {
+    id: "registerDevice",
+    method: "post",
+    path: "/api/v1/supply/devices",
+    summary: "A one-time join token for a new device",
+    description: "Valid one hour, with the commands to run on the machine. At most 30 an hour.",
+    tags: ["Supply"],
+    auth: "session",
+    body: RegisterDeviceBody,
+    response: RegisteredDeviceResponse,
+    status: 201,
+    errors: ["CONFLICT", "RATE_LIMITED"],
+  },
+  {
+    id: "getSupplierDevice",
+    method: "get",
+    path: "/api/v1/supply/devices/{deviceId}",
+    summary: "Your device: spec, lease, proof-of-work evidence, earnings, stake",
+    tags: ["Supply"],
+    auth: "session",
+    params: DeviceParams,
+    response: SupplierDeviceDetailResponse,
+    errors: ["NOT_FOUND"],
+  },
+  {
+    id: "removeDevice",
+    method: "delete",
+    path: "/api/v1/supply/devices/{deviceId}",
+    summary: "Remove your device (not while it serves a lease)",
+    tags: ["Supply"],
+    auth: "session",
+    params: DeviceParams,
+    response: RemovedDeviceResponse,
+    errors: ["NOT_FOUND", "CONFLICT"],
+  },
+  {
+    id: "getRegistration",
+    method: "get",
+    path: "/api/v1/supply/registration",
+    summary: "Whether you are registered as a supplier on-chain",
+    tags: ["Supply"],
+    auth: "session",
+    response: RegistrationStateResponse,
+    errors: [],
+  },
+  {
+    id: "orderRegistration",
+    method: "post",
+    path: "/api/v1/supply/registration/transaction",
+    summary: "The unsigned register_supplier (or the recorded state when already on-chain)",
+    tags: ["Supply"],
+    auth: "session",
+    response: RegistrationOrderResponse,
+    errors: ["CONFLICT"],
+  },
+  {
+    id: "submitRegistration",
+    method: "post",
+    path: "/api/v1/supply/registration",
+    summary: "Submit your wallet-signed register_supplier",
+    tags: ["Supply"],
+    auth: "session",
+    body: RegistrationPayBody,
+    response: RegistrationStateResponse,
+    errors: ["CONFLICT", "EXPIRED", "TRANSACTION_MISMATCH"],
+  },
+  {
+    id: "orderPayoutWallet",
+    method: "post",
+    path: "/api/v1/supply/payout-wallet/transaction",
+    summary: "The unsigned set_payout_wallet",
+    tags: ["Supply"],
+    auth: "session",
+    body: PayoutWalletBody,
+    response: PayoutWalletOrderResponse,
+    errors: ["CONFLICT"],
+  },
+  {
+    id: "submitPayoutWallet",
+    method: "post",
+    path: "/api/v1/supply/payout-wallet",
+    summary: "Submit your wallet-signed set_payout_wallet",
+    tags: ["Supply"],
+    auth: "session",
+    body: PayoutWalletPayBody,
+    response: RegistrationStateResponse,
+    errors: ["CONFLICT", "EXPIRED", "TRANSACTION_MISMATCH"],
+  },
+  // -- API keys (session only: a key cannot list, mint or revoke keys)
+  {
+    id: "listApiKeys",
+    method: "get",
+    path: "/api/v1/api-keys",
+    summary: "Your API keys (never the keys themselves)",
+    tags: ["API keys"],
+    auth: "session",
+    response: ApiKeyList,
+    errors: [],
+  },
+  {
+    id: "createApiKey",
+    method: "post",
+    path: "/api/v1/api-keys",
+    summary: "Create an API key (shown once)",
+    description: "Send it as `Authorization: Bearer <key>` to the operations marked apiKey. At most 20 live keys.",
+    tags: ["API keys"],
+    auth: "session",
+    body: CreateApiKeyBody,
+    response: CreatedApiKey,
+    status: 201,
+    errors: ["CONFLICT"],
+  },
+  {
+    id: "revokeApiKey",
+    method: "delete",
+    path: "/api/v1/api-keys/{apiKeyId}",
+    summary: "Revoke an API key (at once, for good)",
+    tags: ["API keys"],
+    auth: "session",
+    params: ApiKeyParams,
+    response: ApiKeyView,
+    errors: ["NOT_FOUND"],
+  },
+];
