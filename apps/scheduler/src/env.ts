@@ -33,6 +33,8 @@ export const schedulerEnvShape = {
   AGENT_CHANNEL: z.enum(["gateway", "simulated", "none"]).default("simulated"),
   /** The gateway's Redis key prefix (its GATEWAY_PREFIX). */
   AGENT_GATEWAY_PREFIX: z.string().min(1).default("gw"),
+  /** How often the explorer rollup takes a snapshot of the network (packages/db explorer/rollup.ts). */
+  EXPLORER_EVERY_S: envFields.positiveInt.default(30),
   /** How often running leases are checked for complete hours to settle and for their end. */
   SETTLE_SWEEP_EVERY_S: envFields.positiveInt.default(60),
   /** Attempts of a chain-touching job (settle, end, cancel, reward epoch) before the sweeps take it over. */

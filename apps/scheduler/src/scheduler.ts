@@ -1,5 +1,5 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
-import { createDb, leasesToReconcile, listReconciliations, recordEndRequest, type Db } from "@gpumesh/db";
+import { createDb, leasesToReconcile, listReconciliations, recordEndRequest, runExplorerRollup, type Db } from "@gpumesh/db";
 import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES } from "@gpumesh/queue";
 import { Queue, Worker, type ConnectionOptions, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
@@ -22,7 +22,7 @@ import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.t
 
 export interface RunningScheduler {
   db: Db;
-  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue };
+  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue; explorer: Queue };
   agents: AgentChannel;
   chain: ChainSettlement;
   /** The chain the settle, rewards and index steps use; null when SOLANA_RPC_URL is unset. */
@@ -114,12 +114,14 @@ export async function startScheduler(
   const index = new Queue(QUEUES.index, queueOptions);
   // Like index: the rewards worker and sweep only run with a chain (epochs are timed and posted on it).
   const rewards = new Queue(QUEUES.rewards, chainQueueOptions);
+  // The explorer's snapshots: one rollup per tick; a failed tick is simply taken again at the next one.
+  const explorer = new Queue(QUEUES.explorer, queueOptions);
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
   agents.onResponse((response) => enqueueJob(deploy, jobs.agentResponse(response)));
 
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
-  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards] });
+  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer] });
   const deployDeps: DeployDeps = {
     db,
     inflight: new Set<string>(),
@@ -198,6 +200,7 @@ export async function startScheduler(
     else await index.removeJobScheduler(jobIds.indexTick);
     if (chainContext) await rewards.upsertJobScheduler(jobIds.rewardsSweep, { every: env.REWARDS_SWEEP_EVERY_S * 1000 }, { name: "sweep" });
     else await rewards.removeJobScheduler(jobIds.rewardsSweep);
+    await explorer.upsertJobScheduler(jobIds.explorerTick, { every: env.EXPLORER_EVERY_S * 1000 }, { name: "rollup", opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1_000 } } });
   }
 
   // Chain-touching jobs back off exponentially up to CHAIN_RETRY_MAX_DELAY_S (chainJobOptions).
@@ -380,7 +383,17 @@ export async function startScheduler(
       )
     : null;
 
-  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : [])];
+  const explorerWorker = new Worker(
+    QUEUES.explorer,
+    async (job) => {
+      parseJob(QUEUES.explorer, job.name, job.data);
+      const run = await runExplorerRollup(db, { minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, now: now() });
+      return { bucketAt: run.bucketAt.toISOString(), devices: run.devices, capacityRows: run.capacityRows };
+    },
+    { ...workerOptions, concurrency: 1 },
+  );
+
+  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, explorerWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : [])];
   for (const worker of workers) {
     // Failed jobs stay in Redis (removeOnFail keeps them for 30 days) for inspection in the dashboard.
     worker.on("failed", (job, error) => logger.error({ queue: worker.name, job: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
@@ -392,14 +405,14 @@ export async function startScheduler(
   if (env.ADMIN_PORT > 0 || options.adminPort !== undefined) {
     try {
       admin = await startAdminServer({
-        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards], logger,
+        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], logger,
         reconciliation: (onlyMismatches) => listReconciliations(db, onlyMismatches),
         metrics: () => metrics.scrape(),
       });
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), agents.close(), db.$disconnect()]);
+      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), agents.close(), db.$disconnect()]);
       publisher.disconnect();
       throw error;
     }
@@ -408,7 +421,7 @@ export async function startScheduler(
 
   return {
     db,
-    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards },
+    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards, explorer },
     agents,
     chain,
     chainContext,
@@ -437,14 +450,14 @@ export async function startScheduler(
           // A worker already closing cannot be forced (BullMQ returns the pending close), and the pool
           // would wait for the connections those jobs hold: the caller exits the process instead, the
           // locks stop being renewed, and another worker retries the jobs as stalled.
-          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
+          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards, explorer].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
           logger.warn({ graceMs: stopOptions.graceMs, active: Object.fromEntries(active.filter(([, n]) => n !== 0)) }, "shutdown grace expired: letting go of the active jobs (their locks expire and they are retried)");
           return { drained: false };
         }
         clearTimeout(timer);
       } else await closing;
       await agents.close();
-      await Promise.all([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close()]);
+      await Promise.all([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close()]);
       publisher.disconnect();
       await db.$disconnect();
       logger.info({ drained }, "scheduler stopped");

@@ -19,3 +19,4 @@ export * from "./verification/index.ts";
 export * from "./rewards.ts";
 export * from "./pricing.ts";
 export * from "./tokenomics.ts";
+export * from "./explorer/capacity.ts";

@@ -21,3 +21,5 @@ export * from "./directory.ts";
 export * from "./device-checks.ts";
 export * from "./directory-detail.ts";
 export * from "./chain-transaction.ts";
+export * from "./explorer/rollup.ts";
+export * from "./explorer/read.ts";

@@ -17,6 +17,8 @@ export const QUEUES = {
   index: "index",
   /** Hourly reward epochs: crank, contributions, merkle root posted, leaves stored (only with a chain). */
   rewards: "rewards",
+  /** The explorer's rollups: one snapshot of the network per tick. */
+  explorer: "explorer",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -42,6 +44,8 @@ export const jobIds = {
   /** An agent's answer to a challenge (commitment or opened rows), one per challenge, kind and device. */
   verifyAnswer: (challengeId: string, type: "commitment" | "opening", deviceId: string) => `verify/${challengeId}/${type}/${deviceId}`,
   rewardsSweep: "rewards-sweep",
+  /** The explorer rollup's job scheduler: one snapshot per EXPLORER_EVERY_S across all scheduler processes. */
+  explorerTick: "explorer-tick",
   /** One job per reward epoch (emission hour). */
   rewardsEpoch: (epoch: number) => `rewards/${epoch}`,
   /** The indexer's job scheduler: one pass per INDEX_EVERY_S tick across all scheduler processes. */

@@ -91,6 +91,7 @@ export const payloads = {
   },
   index: { pass: Sweep },
   rewards: { sweep: Sweep, epoch: EpochPayload },
+  explorer: { rollup: Sweep },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 
 export type JobName<Q extends QueueName> = keyof (typeof payloads)[Q] & string;
