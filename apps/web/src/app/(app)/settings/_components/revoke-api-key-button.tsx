@@ -1,0 +1,34 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { api, ApiClientError } from "@/lib/api-client.ts";
+
+/** Revokes a key after asking: scripts using it get 401 INVALID_API_KEY from then on. */
+export function RevokeApiKeyButton({ id, name }: { id: string; name: string }) {
+  const router = useRouter();
+  const [confirming, setConfirming] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  async function revoke() {
+    try {
+      await api(`/api/v1/api-keys/${id}`, { method: "DELETE" });
+      router.refresh();
+    } catch (error) {
+      setMessage(error instanceof ApiClientError ? error.message : "Could not revoke the key; try again.");
+    }
+    setConfirming(false);
+  }
+  return (
+    <div>
+      {confirming ? (
+        <span role="group" aria-label={`Confirm revoking ${name}`}>
+          <button type="button" className="danger" onClick={() => void revoke()} data-testid="confirm-revoke">Revoke</button>{" "}
+          <button type="button" className="link-button" onClick={() => setConfirming(false)}>Keep</button>
+        </span>
+      ) : (
+        <button type="button" className="link-button" onClick={() => setConfirming(true)} aria-label={`Revoke ${name}`} data-testid="revoke-api-key">Revoke…</button>
+      )}
+      {message ? <p role="alert" className="error-text">{message}</p> : null}
+    </div>
+  );
+}
