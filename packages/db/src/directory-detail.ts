@@ -180,7 +180,7 @@ export interface DailySupplierEarnings {
 }
 
 export interface PublicSupplierDetail {
-  supplier: { id: string; name: string; network: DirectoryNetwork; onChainAddress: string | null; wallet: string; createdAt: Date };
+  supplier: { id: string; name: string; network: DirectoryNetwork; onChainAddress: string | null; wallet: string; createdAt: Date; registeredSignature: string | null };
   totals: { devices: number; online: number; gpus: number; onlineGpus: number; leaseGross: { USDC: bigint; MESH: bigint }; rewards: bigint };
   earnings: DailySupplierEarnings[];
   devices: DeviceDirectoryPage;
@@ -201,7 +201,7 @@ export async function publicSupplierDetail(db: Db, key: string, now = new Date()
   });
   if (!supplier) return null;
   const since = new Date(utcDay(now).getTime() - (EARNING_DAYS - 1) * DAY_MS);
-  const [counts, devices, leaseDays, rewardDays, leaseTotals, rewardTotal] = await Promise.all([
+  const [counts, devices, leaseDays, rewardDays, leaseTotals, rewardTotal, registration] = await Promise.all([
     db.$queryRaw<{ devices: number; online: number; gpus: number; online_gpus: number }[]>`
       select count(*)::int as devices, count(*) filter (where status = 'ONLINE')::int as online,
              coalesce(sum(gpu_count), 0)::int as gpus, coalesce(sum(gpu_count) filter (where status = 'ONLINE'), 0)::int as online_gpus
@@ -221,6 +221,10 @@ export async function publicSupplierDetail(db: Db, key: string, now = new Date()
        where d.supplier_id = ${supplier.id}::uuid group by 1`,
     db.$queryRaw<{ amount: bigint | null }[]>`
       select sum(c.amount)::bigint as amount from device d join reward_contribution c on c.device_id = d.id where d.supplier_id = ${supplier.id}::uuid`,
+    // One SupplierRegistered per supplier ever: the (name, block_time) index narrows it to those.
+    supplier.onChainAddress
+      ? db.$queryRaw<{ signature: string }[]>`select signature from chain_event where name = 'SupplierRegistered' and data->>'supplier' = ${supplier.onChainAddress} order by seq limit 1`
+      : Promise.resolve([]),
   ]);
   const earnings: DailySupplierEarnings[] = Array.from({ length: EARNING_DAYS }, (_, i) => ({ day: dayKey(new Date(since.getTime() + i * DAY_MS)), leaseGross: { USDC: 0n, MESH: 0n }, rewards: 0n }));
   const byDay = new Map(earnings.map((entry) => [entry.day, entry]));
@@ -236,7 +240,7 @@ export async function publicSupplierDetail(db: Db, key: string, now = new Date()
   for (const row of leaseTotals) leaseGross[row.token] += row.amount;
   const count = counts[0] ?? { devices: 0, online: 0, gpus: 0, online_gpus: 0 };
   return {
-    supplier: { id: supplier.id, name: supplier.name, network: supplier.network, onChainAddress: supplier.onChainAddress, wallet: truncateWallet(supplier.account.walletAddress), createdAt: supplier.createdAt },
+    supplier: { id: supplier.id, name: supplier.name, network: supplier.network, onChainAddress: supplier.onChainAddress, wallet: truncateWallet(supplier.account.walletAddress), createdAt: supplier.createdAt, registeredSignature: registration[0]?.signature ?? null },
     totals: { devices: count.devices, online: count.online, gpus: count.gpus, onlineGpus: count.online_gpus, leaseGross, rewards: rewardTotal[0]?.amount ?? 0n },
     earnings,
     devices,

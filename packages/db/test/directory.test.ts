@@ -212,6 +212,7 @@ describe("public device, supplier and transaction pages", () => {
         { signature: "mint", eventIndex: 0, slot: 4n, name: "EmissionsMinted", mint: meshMint, emission: 4_566_210_000n, data: { hour: "1", amount: "4566210000", totalMinted: "4566210000" } },
       ],
     });
+    expect((await publicSupplierDetail(db, supplier.id))!.supplier.registeredSignature).toBe("reg");
     const registration = (await chainTransaction(db, "reg"))!;
     expect(registration.events).toEqual([expect.objectContaining({ name: "SupplierRegistered", token: null, supplier: { id: supplier.id, name: supplier.name } })]);
 
