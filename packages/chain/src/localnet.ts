@@ -72,12 +72,13 @@ export interface RunningLocalnet {
 }
 
 /** Starts the localnet binary (`port` 0 = any free port) and resolves once it listens. */
-export async function startLocalnet(options: { port?: number; binary?: string; log?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunningLocalnet> {
+/** `ownProcessGroup`: as for Redis (devstack `startRedis`): `pnpm dev` stops the chain itself, after the apps. */
+export async function startLocalnet(options: { port?: number; binary?: string; log?: (line: string) => void; timeoutMs?: number; ownProcessGroup?: boolean } = {}): Promise<RunningLocalnet> {
   const binary = options.binary ?? localnetBinary();
   const started = Date.now();
   // solana-program-test logs every instruction at info level otherwise.
   const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "error" };
-  const child = spawn(binary, ["--port", String(options.port ?? 0)], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, ["--port", String(options.port ?? 0)], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup ?? false });
   const stderr: string[] = [];
   child.stderr!.on("data", (chunk: Buffer) => {
     const text = chunk.toString();

@@ -8,6 +8,13 @@ export interface RedisOptions {
   /** Directory for the append-only file when data must survive restarts; none for throwaway servers. */
   dataDir?: string;
   portEnvVar?: string;
+  /**
+   * Run in its own process group, so a terminal's Ctrl-C (SIGINT to the whole foreground group) does
+   * not stop Redis before the apps using it have drained; the caller must then stop it (`pnpm dev`
+   * does, in order, and its service registry cleans up after a crash). Throwaway test servers stay in
+   * the caller's group, so they die with it.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningRedis {
@@ -83,7 +90,7 @@ export async function startRedis(options: RedisOptions): Promise<RunningRedis> {
   let output = "";
   const launch = async () => {
     output = "";
-    child = spawn(binary!, args, { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(binary!, args, { stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup ?? false });
     child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
     child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
     try {
