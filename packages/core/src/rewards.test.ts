@@ -2,7 +2,7 @@ import { base58 } from "@scure/base";
 import { describe, expect, it } from "vitest";
 import { cumulativeEmission, hourlyEmission } from "./emission.ts";
 import { verifyClaim } from "./merkle.ts";
-import { allocateEpoch, buildEpochTree, contributionWeight, epochPool, epochWindow, type DeviceContributionInput } from "./rewards.ts";
+import { allocateEpoch, buildEpochTree, contributionWeight, decodeClaimantInto, EpochClaimTree, epochPool, epochWindow, isClaimant, type DeviceContributionInput } from "./rewards.ts";
 import { SeededRandom } from "./random.ts";
 
 const wallet = (n: number) => base58.encode(Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + n * 13) % 256));
@@ -83,5 +83,40 @@ describe("reward epochs", () => {
       expect(verifyClaim(root, { claimant: base58.decode(leaf.claimant), cumulative: leaf.cumulative + 1n }, proof)).toBe(false);
     }
     expect(() => buildEpochTree(new Map(), [{ claimant: "not-a-key", amount: 1n }])).toThrow(/not a base58 public key/);
+  });
+
+  it("decodes claimants exactly like @scure/base (32 bytes, leading '1's as zero bytes) and refuses anything else", () => {
+    const random = new SeededRandom(21);
+    const out = new Uint8Array(40);
+    for (let run = 0; run < 2_000; run++) {
+      const bytes = Uint8Array.from({ length: 32 }, () => random.int(0, 255));
+      bytes.fill(0, 0, random.next() < 0.2 ? random.int(1, 32) : 0); // leading zero bytes: leading '1's
+      const wallet = base58.encode(bytes);
+      expect(decodeClaimantInto(wallet, out, 3)).toBe(true);
+      expect(out.subarray(3, 35)).toEqual(bytes);
+      expect(isClaimant(wallet)).toBe(true);
+    }
+    const scureSays = (s: string) => {
+      try {
+        return base58.decode(s).length === 32;
+      } catch {
+        return false;
+      }
+    };
+    const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0OIl-";
+    const tricky = ["", "1", "1".repeat(32), "1".repeat(33), "1" + base58.encode(new Uint8Array(32).fill(255)), base58.encode(new Uint8Array(33).fill(255)), base58.encode(new Uint8Array(31).fill(9)), "BenchHeartbeatSupplier".padEnd(44, "1"), "not-a-key", "é".repeat(40)];
+    for (let run = 0; run < 3_000; run++) tricky.push(Array.from({ length: random.int(40, 45) }, () => alphabet[random.int(0, alphabet.length - 1)]).join(""));
+    for (const s of tricky) expect([s, isClaimant(s)]).toEqual([s, scureSays(s)]);
+  });
+
+  it("builds a claimant's proof on demand from the same tree as the full build", () => {
+    const balances = new Map(Array.from({ length: 257 }, (_, i) => [wallet(i), BigInt(i + 1) * 1_000_003n] as const));
+    const full = buildEpochTree(balances, []);
+    const onDemand = new EpochClaimTree([...balances].reverse());
+    expect(onDemand.root).toBe(full.root);
+    expect(onDemand.total).toBe(full.total);
+    for (const leaf of full.leaves) expect(onDemand.claim(leaf.claimant)).toEqual(leaf);
+    expect(onDemand.claim(base58.encode(new Uint8Array(32).fill(200)))).toBeNull();
+    expect(() => new EpochClaimTree([[wallet(1), 1n], [wallet(1), 2n]])).toThrow(/twice/);
   });
 });
