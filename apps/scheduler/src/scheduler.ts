@@ -13,6 +13,7 @@ import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
 import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
+import { stuckDeployments } from "./jobs/deploy-sweep.ts";
 import { endCluster, expireLease, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
 import { terminateCluster } from "./jobs/terminate.ts";
 import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
@@ -241,17 +242,9 @@ export async function startScheduler(
           // Recovery: deployments (and degraded clusters) nobody has touched for a sweep interval (a lost job, a crash between
           // steps, a paid cluster whose deploy job was never enqueued) get a nudge.
           const every = env.DEPLOY_SWEEP_EVERY_S * 1000;
-          const stuck = await db.cluster.findMany({
-            where: {
-              status: { in: ["PAID", "MATCHING", "DEPLOYING", "DEGRADED", "FAILED"] },
-              updatedAt: { lt: new Date(now().getTime() - every) },
-            },
-            select: { id: true },
-            orderBy: { updatedAt: "asc" },
-            take: 1_000,
-          });
+          const stuck = await stuckDeployments(db, new Date(now().getTime() - every));
           const slot = Math.floor(now().getTime() / every);
-          await enqueueManyOnce(deploy, stuck.map((c) => jobs.deployNudge(c.id, slot)));
+          await enqueueManyOnce(deploy, stuck.map((id) => jobs.deployNudge(id, slot)));
           return { nudged: stuck.length };
         }
       }

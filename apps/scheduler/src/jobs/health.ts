@@ -1,4 +1,32 @@
-import type { Db } from "@gpumesh/db";
+import { Prisma, type Db } from "@gpumesh/db";
+
+/** The health sweep's reads, as SQL (the sweep-plans test EXPLAINs these very statements). */
+export const healthSweepSql = {
+  /**
+   * ONLINE devices past the heartbeat deadline go OFFLINE. Two range reads of device(status,
+   * last_heartbeat_at) (never heard from; heard from before the deadline): O(devices stale).
+   */
+  markStale: (deadline: Date) => Prisma.sql`
+    update device set status = 'OFFLINE'
+     where status = 'ONLINE' and (last_heartbeat_at is null or last_heartbeat_at < ${deadline})
+    returning id`,
+  /**
+   * ACTIVE allocations whose device left ONLINE (allocation.device_lost_at, set by a trigger on
+   * device.status: partial index allocation_device_lost), of clusters that are deploying or serving:
+   * O(nodes lost), not a walk over every offline device. Allocations of clusters in other states
+   * (a held quote, a paid cluster not deploying yet) stay marked and are read again; there are as many
+   * as that work in progress.
+   */
+  lostAllocations: () => Prisma.sql`
+    select a.id::text, a.cluster_id::text, a.device_id::text, d.status::text as device_status
+      from allocation a
+      join device d on d.id = a.device_id
+      join cluster c on c.id = a.cluster_id
+     where a.status = 'ACTIVE' and a.device_lost_at is not null and d.status in ('OFFLINE', 'SUSPENDED')
+       and c.status in ('DEPLOYING', 'RUNNING', 'DEGRADED')
+     order by a.device_lost_at
+     limit 10000`,
+};
 
 /**
  * Marks ONLINE devices whose last heartbeat is older than the deadline OFFLINE. One statement, so it
@@ -7,25 +35,18 @@ import type { Db } from "@gpumesh/db";
  */
 export async function sweepStaleDevices(db: Db, offlineAfterSeconds: number, now = new Date()): Promise<string[]> {
   const deadline = new Date(now.getTime() - offlineAfterSeconds * 1000);
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    update device set status = 'OFFLINE'
-     where status = 'ONLINE' and (last_heartbeat_at is null or last_heartbeat_at < ${deadline})
-    returning id`;
+  const rows = await db.$queryRaw<{ id: string }[]>(healthSweepSql.markStale(deadline));
   return rows.map((row) => row.id);
 }
 
 /**
  * ACTIVE allocations on devices that are not ONLINE, of clusters that are deploying or serving: the
- * nodes those clusters have lost.
+ * nodes those clusters have lost. Read from the marks, not from this sweep's devices, so a crash
+ * between the two steps is repaired by the next sweep. (An allocation reserved on a device in the
+ * instant it goes OFFLINE can miss its mark; that node never acks and the deploy's ack deadline
+ * replaces it.)
  */
 export async function lostAllocations(db: Db): Promise<{ id: string; clusterId: string; deviceId: string; deviceStatus: string }[]> {
-  const rows = await db.$queryRaw<{ id: string; cluster_id: string; device_id: string; device_status: string }[]>`
-    select a.id::text, a.cluster_id::text, a.device_id::text, d.status::text as device_status
-      from allocation a
-      join device d on d.id = a.device_id
-      join cluster c on c.id = a.cluster_id
-     where a.status = 'ACTIVE' and d.status in ('OFFLINE', 'SUSPENDED')
-       and c.status in ('DEPLOYING', 'RUNNING', 'DEGRADED')
-     limit 10000`;
+  const rows = await db.$queryRaw<{ id: string; cluster_id: string; device_id: string; device_status: string }[]>(healthSweepSql.lostAllocations());
   return rows.map((row) => ({ id: row.id, clusterId: row.cluster_id, deviceId: row.device_id, deviceStatus: row.device_status }));
 }

@@ -1,11 +1,12 @@
-import { CLUSTER_BILLABLE, type ClusterStatus } from "@gpumesh/core";
 import {
   fixLeaseEnd,
   floorSecond,
   leaseEnd,
   postRefundJournal,
+  Prisma,
   publishSafely,
   releaseAllocations,
+  SETTLEMENT_PERIOD_MS,
   settleClusterPeriod,
   settlementPeriods,
   transitionClusterInTx,
@@ -44,21 +45,73 @@ export interface SweepResult {
   requested: { clusterId: string; requestedAt: Date }[];
 }
 
-/** Complete, unsettled hours of every billable lease, and leases past their end. */
+/** Most leases per kind and sweep (the earliest due first); the next sweep takes the rest. */
+const SWEEP_LIMIT = 1_000;
+
+/**
+ * Complete, unsettled hours of the leases that are due, leases past their paid end and ends asked for.
+ * O(work due): each read is an index range over rows that are due (`cluster_settle_due`,
+ * `cluster_serving_ends_at`, `cluster_serving_end_requested`), never a walk over every lease, and a
+ * due lease's periods are read from where its settled prefix ends (usage_record by cluster and period).
+ */
+/** The settle sweep's reads, as SQL (the sweep-plans test EXPLAINs these very statements). */
+export const settleSweepSql = {
+  // `case when <serving> then <due time> end` is the expression the indexes hold (migration
+  // 20261201031500_sweep_due_times says why): only serving leases have a value.
+  periodsDue: (now: Date) => Prisma.sql`
+    select id::text, started_at, ends_at, next_settle_at from cluster
+     where (case when status in ('RUNNING', 'DEGRADED') then next_settle_at end) <= ${now} and started_at is not null
+     order by (case when status in ('RUNNING', 'DEGRADED') then next_settle_at end) limit ${SWEEP_LIMIT}`,
+  pastEnd: (now: Date) => Prisma.sql`
+    select id::text, ends_at from cluster
+     where (case when status in ('RUNNING', 'DEGRADED') then ends_at end) <= ${now}
+     order by (case when status in ('RUNNING', 'DEGRADED') then ends_at end) limit ${SWEEP_LIMIT}`,
+  endRequested: (now: Date) => Prisma.sql`
+    select id::text, end_requested_at from cluster
+     where (case when status in ('RUNNING', 'DEGRADED') then end_requested_at end) is not null and (ends_at is null or ends_at > ${now})
+     order by (case when status in ('RUNNING', 'DEGRADED') then end_requested_at end) limit ${SWEEP_LIMIT}`,
+  settledSince: (clusterId: string, from: Date) => Prisma.sql`
+    select distinct period_start from usage_record where cluster_id = ${clusterId}::uuid and period_start >= ${from}`,
+};
+
 export async function findSettlementWork(db: Db, now: Date): Promise<SweepResult> {
-  const billable = [...CLUSTER_BILLABLE] as ClusterStatus[];
-  const clusters = await db.cluster.findMany({ where: { status: { in: billable }, startedAt: { not: null } }, select: { id: true, status: true, startedAt: true, endsAt: true, endRequestedAt: true } });
-  const result: SweepResult = { periods: [], ends: [], requested: [] };
-  for (const cluster of clusters) {
-    const settled = await db.usageRecord.findMany({ where: { clusterId: cluster.id }, distinct: ["periodStart"], select: { periodStart: true } });
-    const done = new Set(settled.map((u) => u.periodStart.getTime()));
-    for (const period of settlementPeriods(cluster.startedAt!, now, cluster.endsAt)) {
-      if (!done.has(period.start.getTime())) result.periods.push({ clusterId: cluster.id, periodStart: period.start });
+  const [due, ends, requested] = await Promise.all([
+    db.$queryRaw<{ id: string; started_at: Date; ends_at: Date | null; next_settle_at: Date }[]>(settleSweepSql.periodsDue(now)),
+    db.$queryRaw<{ id: string; ends_at: Date }[]>(settleSweepSql.pastEnd(now)),
+    db.$queryRaw<{ id: string; end_requested_at: Date }[]>(settleSweepSql.endRequested(now)),
+  ]);
+  const result: SweepResult = {
+    periods: [],
+    ends: ends.map((c) => ({ clusterId: c.id, endsAt: c.ends_at })),
+    requested: requested.map((c) => ({ clusterId: c.id, requestedAt: c.end_requested_at })),
+  };
+  for (const cluster of due) {
+    const from = new Date(cluster.next_settle_at.getTime() - SETTLEMENT_PERIOD_MS);
+    const settled = await db.$queryRaw<{ period_start: Date }[]>(settleSweepSql.settledSince(cluster.id, from));
+    const done = new Set(settled.map((u) => u.period_start.getTime()));
+    const periods = settlementPeriods(cluster.started_at, now, cluster.ends_at).filter((p) => p.start >= from);
+    const open = periods.filter((p) => !done.has(p.start.getTime()));
+    for (const period of open) result.periods.push({ clusterId: cluster.id, periodStart: period.start });
+    // Skip the settled prefix: due again when the first open period completes (or the next one, if
+    // none is open). Only ever forward, and only if no job moved it meanwhile.
+    const firstOpen = open[0]?.start ?? (periods.length ? periods[periods.length - 1]!.end : from);
+    const next = new Date(firstOpen.getTime() + SETTLEMENT_PERIOD_MS);
+    if (next > cluster.next_settle_at) {
+      await db.$executeRaw`update cluster set next_settle_at = ${next} where id = ${cluster.id}::uuid and next_settle_at = ${cluster.next_settle_at}`;
     }
-    if (cluster.endsAt && cluster.endsAt <= now) result.ends.push({ clusterId: cluster.id, endsAt: cluster.endsAt });
-    else if (cluster.endRequestedAt && (cluster.status === "RUNNING" || cluster.status === "DEGRADED")) result.requested.push({ clusterId: cluster.id, requestedAt: cluster.endRequestedAt });
   }
   return result;
+}
+
+/**
+ * After a period's job: if it was the lease's first period not known to be settled, the lease is due
+ * next when the period after it completes. A period that billed nothing (every node down) leaves no
+ * usage record for the sweep to find, so this is what moves past it.
+ */
+export async function markPeriodSettled(db: Db, clusterId: string, periodStart: Date): Promise<void> {
+  const due = new Date(periodStart.getTime() + SETTLEMENT_PERIOD_MS);
+  const next = new Date(periodStart.getTime() + 2 * SETTLEMENT_PERIOD_MS);
+  await db.$executeRaw`update cluster set next_settle_at = ${next} where id = ${clusterId}::uuid and next_settle_at = ${due}`;
 }
 
 export type ExpiryOutcome =
@@ -98,6 +151,7 @@ export async function settlePeriod(deps: SettleDeps, clusterId: string, periodSt
   const period = settlementPeriods(cluster.startedAt, until, end, cluster.endedAt !== null).find((p) => p.start.getTime() === periodStart.getTime());
   if (!period) return null; // not complete yet, or not a period of this lease
   const settlement = await settleClusterPeriod(deps.db, clusterId, period, deps.config);
+  await markPeriodSettled(deps.db, clusterId, period.start);
   await deps.chain.syncLease(clusterId);
   return settlement;
 }
