@@ -170,7 +170,9 @@ export async function computeRewardEpoch(db: Db, window: EpochWindow, options: {
       const [stored] = await tx.$queryRaw<{ total_weight: bigint; devices_rewarded: number; leaves_stored: number; distributed: bigint }[]>`
         with inputs as (${inputsQuery(window, options.minVerificationScoreBps, skipped)}),
         weighted as (
-          select device_id, claimant, gpu_count::bigint * online_seconds as gpu_seconds, performance_weight_bps as weight_bps,
+          -- Seconds capped at the hour, as in core contributionWeight, so weight = gpu_seconds × weight_bps
+          -- holds for every stored row (an outage recorded before the device existed counts negative).
+          select device_id, claimant, gpu_count::bigint * least(online_seconds, 3600) as gpu_seconds, performance_weight_bps as weight_bps,
                  round(least(online_seconds, 3600) * 10000 / 3600.0)::int as uptime_bps,
                  case when verified and online_seconds > 0 then gpu_count::bigint * performance_weight_bps * least(online_seconds, 3600) else 0 end as weight
             from inputs
