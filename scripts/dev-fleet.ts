@@ -14,6 +14,12 @@ export async function assignDevFleetKeys(db: Db): Promise<number> {
   const used = await db.device.count({ where: { agentPublicKey: { in: devKeys } } });
   // Seeded devices only: a device that joined with a token and was removed keeps no key (never a dev key).
   const missing = await db.device.findMany({ where: { agentPublicKey: null, joinToken: { is: null } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } });
-  await db.$transaction(missing.map((device, offset) => db.device.update({ where: { id: device.id }, data: { agentPublicKey: devDeviceKey(used + offset).publicKey } })));
+  // Chunked, not one batch transaction: hundreds of updates in one batch outlive Prisma's 5 s
+  // transaction timeout on a loaded machine, and `pnpm dev` then fails to start. Each chunk is
+  // atomic; an interrupted run resumes at the next start (keys are handed out in order from `used`).
+  for (let start = 0; start < missing.length; start += 50) {
+    const chunk = missing.slice(start, start + 50);
+    await db.$transaction(chunk.map((device, offset) => db.device.update({ where: { id: device.id }, data: { agentPublicKey: devDeviceKey(used + start + offset).publicKey } })));
+  }
   return used + missing.length;
 }
