@@ -10,7 +10,11 @@ import { AGENT_VERSION } from "./terminal.ts";
  * in a SimulatedRuntime. `pnpm dev`'s seeded network runs on it.
  */
 export async function runSimulation(options: { devices: number; first: number; gateway: string; heartbeatEveryMs?: number }): Promise<void> {
-  const counts = { connected: 0, assigned: 0, revoked: 0, proofs: 0, refused: 0 };
+  const counts = { assigned: 0, revoked: 0, proofs: 0 };
+  // Which devices are connected now (a socket that closes before it authenticates emits only
+  // "disconnected"), and what the gateway refused, by code, so a stuck fleet says why.
+  const connected = new Set<number>();
+  const refusals = new Map<string, number>();
   const clients: GatewayClient[] = [];
   const nodes: NodeAgent[] = [];
   for (let i = 0; i < options.devices; i++) {
@@ -20,9 +24,9 @@ export async function runSimulation(options: { devices: number; first: number; g
       running: () => runtime.running(),
       ...(options.heartbeatEveryMs ? { heartbeatEveryMs: options.heartbeatEveryMs } : {}),
     });
-    client.on("connected", () => counts.connected++);
-    client.on("disconnected", () => counts.connected--);
-    client.on("refused", () => counts.refused++);
+    client.on("connected", () => connected.add(i));
+    client.on("disconnected", () => connected.delete(i));
+    client.on("refused", (error: { code: string }) => refusals.set(error.code, (refusals.get(error.code) ?? 0) + 1));
     nodes.push(
       new NodeAgent(client, runtime, {
         proofs: "simulated",
@@ -34,7 +38,10 @@ export async function runSimulation(options: { devices: number; first: number; g
     setTimeout(() => client.start(), Math.floor((i * 2_000) / options.devices)).unref();
   }
   const report = setInterval(
-    () => console.log(`simulated fleet: ${Math.max(0, counts.connected)}/${options.devices} connected, ${counts.assigned} leases, ${counts.revoked} revoked, ${counts.proofs} proofs, ${counts.refused} refusals`),
+    () => {
+      const refused = [...refusals].map(([code, n]) => `${code} ×${n}`).join(", ");
+      console.log(`simulated fleet: ${connected.size}/${options.devices} connected, ${counts.assigned} leases, ${counts.revoked} revoked, ${counts.proofs} proofs${refused ? `; refused: ${refused}` : ""}`);
+    },
     30_000,
   );
   await new Promise<void>((resolve) => {

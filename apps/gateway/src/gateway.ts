@@ -169,13 +169,15 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
       metrics.auth.inc({ result: "bad-signature" });
       return closeWith(session, "AUTH_FAILED", CLOSE.authFailed, "the signature does not match this connection's nonce and the device key");
     }
+    // The agent answered in time with a valid signature: our own lookup's time (a busy database, a
+    // reconnect storm after a restart) must not count against it and close it as too slow.
+    clearTimeout(session.authTimer);
     const device = await deviceForAgentKey(db, message.publicKey);
     if (!device) {
       metrics.auth.inc({ result: "unknown-device" });
       return closeWith(session, "UNKNOWN_DEVICE", CLOSE.removed, "no device is registered with this key (removed, or never joined): run `gpumesh-agent join` with a new token");
     }
     if (session.socket.readyState !== session.socket.OPEN) return;
-    clearTimeout(session.authTimer);
     session.deviceId = device.id;
     const previous = byDevice.get(device.id);
     // Registered before the online write below: a removal committed after that write finds this
