@@ -1,7 +1,7 @@
 import "server-only";
 import { fetchDeviceStake, isStakeActive, requiredStake, stakeWithdrawableAt } from "@gpumesh/chain";
 import { gpuModel } from "@gpumesh/core";
-import { Prisma } from "@gpumesh/db";
+import { deviceChecks, Prisma } from "@gpumesh/db";
 import { chain } from "../../chain.ts";
 import { notFound } from "../../api/errors.ts";
 import { db } from "../../db.ts";
@@ -69,7 +69,7 @@ export async function supplierDeviceDetail(accountId: string, deviceId: string, 
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (DAYS - 1)));
   const [stake, checks, lease, usage, rewards, totals] = await Promise.all([
     stakeOf(deviceId, device.gpuModelId, device.gpuCount),
-    db.verificationChallenge.findMany({ where: { deviceId }, orderBy: { issuedAt: "desc" }, take: 25 }),
+    deviceChecks(db, deviceId, { limit: 25 }),
     db.allocation.findFirst({ where: { deviceId, status: "ACTIVE", cluster: { status: { in: ["DEPLOYING", "RUNNING", "DEGRADED"] } } }, select: { clusterId: true, startsAt: true, endsAt: true, ratePerSecond: true } }),
     db.$queryRaw<{ day: Date; amount: bigint }[]>`
       select date_trunc('day', period_start at time zone 'UTC') as day, sum(amount)::bigint as amount
@@ -93,10 +93,7 @@ export async function supplierDeviceDetail(accountId: string, deviceId: string, 
   return {
     device: { ...rest, gpuModelId, removed: agentPublicKey === null },
     lease,
-    evidence: checks.map((c) => ({
-      id: c.id, kind: c.kind, matrixSize: c.matrixSize, seed: c.seed, root: c.commitment, rowsOpened: c.sampledRows, elapsedMs: c.elapsedMs, status: c.status,
-      failureReason: c.failureReason, issuedAt: c.issuedAt, respondedAt: c.respondedAt,
-    })),
+    evidence: checks.checks,
     earnings,
     totals: { leaseGross: totals[0]?.lease ?? 0n, rewards: totals[0]?.rewards ?? 0n },
     stake,

@@ -7,13 +7,13 @@ import { ApiError } from "@/server/api/errors.ts";
 import { requireSession } from "@/server/auth/session.ts";
 import { supplierDeviceDetail } from "@/server/services/supply/device-detail.ts";
 import { AutoRefresh } from "../../_components/auto-refresh.tsx";
-import { EarningsChart } from "./_components/earnings-chart.tsx";
+import { EarningsChart } from "@/components/devices/earnings-chart.tsx";
+import { EvidenceTable } from "@/components/devices/evidence-table.tsx";
 
 export const metadata: Metadata = { title: "Device" };
 export const dynamic = "force-dynamic";
 
 const when = (date: Date | null) => utcTime(date);
-const short = (hex: string | null) => (hex ? `${hex.slice(0, 10)}…` : "—");
 
 export default async function SupplierDevicePage({ params }: { params: Promise<{ deviceId: string }> }) {
   const session = await requireSession();
@@ -66,7 +66,7 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
             Lease income (gross, before the protocol fee): <strong data-testid="lease-total">{formatAmount(detail.totals.leaseGross, "USDC")} USDC</strong> all time ·
             token rewards: <strong>{formatAmount(detail.totals.rewards, "MESH")} MESH</strong> all time.
           </p>
-          <EarningsChart days={chart} />
+          <EarningsChart days={chart} label="Earnings per day: lease income and token rewards over the last 14 days (the totals are above)" />
         </section>
         <section className="panel" aria-labelledby="evidence-heading">
           <h2 id="evidence-heading">Proof-of-work checks</h2>
@@ -74,33 +74,7 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
           {detail.evidence.length === 0 ? (
             <p className="empty" data-testid="no-evidence">No checks yet: the first comes within a minute of the agent connecting.</p>
           ) : (
-            <div tabIndex={0} role="region" aria-label="Proof-of-work checks">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Issued</th><th scope="col">Kind</th><th scope="col" className="num">n</th><th scope="col">Seed</th><th scope="col">Root</th>
-                    <th scope="col">Rows opened</th><th scope="col" className="num">Time</th><th scope="col">Verdict</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {detail.evidence.map((check) => (
-                    <tr key={check.id} data-testid="evidence-row">
-                      <td>{when(check.issuedAt)}</td>
-                      <td>{check.kind === "GPU_GEMM" ? "GPU" : "CPU"}</td>
-                      <td className="num">{check.matrixSize}</td>
-                      <td><code title={check.seed}>{short(check.seed)}</code></td>
-                      <td><code title={check.root ?? ""}>{short(check.root)}</code></td>
-                      <td>{check.rowsOpened.length ? check.rowsOpened.join(", ") : "—"}</td>
-                      <td className="num">{check.elapsedMs === null ? "—" : `${check.elapsedMs} ms`}</td>
-                      <td>
-                        <span className={`status ${check.status === "PASSED" ? "status-running" : check.status === "PENDING" ? "status-pending" : "status-failed"}`}>{check.status.toLowerCase()}</span>
-                        {check.failureReason ? <small className="muted"><br />{check.failureReason}</small> : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <EvidenceTable checks={detail.evidence} />
           )}
         </section>
       </div>
