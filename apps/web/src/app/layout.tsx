@@ -28,9 +28,10 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <a href="/deploy">Deploy</a>
             <a href="/clusters">Clusters</a>
             <a href="/supply">Supply</a>
-            <a href="/api/v1/network">API</a>
+            <a href="/docs/api">API</a>
             {session ? (
               <span className="account">
+                <a href="/settings">Settings</a>
                 <span className="wallet-chip" title={session.walletAddress} data-testid="signed-in-wallet">{short(session.walletAddress)}</span>
                 <SignOutButton />
               </span>
