@@ -334,7 +334,7 @@ export async function startScheduler(
 
   const verifyWorker = new Worker(QUEUES.verify, async (job) => processVerifyJob(verifyDeps, parseJob(QUEUES.verify, job.name, job.data)), { ...workerOptions, concurrency: 4 });
 
-  const indexPass = chainContext ? chainIndexPass(db, chainContext) : null;
+  const indexPass = chainContext ? chainIndexPass(db, chainContext, logger) : null;
   const indexWorker = indexPass
     ? new Worker(
         QUEUES.index,

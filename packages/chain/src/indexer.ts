@@ -11,6 +11,16 @@ import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
  * in the same database transaction as the rows it writes, so a restart resumes exactly where it
  * stopped and picks up everything produced while it was down; a lost cursor only costs time
  * (re-applying is a no-op).
+ *
+ * History is paged, never held whole: the RPC lists newest first, so a pass first walks back to the
+ * cursor keeping one signature per page (where the next older page starts), then fetches and applies
+ * the pages oldest first, advancing the cursor as it goes. Memory: two pages and one signature per
+ * page of backlog.
+ *
+ * A transaction the RPC no longer has (`getTransaction` → null: pruned from its ledger history, after
+ * retries) is skipped: reported through `onMissing`, counted in `missed`, applied without events so
+ * the cursor moves past it. Reconciliation compares what the chain paid with the ledger, so money a
+ * skipped transaction moved still shows up as a difference there.
  */
 
 export interface IndexedLease {
@@ -59,6 +69,10 @@ export interface ChainIndexerOptions {
   pageSize?: number;
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** A listed transaction the RPC returned no body for, after `missingRetries` (it is skipped). */
+  onMissing?: (signature: string, slot: number) => void;
+  /** How often to ask again for a listed transaction that comes back null (default 2, 250 ms apart). */
+  missingRetries?: number;
 }
 
 export class ChainIndexer {
@@ -74,23 +88,57 @@ export class ChainIndexer {
     this.programId = options.programId ?? GPUMESH_PROGRAM_ID;
   }
 
-  /** Signatures newer than the cursor, oldest first. */
-  private async pending(cursor: string | null): Promise<ConfirmedSignatureInfo[]> {
+  /** Transactions skipped because the RPC had no body for them (pruned), since this indexer started. */
+  missed = 0;
+
+  private page(before: string | undefined, cursor: string | null): Promise<ConfirmedSignatureInfo[]> {
     const limit = this.options.pageSize ?? 100;
-    const all: ConfirmedSignatureInfo[] = [];
-    let before: string | undefined;
-    for (;;) {
-      const page = await this.connection.getSignaturesForAddress(this.programId, { limit, ...(before ? { before } : {}), ...(cursor ? { until: cursor } : {}) }, "confirmed");
-      all.push(...page);
-      if (page.length < limit) break;
-      before = page.at(-1)!.signature;
+    return this.connection.getSignaturesForAddress(this.programId, { limit, ...(before ? { before } : {}), ...(cursor ? { until: cursor } : {}) }, "confirmed");
+  }
+
+  /**
+   * Signatures newer than the cursor, one page at a time, oldest page first (each page oldest first).
+   * The walk back keeps only each page's oldest signature (the `before` of the page after it); pages
+   * are then fetched again from the oldest, so a backlog of any length costs one signature per page.
+   */
+  private async *pending(cursor: string | null): AsyncGenerator<ConfirmedSignatureInfo[]> {
+    const limit = this.options.pageSize ?? 100;
+    const newest = await this.page(undefined, cursor);
+    if (newest.length === 0) return;
+    // anchors[k] is the `before` of page k + 1 (older than the newest page).
+    const anchors: string[] = [];
+    if (newest.length === limit) {
+      for (let before = newest.at(-1)!.signature; ; ) {
+        anchors.push(before);
+        const older = await this.page(before, cursor);
+        if (older.length < limit) break;
+        before = older.at(-1)!.signature;
+      }
     }
-    return all.reverse();
+    for (let k = anchors.length - 1; k >= 0; k--) {
+      // The cursor has moved up to the end of the page before: `until` stops there.
+      const page = await this.page(anchors[k], await this.store.getCursor());
+      yield page.reverse();
+    }
+    yield [...newest].reverse();
+  }
+
+  private async fetch(signature: string) {
+    const retries = this.options.missingRetries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      const tx = await this.connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+      if (tx || attempt >= retries) return tx;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   private async load(info: ConfirmedSignatureInfo): Promise<IndexedTransaction> {
-    const tx = await this.connection.getTransaction(info.signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
-    if (!tx) throw new Error(`transaction ${info.signature} not found`);
+    const tx = await this.fetch(info.signature);
+    if (!tx) {
+      this.missed++;
+      this.options.onMissing?.(info.signature, info.slot);
+      return { signature: info.signature, slot: info.slot, blockTime: info.blockTime ?? null, events: [], mints: [], leases: {} };
+    }
     const keys = tx.transaction.message.staticAccountKeys;
     const header = tx.transaction.message.header;
     const isWritable = (i: number) =>
@@ -125,18 +173,19 @@ export class ChainIndexer {
     this.running ??= (async () => {
       try {
         let cursor = await this.store.getCursor();
-        const pending = await this.pending(cursor);
         let applied = 0;
-        for (const info of pending) {
-          const tx = info.err ? { signature: info.signature, slot: info.slot, blockTime: info.blockTime ?? null, events: [], mints: [], leases: {} } : await this.load(info);
-          try {
-            await this.store.apply(tx, cursor);
-          } catch (error) {
-            if (error instanceof CursorMovedError) return applied;
-            throw error;
+        for await (const page of this.pending(cursor)) {
+          for (const info of page) {
+            const tx = info.err ? { signature: info.signature, slot: info.slot, blockTime: info.blockTime ?? null, events: [], mints: [], leases: {} } : await this.load(info);
+            try {
+              await this.store.apply(tx, cursor);
+            } catch (error) {
+              if (error instanceof CursorMovedError) return applied;
+              throw error;
+            }
+            cursor = info.signature;
+            applied++;
           }
-          cursor = info.signature;
-          applied++;
         }
         return applied;
       } finally {
