@@ -263,6 +263,8 @@ try {
     const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);
     if (value) schedulerEnv[name] = value;
   }
+  // A new explorer snapshot every 10 s, so the explorer moves visibly (the default is 30 s).
+  schedulerEnv.EXPLORER_EVERY_S = process.env.EXPLORER_EVERY_S ?? "10";
   // The queue dashboard, on loopback, behind a password that is new on every run unless ADMIN_TOKEN is set.
   const adminToken = config.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   Object.assign(schedulerEnv, { ADMIN_PORT: String(config.GPUMESH_ADMIN_PORT), ADMIN_TOKEN: adminToken });

@@ -1,19 +1,29 @@
-import { formatAmount, region as regionInfo } from "@gpumesh/core";
-import { networkSummary, type NetworkSummary } from "@gpumesh/db";
-import { db } from "@/server/db.ts";
+import { REGIONS } from "@gpumesh/core";
+import { toJson } from "@/server/json.ts";
 import { logger } from "@/server/logger.ts";
+import { capacity, gpuModelMarkets, networkHeadline } from "@/server/services/explorer/home.ts";
+import { worldMap } from "@/server/services/explorer/world-map.ts";
+import { ExplorerHome, type ExplorerHomeProps } from "./_home/explorer-home.tsx";
 
 export const dynamic = "force-dynamic";
 
-const number = (value: number) => value.toLocaleString("en-US");
+/** The same JSON the API answers (bigints as strings, dates as ISO strings), for the client component. */
+const wire = <T,>(value: unknown) => JSON.parse(toJson(value)) as T;
 
 export default async function ExplorerPage() {
-  let summary: NetworkSummary;
+  let props: ExplorerHomeProps;
   try {
-    summary = await networkSummary(db);
+    const [headline, shapes, models] = await Promise.all([networkHeadline(), capacity({}), gpuModelMarkets()]);
+    props = {
+      headline: wire(headline),
+      shapes: wire(shapes.shapes),
+      models: wire(models.models),
+      map: worldMap(),
+      regions: REGIONS.map((r) => ({ id: r.id, name: r.name })),
+    };
   } catch (error) {
     // The reason goes to the log; the public page never shows database errors.
-    logger.error({ err: error }, "explorer: network summary failed");
+    logger.error({ err: error }, "explorer: network snapshot failed");
     return (
       <div className="panel error" role="alert">
         <h2>The network data is unavailable</h2>
@@ -21,86 +31,5 @@ export default async function ExplorerPage() {
       </div>
     );
   }
-
-  if (summary.devices.total === 0) {
-    return (
-      <div className="panel empty">
-        <h1>No devices yet</h1>
-        <p>When suppliers register machines they appear here. In development, `pnpm dev` seeds a simulated network.</p>
-      </div>
-    );
-  }
-
-  const maxRegionGpus = Math.max(...summary.byRegion.map((entry) => entry.gpus));
-  return (
-    <>
-      <h1>Network explorer</h1>
-      <p className="subtitle">Live from the GPUMesh database: every supplier machine, by GPU model and region.</p>
-      <section className="stats" aria-label="Network totals">
-        <div className="stat">
-          <div className="label">GPUs online</div>
-          <div className="value" data-testid="gpus-online">{number(summary.gpus.online)}</div>
-          <div className="hint">of {number(summary.gpus.total)} registered</div>
-        </div>
-        <div className="stat">
-          <div className="label">Devices online</div>
-          <div className="value" data-testid="devices-online">{number(summary.devices.online)}</div>
-          <div className="hint">of {number(summary.devices.total)} devices</div>
-        </div>
-        <div className="stat">
-          <div className="label">GPUs hired</div>
-          <div className="value">{number(summary.gpus.hired)}</div>
-          <div className="hint">{summary.gpus.online ? ((summary.gpus.hired / summary.gpus.online) * 100).toFixed(1) : "0"}% utilisation</div>
-        </div>
-        <div className="stat">
-          <div className="label">Suppliers</div>
-          <div className="value" data-testid="suppliers">{number(summary.suppliers)}</div>
-          <div className="hint">in {summary.byRegion.length} regions</div>
-        </div>
-      </section>
-      <div className="grid2">
-        <section className="panel" aria-label="GPUs by model">
-          <h2>GPUs by model</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>Model</th>
-                <th className="num">Online</th>
-                <th className="num">Total</th>
-                <th className="num">From / GPU-hour</th>
-              </tr>
-            </thead>
-            <tbody>
-              {summary.byModel.map((model) => (
-                <tr key={model.gpuModelId} data-testid="model-row">
-                  <td>{model.name}</td>
-                  <td className="num">{number(model.onlineGpus)}</td>
-                  <td className="num">{number(model.gpus)}</td>
-                  <td className="num">{model.minPricePerGpuHour === null ? "—" : `$${formatAmount(model.minPricePerGpuHour, "USDC", { minFractionDigits: 2 })}`}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-        <section className="panel" aria-label="GPUs by region">
-          <h2>GPUs by region</h2>
-          <table>
-            <tbody>
-              {summary.byRegion.map((entry) => (
-                <tr key={entry.region} data-testid="region-row">
-                  <td>{regionInfo(entry.region)?.name ?? entry.region}</td>
-                  <td style={{ width: "45%" }}>
-                    <div className="bar" aria-hidden>
-                      <span style={{ width: `${(entry.gpus / maxRegionGpus) * 100}%` }} />
-                    </div>
-                  </td>
-                  <td className="num">{number(entry.onlineGpus)} / {number(entry.gpus)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      </div>
-    </>
-  );
+  return <ExplorerHome {...props} />;
 }
