@@ -207,7 +207,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
                   <tr key={`${receipt.signature}-${receipt.kind}`} data-testid={`receipt-${receipt.kind.toLowerCase()}`}>
                     <td>{receipt.kind.toLowerCase()}</td>
                     <td className="num">{money(receipt.amount, receipt.token)}</td>
-                    <td><code title={receipt.signature}>{receipt.signature.slice(0, 8)}…{receipt.signature.slice(-6)}</code></td>
+                    <td><a href={`/tx/${receipt.signature}`} title={receipt.signature}><code>{receipt.signature.slice(0, 8)}…{receipt.signature.slice(-6)}</code></a></td>
                   </tr>
                 ))}
               </tbody>
