@@ -28,6 +28,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <a href="/deploy">Deploy</a>
             <a href="/clusters">Clusters</a>
             <a href="/supply">Supply</a>
+            <a href="/rewards">Rewards</a>
             <a href="/docs/api">API</a>
             {session ? (
               <span className="account">

@@ -22,6 +22,7 @@ import {
 } from "../schemas/clusters.ts";
 import { DeviceIdParams, DeviceListQuery, DeviceListResponse, EvidenceQuery, EvidenceResponse, PublicDeviceView, PublicSupplierView, SignatureParams, SupplierParams, TransactionView } from "../schemas/directory.ts";
 import { EpochParams, EpochView } from "../schemas/epochs.ts";
+import { ClaimBody, ClaimOrderView, ClaimResultView, EmissionView, RewardProofView, RewardsQuery, WalletParams, WalletRewardsView } from "../schemas/rewards.ts";
 import { AvailabilityQuery, AvailabilityResponse } from "../schemas/markets.ts";
 import { CapacityQuery, CapacityResponse, HistoryQuery, HistoryResponse, ModelsResponse, NetworkHeadline, NetworkStream, RegionsResponse } from "../schemas/explorer.ts";
 import {
@@ -204,6 +205,65 @@ export const operations: Operation[] = [
     params: EpochParams,
     response: EpochView,
     errors: ["NOT_FOUND"],
+  },
+  {
+    id: "getWalletRewards",
+    method: "get",
+    path: "/api/v1/rewards/{wallet}",
+    summary: "A wallet's rewards: per epoch and device, claimable now, claims",
+    description: "Per epoch (newest first, paged) and per device what was earned and why: GPUs, seconds online, performance weight, verification, the epoch's pool and total weight, so weight = GPUs × performance weight × seconds and reward = ⌊pool × weight ÷ total weight⌋ can be recomputed. Claimable = the cumulative amount in the newest posted tree − what the program already paid (its claim record).",
+    tags: ["Rewards"],
+    auth: "public",
+    params: WalletParams,
+    query: RewardsQuery,
+    response: WalletRewardsView,
+    errors: [],
+  },
+  {
+    id: "getWalletRewardProof",
+    method: "get",
+    path: "/api/v1/rewards/{wallet}/proof",
+    summary: "A wallet's merkle proof against the newest posted root",
+    description: "What claim_rewards(cumulative, proof) takes. The program also accepts the previous root for one epoch after a new post, so a proof fetched just before a post still claims.",
+    tags: ["Rewards"],
+    auth: "public",
+    params: WalletParams,
+    response: RewardProofView,
+    errors: ["NOT_FOUND"],
+  },
+  {
+    id: "orderRewardClaim",
+    method: "post",
+    path: "/api/v1/rewards/claim/transaction",
+    summary: "The unsigned claim_rewards for everything your wallet is owed",
+    description: "Built by the server from its own proof (creates your MESH token account if missing); your wallet signs it and you submit it to /api/v1/rewards/claim. Nothing owed is 409 NOTHING_TO_CLAIM.",
+    tags: ["Rewards"],
+    auth: "session",
+    response: ClaimOrderView,
+    errors: ["NOTHING_TO_CLAIM", "UNAVAILABLE"],
+  },
+  {
+    id: "claimRewards",
+    method: "post",
+    path: "/api/v1/rewards/claim",
+    summary: "Submit the wallet-signed claim_rewards",
+    description: "Checked against the order the server built, submitted, confirmed and recorded once; answers what the program paid.",
+    tags: ["Rewards"],
+    auth: "session",
+    body: ClaimBody,
+    response: ClaimResultView,
+    errors: ["NOTHING_TO_CLAIM", "CONFLICT", "EXPIRED", "TRANSACTION_MISMATCH", "UNAVAILABLE"],
+  },
+  {
+    id: "getEmission",
+    method: "get",
+    path: "/api/v1/emission",
+    summary: "MESH emission: schedule, minted, burned, circulating",
+    description: "The hour in progress and what it emits, what the schedule says so far, what the program minted, what was burned (genesis + minted − supply), circulating supply and progress toward the 300M cap, and the schedule sampled every 30 days.",
+    tags: ["Rewards"],
+    auth: "public",
+    response: EmissionView,
+    errors: ["UNAVAILABLE"],
   },
   // -- quotes
   {

@@ -1,0 +1,71 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useRef, useState } from "react";
+import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
+import { api, ApiClientError } from "@/lib/api-client.ts";
+import { money } from "@/lib/format.ts";
+import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
+
+type Step = "idle" | SigningStep;
+const LABEL: Record<Step, string> = { idle: "Claim all", building: "Preparing the transaction…", signing: "Signing… approve it in your wallet", confirming: "Confirming on-chain…" };
+
+interface ClaimResult {
+  amount: string;
+  cumulative: string;
+  epoch: number;
+  txSignature: string;
+}
+
+/**
+ * Claims everything the wallet is owed in one transaction: the server builds claim_rewards from its
+ * own proof (and creates the MESH token account if the wallet has none), the wallet signs, the server
+ * checks, submits and confirms it. Disabled when nothing is claimable.
+ */
+export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: string; claimable: string }) {
+  const router = useRouter();
+  const { sign } = useSigner(sessionWallet);
+  const [step, setStep] = useState<Step>("idle");
+  const [error, setError] = useState<string | null>(null);
+  const [claimed, setClaimed] = useState<ClaimResult | null>(null);
+  const busy = useRef(false);
+  const nothing = BigInt(claimable) === 0n;
+
+  async function claim() {
+    if (busy.current) return;
+    busy.current = true;
+    setError(null);
+    try {
+      const result = await signAndSubmit<ClaimResult>({
+        order: () => api<{ transaction: string }>("/api/v1/rewards/claim/transaction", { method: "POST" }),
+        sign,
+        submit: (signed) => api<ClaimResult>("/api/v1/rewards/claim", { body: { transaction: signed } }),
+        onStep: setStep,
+      });
+      if (result) setClaimed(result);
+      router.refresh();
+    } catch (failure) {
+      setError(failure instanceof ApiClientError ? failure.message : walletErrorText(failure));
+    } finally {
+      setStep("idle");
+      busy.current = false;
+    }
+  }
+
+  return (
+    <div className="claim">
+      <button type="button" className="primary" onClick={() => void claim()} disabled={step !== "idle" || nothing} data-testid="claim-all">
+        {LABEL[step]}
+      </button>
+      {nothing && step === "idle" && !claimed ? <p className="muted" data-testid="nothing-to-claim">Nothing to claim right now: each hour’s rewards become claimable once the hour is posted on-chain.</p> : null}
+      <p role="status" aria-live="polite" className="claim-result" data-testid="claim-result">
+        {claimed ? (
+          <>
+            Claimed <strong>{money(claimed.amount, "MESH")}</strong> (against epoch {claimed.epoch}). Transaction <a href={`/tx/${claimed.txSignature}`}><code className="signature">{claimed.txSignature}</code></a>
+          </>
+        ) : null}
+      </p>
+      {error ? <p role="alert" className="error-text" data-testid="claim-error">{error}</p> : null}
+    </div>
+  );
+}
