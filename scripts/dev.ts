@@ -134,6 +134,14 @@ function run(name: string, command: string, args: string[], env: Record<string, 
 }
 
 const isLoopback = (url: string) => ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+/**
+ * When emission starts on a chain bootstrapped here: 58 minutes ago, so the first hourly reward epoch
+ * ends about two minutes after the seeded devices' agents come online and a supplier sees (and can
+ * claim) rewards right away, instead of an hour of nothing. The program accepts a start up to 7 days
+ * in the past; hour 1's emission is a full hour's, shared by whoever was online and verified in it.
+ */
+const devEmissionStart = () => Math.floor(Date.now() / 1000) - 58 * 60;
+
 /** localnet, or a local validator that this script bootstraps with the dev keys. */
 const chainIsLocal = !config.SOLANA_RPC_URL || isLoopback(config.SOLANA_RPC_URL);
 
@@ -241,14 +249,14 @@ try {
     say(`starting localnet on 127.0.0.1:${config.GPUMESH_LOCALNET_PORT}`);
     localnet = await startLocalnet({ binary, port: config.GPUMESH_LOCALNET_PORT, ownProcessGroup: true });
     await registry.record("localnet", localnet.process.pid, { port: config.GPUMESH_LOCALNET_PORT });
-    const accounts = await bootstrapLocalnet(localnet.connection);
+    const accounts = await bootstrapLocalnet(localnet.connection, { emissionStart: devEmissionStart() });
     say(`localnet ready in ${localnet.startupMs} ms: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
     await registerSeededSuppliers(localnet.connection, accounts, postgres.url);
     solanaRpcUrl = localnet.url;
   } else if (isLoopback(solanaRpcUrl)) {
     // A local solana-test-validator with the program deployed: initialize it the same way (dev keys).
     const connection = new Connection(solanaRpcUrl, "confirmed");
-    const accounts = await bootstrapLocalnet(connection);
+    const accounts = await bootstrapLocalnet(connection, { emissionStart: devEmissionStart() });
     say(`using ${solanaRpcUrl}: program initialized, demo renter ${accounts.demoRenter.publicKey.toBase58()}`);
     await registerSeededSuppliers(connection, accounts, postgres.url);
   } else say(`using ${solanaRpcUrl} (not bootstrapped: a remote cluster is initialized by its operator)`);
@@ -263,6 +271,8 @@ try {
     const value = process.env[name] ?? (bootstrapped ? "dev" : undefined);
     if (value) schedulerEnv[name] = value;
   }
+  // Post each hour's rewards within ~15 s of its end (the default sweep is every minute).
+  schedulerEnv.REWARDS_SWEEP_EVERY_S = process.env.REWARDS_SWEEP_EVERY_S ?? "15";
   // A new explorer snapshot every 10 s, so the explorer moves visibly (the default is 30 s).
   schedulerEnv.EXPLORER_EVERY_S = process.env.EXPLORER_EVERY_S ?? "10";
   // The queue dashboard, on loopback, behind a password that is new on every run unless ADMIN_TOKEN is set.
