@@ -19,6 +19,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  *   gpumesh_online_oldest_heartbeat_seconds          age of the stalest heartbeat among ONLINE devices (0 when none): nearing
  *                                                    DEVICE_OFFLINE_AFTER_S means the health sweep or heartbeat ingest lags
  *   gpumesh_reconciliation_mismatches                closed leases whose chain payouts and ledger disagree (lease_reconciliation.ok = false)
+ *   gpumesh_chain_transactions_missed_total          program transactions the RPC listed but no longer had (pruned): skipped by the indexer
  *   + prom-client's process metrics (CPU, memory, event loop lag, …) under gpumesh_scheduler_
  *
  * Queue and job counters are per process (sum them across schedulers); the queue and Postgres
@@ -31,6 +32,7 @@ export interface SchedulerMetrics {
   /** Observes a worker's completed, failed and stalled events. */
   observe(worker: Worker): void;
   deploy: { gangReserved(devices: number, replacement: boolean): void; reservationRaceLost(): void };
+  indexer: { missed(transactions: number): void };
   /** The exposition: body and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -97,6 +99,11 @@ export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCac
   const gangs = new Counter({ name: "gpumesh_gang_reservations_total", help: "Gangs reserved by deploy jobs (rate() = reservations per second).", labelNames: ["kind"], registers: [registry] });
   const devices = new Counter({ name: "gpumesh_reserved_devices_total", help: "Devices in the gangs reserved by deploy jobs.", registers: [registry] });
   const racesLost = new Counter({ name: "gpumesh_reservation_races_lost_total", help: "Reservation attempts lost to another reservation (the job re-matches).", registers: [registry] });
+  const missedTransactions = new Counter({
+    name: "gpumesh_chain_transactions_missed_total",
+    help: "Program transactions the RPC listed but had no body for (pruned): skipped by the chain indexer.",
+    registers: [registry],
+  });
   // Both series exist from the start, so rate() works before the first reservation.
   gangs.inc({ kind: "new" }, 0);
   gangs.inc({ kind: "replacement" }, 0);
@@ -169,6 +176,11 @@ export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCac
       },
       reservationRaceLost() {
         racesLost.inc();
+      },
+    },
+    indexer: {
+      missed(transactions) {
+        missedTransactions.inc(transactions);
       },
     },
     async scrape() {

@@ -340,7 +340,9 @@ export async function startScheduler(
         QUEUES.index,
         async (job) => {
           parseJob(QUEUES.index, job.name, job.data);
-          return indexPass();
+          const pass = await indexPass();
+          metrics.indexer.missed(pass.missed);
+          return pass;
         },
         { ...workerOptions, concurrency: 1 },
       )

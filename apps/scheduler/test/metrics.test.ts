@@ -109,6 +109,8 @@ describe("scheduler metrics", () => {
       expect(value(samples, "gpumesh_devices", { status: "SUSPENDED" })).toBe(byStatus.find((r) => r.status === "SUSPENDED")?._count ?? 0);
 
       expect(value(samples, "gpumesh_reconciliation_mismatches")).toBe(1);
+      // No chain here: nothing indexed, nothing missed; the series is there for alerts from the start.
+      expect(value(samples, "gpumesh_chain_transactions_missed_total")).toBe(0);
       // Heartbeats were set fresh in beforeAll (seconds ago), the seed's REGISTERED devices do not count.
       const heartbeatAge = value(samples, "gpumesh_online_oldest_heartbeat_seconds")!;
       expect(heartbeatAge).toBeGreaterThan(0);
