@@ -1,4 +1,5 @@
 import "server-only";
+import { logger } from "../logger.ts";
 import { redis } from "../redis.ts";
 import { ApiError } from "./errors.ts";
 
@@ -23,7 +24,15 @@ export const clientAddress = (request: Request): string => request.headers.get("
 export async function limitSubject(subject: string, bucket: string, limit: number, windowS: number, now = Date.now()): Promise<void> {
   const window = Math.floor(now / 1000 / windowS);
   const key = `rate:${bucket}:${subject}:${window}`;
-  const [[, count]] = (await redis.multi().incr(key).expire(key, windowS).exec()) as [[Error | null, number], [Error | null, number]];
+  let count: number;
+  try {
+    [[, count]] = (await redis.multi().incr(key).expire(key, windowS).exec()) as [[Error | null, number], [Error | null, number]];
+  } catch (error) {
+    // Fail open: a limit protects the service, it does not authorise anything, so Redis being slow or
+    // down must not take every read of the API down with it.
+    logger.warn({ err: error, bucket }, "rate limit not checked: Redis unavailable");
+    return;
+  }
   if (count > limit) throw new RateLimitedError(Math.max(1, Math.ceil((window + 1) * windowS - now / 1000)));
 }
 
