@@ -120,6 +120,8 @@ function send(client: APIRequestContext, op: Operation, values: Record<string, s
 }
 
 test.beforeAll(async ({ playwright }, info) => {
+  // `pnpm dev` compiles each route on first use, and this hook signs in and funds a wallet.
+  test.setTimeout(300_000);
   const baseURL = info.project.use.baseURL!;
   anon = await apiClient(playwright, baseURL);
   const response = await anon.get("/api/v1/openapi.json");
