@@ -97,12 +97,13 @@ program
   .description("connect to the gateway, heartbeat, prove the hardware and run leases (SIGTERM drains)")
   .addOption(new Option("--runtime <runtime>", "where leases run: process groups here, or Docker containers (Engine API)").choices(["process", "docker"]).default("process"))
   .option("--command <command...>", "the workload each lease runs (default: a small HTTP service, or the image's own command; PORT and GPUMESH_* are set)")
-  .option("--image <image>", "docker runtime: the local image for container leases", "gpumesh/workload:latest")
-  .option("--ray-image <image>", "docker runtime: the local image for Ray leases", "rayproject/ray:2.40.0")
+  .option("--image <image>", "docker runtime: the local image for container leases that bring no image of their own", "gpumesh/workload:latest")
+  .option("--ray-image <image>", "docker runtime: the local image for Ray leases that bring no image of their own", "rayproject/ray:2.40.0")
+  .addOption(new Option("--pull <policy>", "docker runtime: pull a renter's image this machine lacks, or refuse such leases").choices(["missing", "never"]).default("missing"))
   .option("--advertise-host <host>", "host renters reach this machine at", "127.0.0.1")
-  .action(async (options: { runtime: "process" | "docker"; command?: string[]; image: string; rayImage: string; advertiseHost: string }) => {
+  .action(async (options: { runtime: "process" | "docker"; command?: string[]; image: string; rayImage: string; pull: "missing" | "never"; advertiseHost: string }) => {
     try {
-      await runNode({ identity: await loadIdentity(), runtime: options.runtime, command: options.command, image: options.image, rayImage: options.rayImage, advertiseHost: options.advertiseHost });
+      await runNode({ identity: await loadIdentity(), runtime: options.runtime, command: options.command, image: options.image, rayImage: options.rayImage, pull: options.pull, advertiseHost: options.advertiseHost });
     } catch (error) {
       if (error instanceof IdentityError) fail(error.message);
       throw error;

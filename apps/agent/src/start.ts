@@ -11,7 +11,7 @@ const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${paint.dim(time())} ${line}`);
 
 /** `gpumesh-agent start`: one device, a real runtime, until SIGTERM/SIGINT (then drains and exits 0). */
-export async function runNode(options: { identity: Identity; runtime?: "process" | "docker"; command?: string[]; image?: string; rayImage?: string; advertiseHost?: string }): Promise<void> {
+export async function runNode(options: { identity: Identity; runtime?: "process" | "docker"; command?: string[]; image?: string; rayImage?: string; pull?: "missing" | "never"; advertiseHost?: string }): Promise<void> {
   const { identity } = options;
   const runtime: Runtime =
     options.runtime === "docker"
@@ -19,6 +19,7 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
           deviceId: identity.file.deviceId,
           image: (assignment) => (assignment.clusterType === "RAY" ? (options.rayImage ?? "rayproject/ray:2.40.0") : (options.image ?? "gpumesh/workload:latest")),
           ...(options.command ? { command: options.command } : {}),
+          ...(options.pull ? { pull: options.pull } : {}),
           gpus: detectHardware().gpus.length > 0,
           ...(options.advertiseHost ? { advertiseHost: options.advertiseHost } : {}),
         })

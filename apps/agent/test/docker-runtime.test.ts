@@ -62,6 +62,17 @@ describe("the Docker runtime's create body", () => {
     expect(spec.ExposedPorts).toEqual({ "8265/tcp": {} });
   });
 
+  it("runs the renter's workload: its command, its env and SSH key before ours, every port it serves published", () => {
+    const lease = assignment({
+      workload: { image: "ghcr.io/acme/train:2", command: ["python", "train.py"], env: { EPOCHS: "3" }, ports: [8888, 22], sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop" },
+    });
+    const spec = containerSpec(lease, { deviceId: "d", image: "ghcr.io/acme/train:2", command: ["the-suppliers-default"], gpus: true });
+    expect(spec.Cmd).toEqual(["python", "train.py"]);
+    expect(spec.Env!.slice(0, 3)).toEqual(["EPOCHS=3", "SSH_PUBLIC_KEY=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop", "PORT=8888"]);
+    expect(spec.ExposedPorts).toEqual({ "8888/tcp": {}, "22/tcp": {} });
+    expect(Object.keys(spec.HostConfig!.PortBindings as object)).toEqual(["8888/tcp", "22/tcp"]);
+  });
+
   it("finds the socket in DOCKER_HOST when it is a unix socket", () => {
     expect(dockerSocketPath({ DOCKER_HOST: "unix:///tmp/podman.sock" })).toBe("/tmp/podman.sock");
     expect(dockerSocketPath({ DOCKER_HOST: "tcp://10.0.0.1:2375" })).toBe("/var/run/docker.sock");
@@ -229,6 +240,32 @@ describe.skipIf(!podmanInstalled)(engineSuite, () => {
     await docker_.stop(lease.allocationId);
     await Promise.all([docker_.stop(lease.allocationId), docker_.stop(lease.allocationId), docker_.stop(randomUUID())]);
     expect(logs.filter(([, line]) => line.startsWith("container exited"))).toEqual([]);
+  });
+
+  it("runs a renter's workload: its image, command and env, each of its ports reported (port 22 as ssh)", async () => {
+    const docker_ = runtime({ image: () => "acme/the-suppliers-default:never-used" });
+    const lease = assignment({
+      deviceId,
+      workload: {
+        image: IMAGE,
+        command: ["sh", "-c", 'mkdir -p /www; echo "$GREETING" > /www/index.html; trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & httpd -f -p 22 -h /www & wait'],
+        env: { GREETING: "hello from the renter" },
+        ports: [9000, 22],
+      },
+    });
+    const { endpoints } = await docker_.start(lease);
+    expect(endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ssh"]);
+    expect(endpoints[1]!.url).toMatch(/^ssh:\/\/root@127\.0\.0\.1:\d+$/);
+    expect(await get(endpoints[0]!.url)).toEqual({ status: 200, body: "hello from the renter\n" });
+    const info = await docker.getContainer(`gpumesh-${lease.allocationId}`).inspect();
+    expect(info.Config.Env).toEqual(expect.arrayContaining(["GREETING=hello from the renter", "PORT=9000"]));
+    await docker_.stop(lease.allocationId);
+  });
+
+  it("pulls a renter's image it lacks (a reason when it cannot), or refuses it outright on a machine that must not pull", async () => {
+    const lease = () => assignment({ deviceId, workload: { image: "localhost:1/nobody/missing:1" } });
+    await expect(runtime().start(lease())).rejects.toThrow(/^could not pull image localhost:1\/nobody\/missing:1: /);
+    await expect(runtime({ pull: "never" }).start(lease())).rejects.toThrow("image localhost:1/nobody/missing:1 is not available on this machine");
   });
 
   it("reports a RAY lease's URL as its Ray dashboard too", async () => {

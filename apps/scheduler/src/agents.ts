@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { AgentInbox, AgentOutbox, simulatedElapsedMs } from "@gpumesh/agent-protocol";
 import { Redis } from "ioredis";
+import type { Workload } from "@gpumesh/core";
 import {
   computeChallenge,
   RowCommitmentTree,
@@ -28,6 +29,8 @@ export interface AgentAssignment {
   /** ISO 8601. */
   startsAt: string;
   endsAt: string;
+  /** What the renter runs on each node (core Workload); absent: the agent's default for the type. */
+  workload?: Workload;
 }
 
 export interface AgentResponse {

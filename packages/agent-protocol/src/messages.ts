@@ -1,4 +1,4 @@
-import { GemmChallenge, GemmCommitment, GemmOpening, GemmRowRequest } from "@gpumesh/core";
+import { GemmChallenge, GemmCommitment, GemmOpening, GemmRowRequest, Workload } from "@gpumesh/core";
 import { z } from "zod";
 
 /**
@@ -28,6 +28,8 @@ export const AgentAssignment = z.object({
   gpuCount: z.number().int().min(0).max(1_024),
   startsAt: Iso,
   endsAt: Iso,
+  /** The renter's image, command, env, ports and SSH key; absent: the agent's default for the type. */
+  workload: Workload.optional(),
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
 

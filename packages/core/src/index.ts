@@ -8,6 +8,7 @@ export * from "./schemas/enums.ts";
 export * from "./schemas/common.ts";
 export * from "./schemas/device.ts";
 export * from "./schemas/cluster.ts";
+export * from "./schemas/workload.ts";
 export * from "./random.ts";
 export * from "./simulation.ts";
 export * from "./env.ts";

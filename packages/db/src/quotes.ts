@@ -13,11 +13,13 @@ import {
   toTokenUnits,
   UnexpectedClusterStatusError,
   utilisationBps,
+  workloadView,
   type ClusterRequestInput,
   type ClusterTransitionEvent,
   type PaymentToken,
   type PlacementConstraint,
   type QuoteBreakdown,
+  type WorkloadView,
 } from "@gpumesh/core";
 import { randomUUID } from "node:crypto";
 import type { Db } from "./client.ts";
@@ -114,7 +116,10 @@ export interface HeldQuote {
   clusterId: string;
   createdAt: Date;
   expiresAt: Date;
-  request: ClusterRequest;
+  /** The request as priced, without its workload (whose env values are never echoed back). */
+  request: Omit<ClusterRequest, "workload">;
+  /** What will run on each node, as may be shown: env names, not values. */
+  workload: WorkloadView | null;
   devices: QuotedDevice[];
   /** Utilisation and surge of the markets the devices are in, as priced. */
   markets: MarketLoadView[];
@@ -200,7 +205,7 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
     if (held.outcome === "held") {
       return {
         ok: true,
-        quote: { clusterId, createdAt: now, expiresAt, request, devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown, superseded },
+        quote: { clusterId, createdAt: now, expiresAt, request: withoutWorkload(request), workload: workloadView(request.workload), devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown, superseded },
       };
     }
     if (held.outcome === "too-many") {
@@ -257,6 +262,11 @@ type HoldOutcome =
   | { outcome: "too-many"; heldQuotes: number }
   | { outcome: "unavailable"; unavailable: string[]; reasons: Record<string, UnavailableReason> };
 
+function withoutWorkload(request: ClusterRequest): Omit<ClusterRequest, "workload"> {
+  const { workload: _workload, ...rest } = request;
+  return rest;
+}
+
 async function holdQuote(
   db: Db,
   args: { clusterId: string; accountId: string; request: ClusterRequest; now: Date; expiresAt: Date; window: { startsAt: Date; endsAt: Date }; maxHeld: number; priced: Priced },
@@ -266,7 +276,8 @@ async function holdQuote(
   const devices = [...priced.devices].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   const gpus = devices.reduce((n, d) => n + d.gpuCount, 0);
   const reason = `quote held: ${devices.length} device(s), ${gpus} GPU(s) at ${priced.breakdown.pricePerGpuHour} per GPU-hour until ${args.expiresAt.toISOString()}`;
-  const stored = toJson({ version: 1, request, devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown });
+  // The workload goes to its own column (read by the deploy job only), not into the quote shown to people.
+  const stored = toJson({ version: 1, request: withoutWorkload(request), devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown });
   const [row] = await db.$queryRaw<{ outcome: "held" | "too-many" | "unavailable"; held_quotes: number; unavailable_ids: string[] | null; unavailable_reasons: UnavailableReason[] | null }[]>`
     select outcome, held_quotes, unavailable_ids, unavailable_reasons
       from gpumesh_hold_quote(${args.clusterId}::uuid, ${args.accountId}::uuid, ${args.maxHeld}::int, ${QUOTE_LOCK_SPACE}::int, ${args.now}::timestamptz,
@@ -280,6 +291,8 @@ async function holdQuote(
                               ${devices.map((d) => d.gpuCount)}::int[],
                               ${devices.map(() => priced.breakdown.pricePerGpuHour.toString())}::text[]::bigint[], ${RESERVATION_LOCK_SPACE}::int)`;
   if (!row) throw new Error("gpumesh_hold_quote returned no row");
+  // Before anyone can pay for it: the quote id reaches the renter only when this returns.
+  if (row.outcome === "held" && request.workload) await db.$executeRaw`update cluster set workload = ${JSON.stringify(request.workload)}::jsonb where id = ${args.clusterId}::uuid`;
   if (row.outcome === "unavailable") {
     const ids = row.unavailable_ids ?? [];
     return { outcome: "unavailable", unavailable: ids, reasons: Object.fromEntries(ids.map((id, i) => [id, row.unavailable_reasons?.[i] ?? "unknown"])) };

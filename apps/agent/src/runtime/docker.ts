@@ -28,8 +28,13 @@ export interface DockerRuntimeOptions {
   socketPath?: string;
   /** This device: its id labels every container, and bounds everything the runtime may touch. */
   deviceId: string;
-  /** Which (local) image runs a lease. Images are never pulled: a missing one refuses the lease. */
+  /** Which (local) image runs a lease without a renter's workload. These are never pulled. */
   image: (assignment: AgentAssignment) => string;
+  /**
+   * A renter's image missing here: `missing` pulls it (default), `never` refuses the lease (a machine
+   * that must only run what its owner loaded).
+   */
+  pull?: "missing" | "never";
   /** The container's command; default the image's own. */
   command?: string[];
   /** Request every GPU (`DeviceRequests`, the NVIDIA Container Toolkit). */
@@ -63,6 +68,19 @@ export function isRayImage(image: string): boolean {
 /** The port a workload of this image serves on inside its container. */
 export const containerPort = (image: string) => (isRayImage(image) ? RAY_DASHBOARD_PORT : WORKLOAD_PORT);
 
+/** The image a lease runs: the renter's, else this agent's default for the cluster type. */
+export const leaseImage = (assignment: AgentAssignment, fallback: (assignment: AgentAssignment) => string) => assignment.workload?.image ?? fallback(assignment);
+
+/** The ports published for a lease, the one it serves on (PORT) first: the renter's, else the image's. */
+export const leasePorts = (assignment: AgentAssignment, image: string) => (assignment.workload?.ports?.length ? assignment.workload.ports : [containerPort(image)]);
+
+/** The renter's env (never PORT or GPUMESH_*: core Workload refuses them) and SSH key, as KEY=value. */
+export function workloadEnv(assignment: AgentAssignment): string[] {
+  const workload = assignment.workload;
+  if (!workload) return [];
+  return [...Object.entries(workload.env ?? {}).map(([name, value]) => `${name}=${value}`), ...(workload.sshPublicKey ? [`SSH_PUBLIC_KEY=${workload.sshPublicKey}`] : [])];
+}
+
 /**
  * The Engine API create body for a lease (`POST /containers/create?name=gpumesh-<allocationId>`): the
  * labels, the process runtime's environment, one port published on a host port the engine picks, the
@@ -72,13 +90,15 @@ export function containerSpec(
   assignment: AgentAssignment,
   options: { deviceId: string; image: string; command?: string[]; gpus: boolean; stopTimeoutS?: number },
 ): Docker.ContainerCreateOptions {
-  const port = `${containerPort(options.image)}/tcp`;
+  const ports = leasePorts(assignment, options.image).map((port) => `${port}/tcp`);
+  const command = assignment.workload?.command ?? options.command;
   return {
     name: containerName(assignment.allocationId),
     Image: options.image,
-    ...(options.command ? { Cmd: options.command } : {}),
+    ...(command ? { Cmd: command } : {}),
     Env: [
-      `PORT=${containerPort(options.image)}`,
+      ...workloadEnv(assignment),
+      `PORT=${leasePorts(assignment, options.image)[0]}`,
       `GPUMESH_ALLOCATION_ID=${assignment.allocationId}`,
       `GPUMESH_CLUSTER_ID=${assignment.clusterId}`,
       `GPUMESH_CLUSTER_TYPE=${assignment.clusterType}`,
@@ -91,11 +111,11 @@ export function containerSpec(
       [LABELS.allocation]: assignment.allocationId,
       [LABELS.cluster]: assignment.clusterId,
     },
-    ExposedPorts: { [port]: {} },
+    ExposedPorts: Object.fromEntries(ports.map((port) => [port, {}])),
     StopTimeout: options.stopTimeoutS ?? 10,
     HostConfig: {
       // An empty HostPort: the engine binds a free one (no race with a port probed here).
-      PortBindings: { [port]: [{ HostIp: "", HostPort: "" }] },
+      PortBindings: Object.fromEntries(ports.map((port) => [port, [{ HostIp: "", HostPort: "" }]])),
       RestartPolicy: { Name: "no" },
       ...(options.gpus ? { DeviceRequests: ALL_GPUS } : {}),
     },
@@ -200,8 +220,8 @@ export class DockerRuntime implements Runtime {
     const { allocationId } = assignment;
     const known = this.tracked.get(allocationId);
     if (known) return { endpoints: known.endpoints };
-    const image = this.options.image(assignment);
-    await this.requireImage(image);
+    const image = leaseImage(assignment, this.options.image);
+    await this.requireImage(image, assignment.workload?.image === image && this.options.pull !== "never");
 
     // One left from before (an agent restart, an earlier try): carry on with it if it runs, else clear it.
     for (const existing of await this.owned(allocationId).catch((error: unknown) => Promise.reject(readable(error, "list")))) {
@@ -247,16 +267,24 @@ export class DockerRuntime implements Runtime {
    */
   private async track(allocationId: string, container: Docker.Container, adopted: boolean): Promise<number | undefined> {
     const info = await container.inspect();
-    const clusterType = info.Config.Env?.find((entry) => entry.startsWith("GPUMESH_CLUSTER_TYPE="))?.slice("GPUMESH_CLUSTER_TYPE=".length);
-    const binding = Object.values(info.NetworkSettings.Ports ?? {})
-      .flatMap((bindings) => bindings ?? [])
-      .find((entry) => entry.HostPort);
-    const hostPort = binding ? Number(binding.HostPort) : undefined;
+    const env = (name: string) => info.Config.Env?.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+    const clusterType = env("GPUMESH_CLUSTER_TYPE");
+    // Every published port, the one the workload serves on (PORT) first.
+    const published = Object.entries(info.NetworkSettings.Ports ?? {})
+      .map(([port, bindings]) => ({ port: Number.parseInt(port, 10), host: Number((bindings ?? []).find((entry) => entry.HostPort)?.HostPort ?? 0) }))
+      .filter((entry) => entry.host > 0)
+      .sort((a, b) => (String(a.port) === env("PORT") ? -1 : String(b.port) === env("PORT") ? 1 : a.port - b.port));
+    const hostPort = published[0]?.host;
+    const host = urlHost(this.options.advertiseHost ?? "127.0.0.1");
     const endpoints: RunningWorkload["endpoints"] = [];
-    if (hostPort) {
-      const url = `http://${urlHost(this.options.advertiseHost ?? "127.0.0.1")}:${hostPort}/`;
+    for (const [index, entry] of published.entries()) {
+      if (entry.port === 22) {
+        endpoints.push({ kind: "ssh", url: `ssh://root@${host}:${entry.host}` });
+        continue;
+      }
+      const url = `http://${host}:${entry.host}/`;
       endpoints.push({ kind: "url", url });
-      if (clusterType === "RAY") endpoints.push({ kind: "ray-dashboard", url });
+      if (index === 0 && clusterType === "RAY") endpoints.push({ kind: "ray-dashboard", url });
     }
     this.tracked.set(allocationId, { containerId: container.id, endpoints });
     const logsDone = this.follow(allocationId, container, adopted);
@@ -317,12 +345,28 @@ export class DockerRuntime implements Runtime {
     throw new Error(`the container did not accept connections on its port within ${timeoutS} s`);
   }
 
-  private async requireImage(image: string): Promise<void> {
+  private async requireImage(image: string, pull: boolean): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
+      return;
     } catch (error) {
-      if (statusOf(error) === 404) throw new Error(`image ${image} is not available on this machine`);
-      throw readable(error, "inspect the image of");
+      if (statusOf(error) !== 404) throw readable(error, "inspect the image of");
+      if (!pull) throw new Error(`image ${image} is not available on this machine`);
+    }
+    try {
+      const progress = await this.docker.pull(image);
+      // An engine reports a failed pull inside the progress stream ({ error }), not as a failed request.
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(progress, (error: Error | null, events: { error?: string; errorDetail?: { message?: string } }[] = []) => {
+          const failed = events.find((event) => event.error || event.errorDetail);
+          if (error) reject(error);
+          else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error));
+          else resolve();
+        }),
+      );
+      await this.docker.getImage(image).inspect();
+    } catch (error) {
+      throw new Error(`could not pull image ${image}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
     }
   }
 

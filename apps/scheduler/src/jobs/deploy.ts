@@ -1,4 +1,4 @@
-import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
+import { UnexpectedClusterStatusError, Workload, type ClusterStatus } from "@gpumesh/core";
 import {
   failAndRefundSql,
   loadPlacement,
@@ -354,6 +354,8 @@ async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: {
       gpuCount: allocation.gpuCount,
       startsAt: allocation.startsAt.toISOString(),
       endsAt: allocation.endsAt.toISOString(),
+      // Checked when the quote was made (core Workload); parsed again so a bad row fails loudly here.
+      ...(cluster.workload ? { workload: Workload.parse(cluster.workload) } : {}),
     });
     await deps.schedule.ackDeadline(cluster.id, allocation.id, new Date(allocation.startsAt.getTime() + deps.config.ackTimeoutMs));
   }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BaseUnits, GpuModelId, RegionId } from "./common.ts";
 import { BillingPeriod, ClusterType, ConnectivityTier, PaymentToken, SupplierNetwork } from "./enums.ts";
+import { Workload } from "./workload.ts";
 
 /** The renter's cluster configuration: the quote form, the API body and the matcher's input. */
 export const ClusterRequest = z.object({
@@ -20,6 +21,8 @@ export const ClusterRequest = z.object({
   paymentToken: PaymentToken.default("USDC"),
   /** Highest acceptable price per GPU-hour in base units of paymentToken; none means market price. */
   maxPricePerGpuHour: BaseUnits.optional(),
+  /** What runs on every node; without one, each supplier's agent runs its default for the cluster type. */
+  workload: Workload.optional(),
 });
 export type ClusterRequest = z.infer<typeof ClusterRequest>;
 export type ClusterRequestInput = z.input<typeof ClusterRequest>;
