@@ -37,7 +37,7 @@ const REWARDS_LOCK_KEY = 0x47504d52;
  * for the window only (indexes on ended_at, the open-outage index, and issued_at), then joined by
  * hash: no per-device probe, so a million devices cost one scan of `device`.
  */
-function inputsQuery(window: EpochWindow, minVerificationScoreBps: number, excludedClaimants: readonly string[]): Prisma.Sql {
+export function inputsQuery(window: EpochWindow, minVerificationScoreBps: number, excludedClaimants: readonly string[]): Prisma.Sql {
   const start = Prisma.sql`${window.start}::timestamptz`;
   const end = Prisma.sql`${window.end}::timestamptz`;
   return Prisma.sql`
@@ -46,9 +46,11 @@ function inputsQuery(window: EpochWindow, minVerificationScoreBps: number, exclu
       union all
       select device_id, started_at, ended_at from device_outage where ended_at > ${start} and started_at < ${end}
     ), down as (
+      -- created_at by one index probe per outage: a join would hash the whole device table for it.
       select o.device_id,
-             sum(extract(epoch from (least(coalesce(o.ended_at, ${end}), ${end}) - greatest(o.started_at, ${start}, od.created_at)))) as seconds
-        from outage o join device od on od.id = o.device_id
+             sum(extract(epoch from (least(coalesce(o.ended_at, ${end}), ${end})
+                                     - greatest(o.started_at, ${start}, (select od.created_at from device od where od.id = o.device_id))))) as seconds
+        from outage o
        group by o.device_id
     ), failed as (
       select distinct device_id from verification_challenge
@@ -134,7 +136,17 @@ async function balancesAt(db: Db | DbTransaction, epoch: number): Promise<[strin
  * every claimant's cumulative amount forward. Devices without weight are not stored (a network of a
  * million mostly-idle devices would otherwise write a million zero rows per hour).
  */
-export async function computeRewardEpoch(db: Db, window: EpochWindow, options: { minVerificationScoreBps: number; onSkippedClaimant?: (wallet: string) => void }): Promise<ComputedEpoch | null> {
+export async function computeRewardEpoch(
+  db: Db,
+  window: EpochWindow,
+  options: { minVerificationScoreBps: number; onSkippedClaimant?: (wallet: string) => void; /** Filled with milliseconds per phase (the bench reads it). */ timings?: Record<string, number> },
+): Promise<ComputedEpoch | null> {
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    if (options.timings) options.timings[name] = now - mark;
+    mark = now;
+  };
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`select pg_advisory_xact_lock(${REWARDS_LOCK_KEY}::int)`;
@@ -157,8 +169,10 @@ export async function computeRewardEpoch(db: Db, window: EpochWindow, options: {
       const previous = await tx.rewardEpoch.findFirst({ where: { epoch: { lt: window.epoch } }, orderBy: { epoch: "desc" }, select: { cumulativeTotal: true } });
       const previousTotal = previous?.cumulativeTotal ?? 0n;
       const pool = epochPool(window.epoch, previousTotal);
+      phase("lock");
       const skipped = await unclaimableWallets(tx, window);
       for (const wallet of skipped) options.onSkippedClaimant?.(wallet);
+      phase("wallets");
 
       await tx.rewardEpoch.create({
         data: { epoch: window.epoch, hourStart: window.start, emission: hourlyEmission(window.epoch), cumulativeTotal: previousTotal, pool, totalWeight: 0n, status: "COMPUTED" },
@@ -206,7 +220,11 @@ export async function computeRewardEpoch(db: Db, window: EpochWindow, options: {
                (select count(*) from paid)::int as leaves_stored,
                coalesce((select sum(amount) from paid), 0)::bigint as distributed`;
 
-      const tree = new EpochClaimTree(await balancesAt(tx, window.epoch));
+      phase("allocate+store");
+      const balances = await balancesAt(tx, window.epoch);
+      phase("read balances");
+      const tree = new EpochClaimTree(balances);
+      phase("tree");
       // The balances must be the previous tree plus this epoch's payouts: anything else means
       // reward_balance drifted from the leaves, and posting would strand or over-promise MESH.
       if (tree.total !== previousTotal + BigInt(stored!.distributed)) {
@@ -217,6 +235,7 @@ export async function computeRewardEpoch(db: Db, window: EpochWindow, options: {
         data: { cumulativeTotal: tree.total, totalWeight: BigInt(stored!.total_weight), merkleRoot: tree.size ? tree.root : null },
       });
       if (tree.size) rememberTree(db, window.epoch, tree);
+      phase("epoch row");
       return {
         epoch: window.epoch,
         created: true,

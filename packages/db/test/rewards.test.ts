@@ -17,7 +17,7 @@ beforeAll(async () => {
   db = createDb(database.url, { max: 4 });
   await seedSimulatedNetwork(db, { suppliers: 40, devices: DEVICES });
   await db.device.updateMany({ where: { gpuCount: { gt: 0 } }, data: { status: "ONLINE", verificationScoreBps: 9_000 } });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   watch.restore();
