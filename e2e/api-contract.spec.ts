@@ -40,10 +40,27 @@ const PATH_FIXTURES: Record<string, string | number> = {
   deviceId: randomUUID(),
   apiKeyId: randomUUID(),
   epoch: 2_147_483_647,
+  supplierId: randomUUID(),
+  signature: "1".repeat(64),
 };
 
 /** Per operationId: the request that should succeed, for operations this file does not script below. */
-const SUCCESS: Record<string, (api: { anon: APIRequestContext }) => Promise<APIResponse>> = {};
+const SUCCESS: Record<string, (api: { anon: APIRequestContext }) => Promise<APIResponse>> = {
+  // The explorer directory on the seeded network: the newest device, its supplier, and the transaction
+  // that registered that supplier on localnet (pnpm dev registers every seeded supplier).
+  getDevice: async ({ anon }) => anon.get(`/api/v1/devices/${(await firstDevice(anon)).id}`),
+  listDeviceEvidence: async ({ anon }) => anon.get(`/api/v1/devices/${(await firstDevice(anon)).id}/evidence?limit=5`),
+  getSupplier: async ({ anon }) => anon.get(`/api/v1/suppliers/${(await firstDevice(anon)).supplier.id}`),
+  getTransaction: async ({ anon }) => {
+    const supplier = (await (await anon.get(`/api/v1/suppliers/${(await firstDevice(anon)).supplier.id}`)).json()) as { supplier: { registeredSignature: string | null } };
+    return anon.get(`/api/v1/transactions/${supplier.supplier.registeredSignature ?? "1".repeat(64)}`);
+  },
+};
+
+async function firstDevice(anon: APIRequestContext): Promise<{ id: string; supplier: { id: string } }> {
+  const page = (await (await anon.get("/api/v1/devices?limit=1")).json()) as { items: { id: string; supplier: { id: string } }[] };
+  return page.items[0]!;
+}
 
 /** Operations, or an operation's error codes, that this spec does not exercise, and why. */
 const NOT_EXERCISED: Record<string, string> = {
