@@ -8,6 +8,7 @@ import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.
 import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
 import { DEPLOY_FULL, DEPLOY_QUICK, runDeployBench } from "./deploy.ts";
 import { GATEWAY_FULL, GATEWAY_QUICK, runGatewayBench } from "./gateway-heartbeat.ts";
+import { EXPLORER_FULL, EXPLORER_QUICK, runExplorerBench } from "./explorer.ts";
 import { REWARDS_FULL, REWARDS_QUICK, runRewardsBench } from "./rewards-epoch.ts";
 
 interface BenchContext {
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
   deploy: ({ quick }) => runDeployBench(quick ? DEPLOY_QUICK : DEPLOY_FULL),
   gateway: ({ quick }) => runGatewayBench(quick ? GATEWAY_QUICK : GATEWAY_FULL),
+  explorer: ({ quick }) => runExplorerBench(quick ? EXPLORER_QUICK : EXPLORER_FULL),
   rewards: ({ quick }) => runRewardsBench(quick ? REWARDS_QUICK : REWARDS_FULL),
 };
 

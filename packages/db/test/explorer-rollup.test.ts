@@ -7,10 +7,12 @@ import {
   deployableCapacity,
   explorerHeadline,
   HIGH_VERIFICATION_BPS,
+  networkHistory,
   placeCluster,
   runExplorerRollup,
   seedCatalogue,
   SETTLE_GRACE_MS,
+  type BreakdownRow,
   type Db,
 } from "../src/index.ts";
 
@@ -205,7 +207,7 @@ describe("explorer rollups equal the raw data they summarise", () => {
       expect({ suppliers: headline.suppliers, devices: headline.devices, gpus: headline.gpus, cpus: headline.cpus, clustersRunning: headline.clustersRunning }).toEqual({
         suppliers: truth.suppliers, devices: truth.devices, gpus: truth.gpus, cpus: truth.cpus, clustersRunning: truth.clustersRunning,
       });
-      const strip = ({ devices, gpus, onlineGpus, availableGpus, minPricePerGpuHour, medianPricePerGpuHour, avgPricePerGpuHour }: (typeof headline.byModel)[number]) => ({
+      const strip = ({ devices, gpus, onlineGpus, availableGpus, minPricePerGpuHour, medianPricePerGpuHour, avgPricePerGpuHour }: BreakdownRow) => ({
         devices, gpus, onlineGpus, availableGpus, minPricePerGpuHour, medianPricePerGpuHour, avgPricePerGpuHour,
       });
       expect(Object.fromEntries(headline.byModel.map((m) => [m.gpuModelId, strip(m)]))).toEqual(truth.byModel);
@@ -233,6 +235,15 @@ describe("explorer rollups equal the raw data they summarise", () => {
       expect(sums._sum.meshMinted ?? 0n).toBe(emitted.reduce((s, x) => s + x, 0n));
       expect(sums._sum.meshBurned ?? 0n).toBe(burned.reduce((s, x) => s + x, 0n));
     }
+    // History reads the same buckets: gauges per bucket, flows summing to the totals.
+    const minutes = await db.networkSnapshot.findMany({ where: { resolution: "minute" }, orderBy: { bucketAt: "asc" } });
+    const online = await networkHistory(db, "gpusOnline", "24h", now);
+    expect(online.points.map((p) => [p.at.getTime(), p.value])).toEqual(minutes.map((m) => [m.bucketAt.getTime(), BigInt(m.gpusOnline)]));
+    const utilisation = await networkHistory(db, "utilisationBps", "1h", now);
+    expect(utilisation.points.at(-1)!.value).toBe(BigInt(Math.floor((minutes.at(-1)!.gpusHired * 10_000) / Math.max(1, minutes.at(-1)!.gpusOnline))) * (minutes.at(-1)!.gpusOnline > 0 ? 1n : 0n));
+    const minted = await networkHistory(db, "meshMinted", "7d", now);
+    expect(minted.resolution).toBe("hour");
+    expect(minted.points.reduce((sum, p) => sum + p.value, 0n)).toBe(emitted.reduce((s, x) => s + x, 0n));
     const headline = await explorerHeadline(db);
     expect(headline.fill24h.paid).toBe(await db.clusterEvent.count({ where: { toStatus: "PAID" } }));
     expect(headline.fill24h.unfilled).toBe(await db.cluster.count({ where: { status: "FAILED" } }));

@@ -1,6 +1,6 @@
 import { EMISSION_CAP, GENESIS_SUPPLY, GPU_MODELS, gpuModel, region as regionInfo } from "@gpumesh/core";
 import type { Db } from "../client.ts";
-import type { NetworkSnapshot } from "../generated/prisma/client.ts";
+import { Prisma, type NetworkSnapshot } from "../generated/prisma/client.ts";
 
 /**
  * The explorer's reads. Each reads rollup rows only (packages/db/src/explorer/rollup.ts) through their
@@ -148,27 +148,28 @@ export interface HistoryPoint {
 /** Ranges up to a day read minute buckets; longer ones hour buckets (at most 8,760 rows). */
 export const resolutionOf = (range: HistoryRange) => (HISTORY_RANGES[range] <= DAY_MS ? "minute" : "hour");
 
-function metricOf(row: NetworkSnapshot, metric: HistoryMetric): bigint {
-  switch (metric) {
-    case "utilisationBps":
-      return row.gpusOnline > 0 ? BigInt(Math.floor((row.gpusHired * 10_000) / row.gpusOnline)) : 0n;
-    case "revenueUsdc":
-    case "revenueMesh":
-    case "meshMinted":
-    case "meshBurned":
-      return row[metric];
-    default:
-      return BigInt(row[metric]);
-  }
-}
+/** Each metric as a SQL expression over network_snapshot (from this fixed list only, never from input). */
+const METRIC_SQL: Record<HistoryMetric, string> = {
+  devicesOnline: "devices_online::bigint",
+  gpusOnline: "gpus_online::bigint",
+  gpusHired: "gpus_hired::bigint",
+  utilisationBps: "case when gpus_online > 0 then (gpus_hired::bigint * 10000) / gpus_online else 0 end",
+  clustersRunning: "clusters_running::bigint",
+  revenueUsdc: "revenue_usdc",
+  revenueMesh: "revenue_mesh",
+  meshMinted: "mesh_minted",
+  meshBurned: "mesh_burned",
+};
 
+/** Two columns per bucket, computed in SQL: a 1,440-bucket day is one index range scan, no row objects. */
 export async function networkHistory(db: Db, metric: HistoryMetric, range: HistoryRange, now = new Date()): Promise<{ resolution: "minute" | "hour"; points: HistoryPoint[] }> {
   const resolution = resolutionOf(range);
-  const rows = await db.networkSnapshot.findMany({
-    where: { resolution, bucketAt: { gt: new Date(now.getTime() - HISTORY_RANGES[range]) } },
-    orderBy: { bucketAt: "asc" },
-  });
-  return { resolution, points: rows.map((row) => ({ at: row.bucketAt, value: metricOf(row, metric) })) };
+  const rows = await db.$queryRaw<{ at: Date; value: bigint }[]>`
+    select bucket_at as at, ${Prisma.raw(METRIC_SQL[metric])} as value
+      from network_snapshot
+     where resolution = ${resolution} and bucket_at > ${new Date(now.getTime() - HISTORY_RANGES[range])}
+     order by bucket_at`;
+  return { resolution, points: rows.map((row) => ({ at: row.at, value: BigInt(row.value) })) };
 }
 
 export interface ModelMarket extends BreakdownRow {
