@@ -55,6 +55,8 @@ const SUCCESS: Record<string, (api: { anon: APIRequestContext }) => Promise<APIR
     const supplier = (await (await anon.get(`/api/v1/suppliers/${(await firstDevice(anon)).supplier.id}`)).json()) as { supplier: { registeredSignature: string | null } };
     return anon.get(`/api/v1/transactions/${supplier.supplier.registeredSignature ?? "1".repeat(64)}`);
   },
+  // The explorer home: one metric's history (metric is required).
+  getNetworkHistory: async ({ anon }) => anon.get("/api/v1/network/history?metric=gpusOnline&range=1h"),
 };
 
 async function firstDevice(anon: APIRequestContext): Promise<{ id: string; supplier: { id: string } }> {
@@ -82,6 +84,7 @@ const NOT_EXERCISED: Record<string, string> = {
   submitPayoutWallet: "needs an on-chain supplier record (e2e/supply.spec.ts rotates the payout wallet)",
   "submitPayoutWallet EXPIRED": "needs an on-chain supplier record and an expired blockhash",
   "submitPayoutWallet TRANSACTION_MISMATCH": "needs an on-chain supplier record",
+  streamNetwork: "server-sent events: e2e/explorer.spec.ts reads the stream's first event and a live update",
 };
 
 let doc: Json & { paths: Record<string, Record<string, Json>> };
@@ -285,6 +288,10 @@ test("every documented error is answered with its status and code", async ({ pla
           } else if (op.query.includes("limit")) {
             await expectDocumentedError(op, await send(client, op, {}, { params: { limit: 0 } }), code, "limit");
             await expectDocumentedError(op, await send(client, op, {}, { params: { cursor: "bm90LWEtY3Vyc29y" } }), code, "cursor");
+          } else if (op.query.includes("metric")) {
+            await expectDocumentedError(op, await send(client, op, {}, { params: { metric: "nope" } }), code, "metric");
+          } else if (op.query.includes("verification")) {
+            await expectDocumentedError(op, await send(client, op, {}, { params: { region: "mars" } }), code, "region");
           } else if (op.query.includes("token")) {
             await expectDocumentedError(op, await send(client, op, {}, { params: { token: "DOGE" } }), code, "token");
           } else if (op.hasBody) {
