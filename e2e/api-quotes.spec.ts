@@ -83,6 +83,11 @@ test("every malformed field is 422 naming it, and nothing is held", async () => 
     [{ paymentToken: "DOGE" }, "paymentToken"],
     [{ maxPricePerGpuHour: -5 }, "maxPricePerGpuHour"],
     [{ maxPricePerGpuHour: "1e9" }, "maxPricePerGpuHour"],
+    [{ workload: { image: "Not An Image!" } }, "workload.image"],
+    [{ workload: { image: "app:1", env: { GPUMESH_CLUSTER_ID: "mine" } } }, "workload.env.GPUMESH_CLUSTER_ID"],
+    [{ workload: { image: "app:1", ports: [8080, 70000] } }, "workload.ports.1"],
+    [{ workload: { image: "app:1", sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }, "workload.sshPublicKey"],
+    [{ workload: { image: "app:1", privileged: true } }, "workload"],
   ];
   for (const [change, field] of cases) {
     await expectError(await api.post("/api/v1/quotes", { data: { ...body, ...change } }), 422, "VALIDATION", field);
@@ -136,6 +141,29 @@ function pricePerGpuHour(ask: bigint, surgeBps: bigint): bigint {
   const rate = (surged + 3_599n) / 3_600n;
   return (rate < 1n ? 1n : rate) * 3_600n;
 }
+
+test("a workload is kept for the agents, and its environment values never come back", async () => {
+  const secret = `sk-live-${Date.now()}`;
+  const workload = { image: "ghcr.io/acme/train:2", command: ["sh", "-c", "python train.py"], env: { API_TOKEN: secret, EPOCHS: "3" }, ports: [8888, 22], sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop" };
+  let response = await api.post("/api/v1/quotes", { data: { ...body, workload } });
+  for (const gpuCount of [2, 4, 8]) {
+    if (response.status() !== 409) break;
+    response = await api.post("/api/v1/quotes", { data: { ...body, gpuCount, workload } });
+  }
+  const text = await response.text();
+  expect(response.status(), text).toBe(201);
+  expect(text).not.toContain(secret);
+  const quote = JSON.parse(text) as HeldQuote & { workload: unknown };
+  const view = { image: workload.image, command: workload.command, envNames: ["API_TOKEN", "EPOCHS"], ports: [8888, 22], sshPublicKey: workload.sshPublicKey };
+  expect(quote.workload).toEqual(view);
+  for (const path of [`/api/v1/quotes/${quote.clusterId}`, `/api/v1/clusters/${quote.clusterId}`]) {
+    const read = await api.get(path);
+    const readText = await read.text();
+    expect(read.status(), readText).toBe(200);
+    expect(readText).not.toContain(secret);
+  }
+  expect((await json<{ workload: unknown }>(await api.get(`/api/v1/clusters/${quote.clusterId}`))).workload).toEqual(view);
+});
 
 test("the price is the server's: fields a client adds are ignored, the quote matches the availability price", async () => {
   const clientPrices = { pricePerSecond: "1", pricePerGpuHour: "1", ratePerGpuSecond: "1", total: "1", depositAmount: "1", breakdown: { total: "1", pricePerSecond: "1" } };

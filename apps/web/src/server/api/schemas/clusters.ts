@@ -42,12 +42,24 @@ const QuoteBreakdown = z
   })
   .meta({ id: "QuoteBreakdown" });
 
+/** A workload as it may be shown again (core workloadView): env names, never their values. */
+export const WorkloadViewResponse = z
+  .object({
+    image: z.string(),
+    command: z.array(z.string()).nullable(),
+    envNames: z.array(z.string()).describe("The environment variables set; their values are never returned"),
+    ports: z.array(z.number().int()),
+    sshPublicKey: z.string().nullable(),
+  })
+  .meta({ id: "WorkloadView" });
+
 export const HeldQuoteResponse = z
   .object({
     clusterId: z.uuid().describe("The quoted cluster: pay it to deploy"),
     createdAt: Timestamp,
     expiresAt: Timestamp.describe("Devices are held until then"),
-    request: z.looseObject({}).describe("The configuration as the server read it (defaults filled in)"),
+    request: z.looseObject({}).describe("The configuration as the server read it (defaults filled in), without its workload"),
+    workload: WorkloadViewResponse.nullable().describe("What runs on each node; null: the suppliers' default for the type"),
     devices: z.array(QuotedDevice),
     markets: z.array(MarketLoad),
     breakdown: QuoteBreakdown,
@@ -144,6 +156,7 @@ export const ClusterDetailResponse = z
     receipts: z.array(z.object({ kind: z.string(), amount: Amount, token: z.enum(["USDC", "MESH"]), signature: z.string(), at: Timestamp.nullable() })),
     usage: z.array(z.object({ periodStart: Timestamp, gpuSeconds: Amount, amount: Amount })),
     settled: Amount,
+    workload: WorkloadViewResponse.nullable().describe("What runs on each node; null: the suppliers' default for the type"),
   })
   .meta({ id: "Cluster" });
 

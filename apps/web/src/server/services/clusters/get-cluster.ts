@@ -1,4 +1,5 @@
 import "server-only";
+import { Workload, workloadView, type WorkloadView } from "@gpumesh/core";
 import { floorSecond, leaseEnd, type ClusterStatus, type PaymentKind, type PaymentToken } from "@gpumesh/db";
 import { notFound } from "../../api/errors.ts";
 import { env } from "../../../env.ts";
@@ -78,6 +79,7 @@ export interface ClusterDetail {
   usage: { periodStart: Date; gpuSeconds: bigint; amount: bigint }[];
   /** Settled to suppliers so far and what the renter got back, from the ledger's usage rows. */
   settled: bigint;
+  workload: WorkloadView | null;
 }
 
 const secondsBetween = (from: Date, to: Date) => BigInt(Math.max(0, Math.floor((floorSecond(to).getTime() - floorSecond(from).getTime()) / 1000)));
@@ -154,5 +156,7 @@ export async function getCluster(accountId: string, clusterId: string, now = new
     receipts: cluster.payments.map((payment) => ({ kind: payment.kind, amount: payment.amount, token: payment.token, signature: payment.txSignature, at: payment.confirmedAt })),
     usage: [...usage.values()],
     settled: cluster.usage.reduce((sum, row) => sum + row.amount, 0n),
+    // What may be shown again: the image, command, ports, key, and env names only (never values).
+    workload: cluster.workload ? workloadView(Workload.parse(cluster.workload)) : null,
   };
 }

@@ -5,6 +5,7 @@ import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
+import { EMPTY_WORKLOAD, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
 import { QuoteCard, type Quote } from "./quote-card.tsx";
 
 export interface Market {
@@ -52,6 +53,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   const [compliance, setCompliance] = useState(false);
   const [duration, setDuration] = useState(2);
   const [unit, setUnit] = useState<keyof typeof UNITS>("hours");
+  const [workloadFields, setWorkloadFields] = useState<WorkloadFields>(EMPTY_WORKLOAD);
   const [busy, setBusy] = useState(false);
   const [quote, setQuote] = useState<Quote | null>(null);
   const [problem, setProblem] = useState<{ message: string; field?: string; alternatives?: string[] } | null>(null);
@@ -81,6 +83,9 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     return prices.length ? prices.reduce((a, b) => (a < b ? a : b)).toString() : null;
   };
   const hours = duration * UNITS[unit];
+  // Kubernetes and bare-metal clusters are whole machines the renter sets up; the image is for the rest.
+  const takesImage = type === "RAY" || type === "CONTAINER";
+  const workload = takesImage ? workloadBody(workloadFields) : { workload: undefined, problem: null };
 
   const shortage =
     !regionIds.length || !modelIds.length || freeSelected >= gpuCount
@@ -101,14 +106,14 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     !Number.isInteger(gpuCount) || gpuCount < 1 ? "The GPU count must be a whole number, at least 1." :
     !Number.isInteger(duration) || duration < 1 ? "The duration must be a whole number, at least 1." :
     hours > MAX_HOURS ? "A lease lasts at most 90 days." :
-    null;
+    workload.problem;
 
   async function requestQuote() {
     setBusy(true);
     setProblem(null);
     setQuote(null);
     try {
-      const body = { name: name.trim(), type, gpuModelIds: modelIds, gpuCount, regions: regionIds, connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, durationHours: hours, paymentToken: token };
+      const body = { name: name.trim(), type, gpuModelIds: modelIds, gpuCount, regions: regionIds, connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, durationHours: hours, paymentToken: token, ...(workload.workload ? { workload: workload.workload } : {}) };
       setQuote(await api<Quote>("/api/v1/quotes", { body }));
     } catch (error) {
       if (error instanceof ApiClientError) {
@@ -143,6 +148,34 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
             </label>
           ))}
         </fieldset>
+
+        {takesImage ? (
+          <fieldset className="field workload" data-testid="workload-fields">
+            <legend>What runs on each node</legend>
+            <small>Leave the image empty to run the suppliers&apos; default {type === "RAY" ? "Ray image" : "service"}. PORT and GPUMESH_* are set for you.</small>
+            <label className="field">
+              <span>Container image</span>
+              <input value={workloadFields.image} maxLength={255} placeholder={type === "RAY" ? "rayproject/ray:2.40.0-gpu" : "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"} spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, image: event.target.value })} data-testid="workload-image" />
+            </label>
+            <label className="field">
+              <span>Command <small>(optional; runs as sh -c)</small></span>
+              <input value={workloadFields.command} placeholder="python train.py --epochs 3" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, command: event.target.value })} />
+            </label>
+            <label className="field">
+              <span>Environment <small>(NAME=value, one per line)</small></span>
+              <textarea rows={3} value={workloadFields.env} spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, env: event.target.value })} aria-describedby="env-hint" />
+              <small id="env-hint">The supplier&apos;s machine can read these, as any host can read its containers&apos; environment. After you submit, GPUMesh shows only their names.</small>
+            </label>
+            <label className="field">
+              <span>Ports <small>(the first is PORT; 22 is shown as SSH)</small></span>
+              <input value={workloadFields.ports} placeholder="8888, 22" inputMode="numeric" onChange={(event) => setWorkloadFields({ ...workloadFields, ports: event.target.value })} />
+            </label>
+            <label className="field">
+              <span>SSH public key <small>(optional; in SSH_PUBLIC_KEY)</small></span>
+              <textarea rows={2} value={workloadFields.sshPublicKey} placeholder="ssh-ed25519 AAAA… you@laptop" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, sshPublicKey: event.target.value })} />
+            </label>
+          </fieldset>
+        ) : null}
 
         <fieldset className="field">
           <legend>GPU models (any of)</legend>

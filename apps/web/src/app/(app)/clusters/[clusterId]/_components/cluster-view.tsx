@@ -31,6 +31,7 @@ export interface ClusterState {
   timeline: { id: string; from: string | null; to: string; reason: string; at: string }[];
   receipts: { kind: string; amount: string; token: string; signature: string; at: string | null }[];
   usage: { periodStart: string; gpuSeconds: string; amount: string }[];
+  workload: { image: string; command: string[] | null; envNames: string[]; ports: number[]; sshPublicKey: string | null } | null;
 }
 
 const STEPS = ["PAID", "MATCHING", "DEPLOYING", "RUNNING"] as const;
@@ -144,6 +145,27 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
                 ))}
               </tbody>
             </table>
+          )}
+          <h3>Workload</h3>
+          {cluster.workload ? (
+            <dl className="facts" data-testid="workload">
+              <dt>Image</dt>
+              <dd><code>{cluster.workload.image}</code></dd>
+              <dt>Command</dt>
+              <dd>{cluster.workload.command ? <code>{cluster.workload.command.join(" ")}</code> : "the image's own"}</dd>
+              <dt>Environment</dt>
+              <dd>{cluster.workload.envNames.length ? <>{cluster.workload.envNames.join(", ")} <small className="muted">(values hidden)</small></> : "none"}</dd>
+              <dt>Ports</dt>
+              <dd>{cluster.workload.ports.length ? cluster.workload.ports.join(", ") : "the image's default"}</dd>
+              {cluster.workload.sshPublicKey ? (
+                <>
+                  <dt>SSH key</dt>
+                  <dd><code>{cluster.workload.sshPublicKey.split(" ").slice(0, 2).join(" ").slice(0, 40)}…</code></dd>
+                </>
+              ) : null}
+            </dl>
+          ) : (
+            <p className="muted">The suppliers&apos; default for a {cluster.type.toLowerCase().replace("_", " ")} cluster.</p>
           )}
           <h3>Access</h3>
           {cluster.nodes.some((node) => node.endpoints?.length) ? (
