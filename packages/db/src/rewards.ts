@@ -248,7 +248,9 @@ export async function computeRewardEpoch(
         leavesStored: stored!.leaves_stored,
       };
     },
-    { timeout: 120_000, maxWait: 30_000 },
+    // At a million devices on a busy 2-core machine the epoch statement alone took over 5 minutes
+    // (bench/RESULTS.md): a shorter timeout would fail the same hour on every retry.
+    { timeout: 900_000, maxWait: 30_000 },
   );
 }
 
