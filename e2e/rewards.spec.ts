@@ -31,9 +31,9 @@ async function signIn(page: Page, key: Keypair) {
   await installTestWallet(page, key.secretKey, { rpcUrl: E2E_LOCALNET_URL });
   // The first visit compiles the page under `next dev` (minutes on a busy machine).
   await page.goto("/rewards", { timeout: 420_000 });
-  await expect(page).toHaveURL(/\/sign-in\?next=%2Frewards/, { timeout: 60_000 });
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Frewards/, { timeout: 240_000 });
   await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
-  await expect(page).toHaveURL(/\/rewards$/, { timeout: 90_000 });
+  await expect(page).toHaveURL(/\/rewards$/, { timeout: 240_000 });
 }
 
 async function rewardsOf(request: APIRequestContext, wallet: PublicKey): Promise<WalletRewards> {
@@ -81,8 +81,11 @@ test("a wallet with no rewards yet sees the empty state, the emission schedule a
   await expect(page.getByTestId("emission")).toBeVisible();
   // The simulator recomputes in the browser; a bad setting is named, not plotted.
   const summary = await page.getByTestId("sim-summary").textContent();
-  await page.getByTestId("sim-demandM").fill("2000");
-  await expect(page.getByTestId("sim-summary")).not.toHaveText(summary!);
+  // Typed before hydration (a slow `next dev`), a value is reset by React: type again until it takes.
+  await expect(async () => {
+    await page.getByTestId("sim-demandM").fill("2000");
+    await expect(page.getByTestId("sim-summary")).not.toHaveText(summary!, { timeout: 2_000 });
+  }).toPass({ timeout: 120_000 });
   await page.getByTestId("sim-feeBps").fill("20000");
   await expect(page.getByTestId("sim-invalid")).toBeVisible();
   await noSeriousA11yViolations(page);
@@ -127,7 +130,7 @@ test("a seeded supplier reads its per-device breakdown and claims everything in 
   await page.screenshot({ path: info.outputPath(`${info.project.name}-rewards.png`), fullPage: true });
 
   await page.getByTestId("claim-all").click();
-  await expect(page.getByTestId("claim-result")).toContainText("Claimed", { timeout: 90_000 });
+  await expect(page.getByTestId("claim-result")).toContainText("Claimed", { timeout: 240_000 });
   const signature = (await page.locator("[data-testid=claim-result] code").textContent())!.trim();
   expect(signature.length).toBeGreaterThan(40);
   // Exactly what was owed, read from localnet.
