@@ -245,7 +245,7 @@ describe("lease settlement, emissions and rewards on localnet", () => {
     expect((await supply(chain.meshMint)) - supplyBefore).toBe(minted.amount);
     expect(await tokenBalance(pdas.rewardsVault()[0])).toBe(minted.amount);
 
-    await db.rewardEpoch.create({ data: { epoch: 1, hourStart: new Date(chain.emissionStart * 1000), emission: minted.amount, cumulativeTotal: 0n } });
+    await db.rewardEpoch.create({ data: { epoch: 1, hourStart: new Date(chain.emissionStart * 1000), emission: minted.amount, cumulativeTotal: 0n, pool: 0n, totalWeight: 0n } });
     const claimant = supplier.authority;
     const tree = new RewardTree([
       { claimant: claimant.publicKey.toBytes(), cumulative: 1_500n * MESH },
