@@ -1,13 +1,13 @@
 import { LedgerAccounts, settlementSplit } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import { allocationRate, createDb, ledgerBalance, recordEndRequest, reserveDevices, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { allocationRate, createDb, ledgerBalance, recordEndRequest, reserveDevices, seedSimulatedNetwork, transitionCluster, type Db } from "@gpumesh/db";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
 import { RecordingChainSettlement } from "../src/chain.ts";
 import { endCluster, findSettlementWork, settlePeriod, type SettleDeps } from "../src/jobs/settle.ts";
 import { jobIds } from "@gpumesh/queue";
-import { moneyOfCluster, timeline } from "./helpers.ts";
+import { FlakyChainSettlement, moneyOfCluster, timeline } from "./helpers.ts";
 
 // Hourly settlement and the end of a lease, with a controlled clock, against real Postgres.
 let database: TestDatabase;
@@ -143,6 +143,49 @@ describe("settle: the end instant and who is billed", () => {
     expect(result).toEqual({ refund: cluster.depositAmount - served(cluster.rates, 7_200n, false).gross });
     expect((await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).endedAt).toEqual(first);
     expect(crashing.chain.syncs).toEqual([]);
+  });
+
+  it("two ends of one lease race during a chain outage: the one that loses the move to ENDED fails too, until end_lease lands", async () => {
+    const startedAt = wholeSecond(Date.now() - 10 * HOUR);
+    const cluster = await runningCluster(startedAt, "USDC", 3);
+    const paidEnd = cluster.endsAt!;
+    // The expiry job moved it to ENDING and is settling; the sweep's resume job reads it ENDING too.
+    await transitionCluster(db, cluster.id, "ENDING", "lease reached its paid end", { expectedFrom: "RUNNING", at: paidEnd });
+    const chain = new FlakyChainSettlement(db);
+    chain.down = true;
+    const now = new Date();
+    // Right after the expiry job's read, the sweep's job runs the end to ENDED (its end_lease fails).
+    let raced = false;
+    const racing = db.$extends({
+      query: {
+        cluster: {
+          async findUniqueOrThrow({ args, query }) {
+            const row = await query(args);
+            if (!raced) {
+              raced = true;
+              await expect(endCluster({ ...deps(now), chain }, cluster.id, "lease end resumed")).rejects.toThrow("chain unavailable");
+            }
+            return row;
+          },
+        },
+      },
+    }) as unknown as Db;
+    // The expiry job's move to ENDED finds it done: it must not complete while end_lease has not landed.
+    await expect(endCluster({ ...deps(now), db: racing, chain }, cluster.id, "lease reached its paid end")).rejects.toThrow("chain unavailable");
+    expect(raced).toBe(true);
+    expect(chain.failures).toBe(2);
+    const ended = await db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
+    expect(ended.status).toBe("ENDED");
+    expect(ended.endedAt).toEqual(paidEnd);
+    expect(chain.ended).toEqual([]);
+    // Billed once: escrow emptied, deposit = paid out + refund.
+    const money = await moneyOfCluster(db, cluster.id);
+    expect(money.escrow).toBe(0n);
+    expect(money.suppliers + money.treasury + money.burned + money.refund).toBe(cluster.depositAmount);
+    // The chain is back: the expiry job's retry ends the lease on-chain at the same instant.
+    chain.down = false;
+    expect(await endCluster({ ...deps(now), db: racing, chain }, cluster.id, "lease reached its paid end")).toBeNull();
+    expect(chain.ended).toEqual([{ clusterId: cluster.id, endedAt: paidEnd }]);
   });
 
   it("bills only the nodes that served: a node down the whole period costs nothing", async () => {

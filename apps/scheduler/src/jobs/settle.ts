@@ -200,7 +200,13 @@ export async function endCluster(deps: SettleDeps, clusterId: string, reason: st
     const refund = moved.changed ? await postRefundJournal(tx, clusterId, at, reason) : { amount: 0n, created: false };
     return { moved, released, refund };
   });
-  if (!result.moved.changed) return null;
+  if (!result.moved.changed) {
+    // Another end of this lease (the expiry, the renter's, the sweep's resume) moved it to ENDED after
+    // our read. Its chain step may be failing: this job succeeds only once the chain has the end too,
+    // like a retry that finds it ENDED above (otherwise it completes while the escrow is still locked).
+    await deps.chain.syncLease(clusterId);
+    return null;
+  }
   if (result.moved.event) await publishSafely(deps.publish, result.moved.event);
   await Promise.allSettled(result.released.map((a) => deps.agents.revoke(a.deviceId, a.id, "lease ended")));
   deps.logger.info({ cluster: clusterId, refund: result.refund.amount.toString(), endedAt: at.toISOString() }, "lease ended");
