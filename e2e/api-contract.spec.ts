@@ -302,7 +302,7 @@ test("every documented error is answered with its status and code", async ({ pla
           break;
         }
         case "BAD_REQUEST":
-          await expectDocumentedError(op, await send(client, op, fixtures, { data: "{not json", headers: { "content-type": "application/json" } }), code, "body");
+          await expectDocumentedError(op, await send(client, op, fixtures, { data: Buffer.from("{not json"), headers: { "content-type": "application/json" } }), code, "body");
           break;
         case "PAYLOAD_TOO_LARGE":
           await expectDocumentedError(op, await send(client, op, fixtures, { data: { padding: "x".repeat(70 * 1024) } }), code, "body");

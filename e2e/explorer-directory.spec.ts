@@ -144,7 +144,8 @@ test("open a supplier and its real on-chain registration transaction", async ({ 
   await page.getByTestId("registration-tx").getByRole("link").click();
   await expect(page).toHaveURL(`/tx/${supplier!.registeredSignature}`);
   await expect(page.getByTestId("signature")).toHaveText(supplier!.registeredSignature!);
-  const event = page.getByTestId("tx-event").filter({ hasText: "SupplierRegistered" });
+  // `pnpm dev` registers its seeded suppliers five to a transaction: this supplier's is one of them.
+  const event = page.getByTestId("tx-event").filter({ hasText: "SupplierRegistered" }).filter({ has: page.getByTestId("tx-supplier").getByText(supplier!.name, { exact: true }) });
   await expect(event).toBeVisible();
   await expect(event.getByTestId("tx-supplier")).toHaveText(supplier!.name);
   await noSeriousA11yViolations(page);
@@ -155,6 +156,8 @@ test("open a supplier and its real on-chain registration transaction", async ({ 
 });
 
 test("unknown and malformed ids: 404 pages, and the API names the field", async ({ page, request }) => {
+  // Three pages and eight API routes, each compiled by `pnpm dev` on its first request.
+  test.setTimeout(240_000);
   const malformed = await page.goto("/tx/not-a-signature");
   expect(malformed?.status()).toBe(404);
   await expect(page.getByTestId("not-found")).toContainText("Transaction not found");

@@ -42,6 +42,9 @@ async function noSeriousA11yViolations(page: Page) {
   expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
+// The home page pulls in the map and the charts: `pnpm dev` compiles it on the first visit.
+test.describe.configure({ timeout: 180_000 });
+
 test("the explorer shows the seeded network, the same numbers as the public API", async ({ page, request }) => {
   const first = await firstSnapshot(request);
   expect(first.devices.total).toBeGreaterThanOrEqual(300);

@@ -13,7 +13,8 @@ export function UptimeChart({ days }: { days: { day: string; uptime: number | nu
     <>
       <div role="group" aria-label="Chart window" className="segmented">
         {([7, 30] as const).map((n) => (
-          <button key={n} type="button" aria-pressed={span === n} onClick={() => setSpan(n)} data-testid={`uptime-${n}d`}>
+          // Disabled until hydrated: a click before React takes over would be lost.
+          <button key={n} type="button" aria-pressed={span === n} disabled={!mounted} onClick={() => setSpan(n)} data-testid={`uptime-${n}d`}>
             {n} days
           </button>
         ))}
