@@ -28,7 +28,7 @@ describe("the deploy form's workload fields", () => {
   });
 
   it("says which line or port is wrong", () => {
-    expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", env: "A=1\nB" }).problem).toBe("Environment line 2: write it as NAME=value.");
+    expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", env: "A=1\nB" }).problem).toBe("Environment line 2: write it as KEY=value.");
     expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", env: "A=1\nA=2" }).problem).toBe("Environment line 2: A is set twice.");
     expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", ports: "80, http" }).problem).toBe("Ports: http is not a port number (1–65535).");
     expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", ports: "70000" }).problem).toBe("Ports: 70000 is not a port number (1–65535).");

@@ -35,7 +35,7 @@ export function workloadBody(fields: WorkloadFields): { workload: WorkloadBody |
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     const at = line.indexOf("=");
-    if (at <= 0) return { workload: undefined, problem: `Environment line ${index + 1}: write it as NAME=value.` };
+    if (at <= 0) return { workload: undefined, problem: `Environment line ${index + 1}: write it as KEY=value.` };
     const name = line.slice(0, at).trim();
     if (name in env) return { workload: undefined, problem: `Environment line ${index + 1}: ${name} is set twice.` };
     env[name] = line.slice(at + 1);

@@ -162,7 +162,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
               <input value={workloadFields.command} placeholder="python train.py --epochs 3" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, command: event.target.value })} />
             </label>
             <label className="field">
-              <span>Environment <small>(NAME=value, one per line)</small></span>
+              <span>Environment <small>(KEY=value, one per line)</small></span>
               <textarea rows={3} value={workloadFields.env} spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, env: event.target.value })} aria-describedby="env-hint" />
               <small id="env-hint">The supplier&apos;s machine can read these, as any host can read its containers&apos; environment. After you submit, GPUMesh shows only their names.</small>
             </label>
