@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect, test, type APIRequestContext, type APIResponse } from "@playwright/test";
+import { Keypair } from "@solana/web3.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { apiClient, expectError, firstQuote, json, signedInRenter, signWire, until, type Renter } from "./api/session.ts";
 
@@ -42,6 +43,8 @@ const PATH_FIXTURES: Record<string, string | number> = {
   epoch: 2_147_483_647,
   supplierId: randomUUID(),
   signature: "1".repeat(64),
+  // A valid public key nobody uses.
+  wallet: Keypair.generate().publicKey.toBase58(),
 };
 
 /** Per operationId: the request that should succeed, for operations this file does not script below. */

@@ -26,7 +26,8 @@ function Sparkline({ points }: { points: ModelMarketWire["priceHistory"] }) {
 /** By GPU model: counts, free GPUs, asks and their 24 h trend. */
 export function ModelsTable({ models }: { models: ModelMarketWire[] }) {
   return (
-    <section className="panel" aria-labelledby="models-title">
+    // Focusable: on a phone the table scrolls sideways, and keyboard users must be able to scroll it.
+    <section className="panel" aria-labelledby="models-title" tabIndex={0}>
       <h2 id="models-title">GPUs by model</h2>
       <table>
         <thead>
