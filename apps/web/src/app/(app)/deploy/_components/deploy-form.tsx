@@ -164,7 +164,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
             <label className="field">
               <span>Environment <small>(KEY=value, one per line)</small></span>
               <textarea rows={3} value={workloadFields.env} spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, env: event.target.value })} aria-describedby="env-hint" />
-              <small id="env-hint">The supplier&apos;s machine can read these, as any host can read its containers&apos; environment. After you submit, GPUMesh shows only their names.</small>
+              <small id="env-hint">The supplier&apos;s machine can read these, as any host can read its containers&apos; environment. After you submit, GPUMesh shows which variables are set, never their values.</small>
             </label>
             <label className="field">
               <span>Ports <small>(the first is PORT; 22 is shown as SSH)</small></span>
