@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, Prisma, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { createDb, leasesToReconcile, Prisma, reconcileSweepSql, recordReconciliation, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploySweepSql } from "../src/jobs/deploy-sweep.ts";
 import { healthSweepSql, lostAllocations } from "../src/jobs/health.ts";
@@ -49,6 +49,11 @@ beforeAll(async () => {
   await db.$executeRaw`
     insert into usage_record (id, allocation_id, cluster_id, device_id, period_start, period_end, gpu_seconds, amount)
     select gen_random_uuid(), a.id, a.cluster_id, a.device_id, a.starts_at, a.starts_at + interval '1 hour', 3600, 360000 from allocation a`;
+  // Reconciliation verdicts: every closed lease of the history is reconciled but one in 97 (work due).
+  await db.$executeRaw`
+    insert into lease_reconciliation (cluster_id, checked_at, ok, mismatches)
+    select id, chain_closed_at + interval '1 minute', true, '[]'::jsonb from cluster
+     where name like 'history-%' and chain_closed_at is not null and substring(name from 9)::int % 97 <> 0`;
   await db.$executeRaw`analyze`;
 });
 
@@ -98,6 +103,25 @@ describe(`sweep statements at ${ROWS.toLocaleString("en")} rows`, () => {
 
   it("deploy: clusters stuck in a deployment state read their index", async () => {
     await expectIndexed(deploySweepSql.stuck(new Date(now.getTime() - 60_000), 1_000), "cluster_deploy_due");
+  });
+
+  it("reconcile: closed leases not reconciled yet read their index", async () => {
+    await expectIndexed(reconcileSweepSql(100), "cluster_reconcile_due");
+  });
+
+  it("the reconcile sweep lists exactly the closed leases without a verdict, oldest close first, and a verdict takes one off", async () => {
+    const due = await db.$queryRaw<{ id: string }[]>`
+      select c.id::text from cluster c where c.lease_id is not null and c.chain_closed_at is not null
+         and not exists (select 1 from lease_reconciliation r where r.cluster_id = c.id)
+       order by c.chain_closed_at`;
+    expect(due.length).toBeGreaterThan(100);
+    const listed = await leasesToReconcile(db, 1_000);
+    expect(listed).toEqual(due.map((row) => row.id));
+    await recordReconciliation(db, listed[0]!, []);
+    expect((await leasesToReconcile(db, 1_000))).toEqual(listed.slice(1));
+    // A re-check (the upsert's update) keeps the lease off the list.
+    await recordReconciliation(db, listed[0]!, [{ what: "refund", chain: "1", ledger: "0" }]);
+    expect((await leasesToReconcile(db, 1_000))[0]).toBe(listed[1]);
   });
 
   it("the settle sweep finds each due period once, then skips the settled prefix", async () => {

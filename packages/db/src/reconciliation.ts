@@ -1,5 +1,5 @@
 import type { Db } from "./client.ts";
-import type { Prisma } from "./generated/prisma/client.ts";
+import { Prisma } from "./generated/prisma/client.ts";
 import { ledgerReferences } from "./settlement.ts";
 
 /**
@@ -81,14 +81,18 @@ export async function recordReconciliation(db: Db, clusterId: string, mismatches
   await db.leaseReconciliation.upsert({ where: { clusterId }, create: { clusterId, ...row }, update: row });
 }
 
+/**
+ * The reconcile sweep's statement: closed leases not reconciled yet, oldest close first, bounded. It
+ * reads partial index cluster_reconcile_due (only such leases), so it costs O(limit), not O(history).
+ */
+export const reconcileSweepSql = (limit: number) => Prisma.sql`
+  select id::text from cluster
+   where lease_id is not null and chain_closed_at is not null and reconciled_at is null
+   order by chain_closed_at limit ${limit}`;
+
 /** Closed leases not reconciled yet (oldest first, bounded): the reconcile sweep's work. */
 export async function leasesToReconcile(db: Db, limit = 100): Promise<string[]> {
-  const rows = await db.cluster.findMany({
-    where: { leaseId: { not: null }, chainClosedAt: { not: null }, reconciliation: { is: null } },
-    select: { id: true },
-    orderBy: { chainClosedAt: "asc" },
-    take: limit,
-  });
+  const rows = await db.$queryRaw<{ id: string }[]>(reconcileSweepSql(limit));
   return rows.map((r) => r.id);
 }
 
