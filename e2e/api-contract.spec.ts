@@ -338,7 +338,12 @@ test("every documented error is answered with its status and code", async ({ pla
   const { markets } = await json<{ markets: { gpuModelId: string; region: string; freeGpus: number; pricePerGpuHour: string | null }[] }>(await anon.get("/api/v1/availability"));
   const market = markets.filter((m) => m.pricePerGpuHour !== null).sort((a, b) => b.freeGpus - a.freeGpus)[0]!;
   await expectDocumentedError(byId("createQuote"), await keyed.post("/api/v1/quotes", { data: { ...quoteBody, gpuModelIds: [market.gpuModelId], regions: [market.region], gpuCount: 1024 } }), "NO_CAPACITY");
-  const held = await json<{ clusterId: string }>(await keyed.post("/api/v1/quotes", { data: { ...quoteBody, gpuModelIds: [market.gpuModelId], regions: [market.region] } }), 201);
+  // Devices are leased whole: the first market (most free GPUs first) with a one-GPU device answers.
+  const oneGpuAttempts = markets
+    .filter((m) => m.pricePerGpuHour !== null && m.freeGpus > 0)
+    .sort((a, b) => b.freeGpus - a.freeGpus)
+    .map((m) => ({ gpuModelIds: [m.gpuModelId], regions: [m.region] }));
+  const { quote: held } = await firstQuote<{ clusterId: string }>(keyed, quoteBody, oneGpuAttempts);
   // An unpaid quote: nothing to terminate, no lease to extend, and no payment before its order.
   await expectDocumentedError(byId("terminateCluster"), await keyed.post(`/api/v1/clusters/${held.clusterId}/terminate`), "CONFLICT");
   await expectDocumentedError(byId("orderExtension"), await session.post(`/api/v1/clusters/${held.clusterId}/extension/transaction`, { data: { hours: 1 } }), "CONFLICT");

@@ -77,7 +77,8 @@ test("API keys: created and shown once in Settings, used as a bearer, revoked an
 
   await row.getByTestId("revoke-api-key").click();
   await row.getByTestId("confirm-revoke").click();
-  await expect(row).toContainText("revoked");
+  // The first DELETE compiles its route under `next dev`: seconds on a busy machine.
+  await expect(row).toContainText("revoked", { timeout: 120_000 });
   const refused = await request.get("/api/v1/clusters", { headers });
   expect(refused.status()).toBe(401);
   expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("INVALID_API_KEY");

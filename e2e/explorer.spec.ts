@@ -137,7 +137,7 @@ test("the map names each region's numbers on focus, and the charts draw the API'
   await expect(page.getByRole("img", { name: "Online, 24h" })).toBeVisible();
 });
 
-test("the explorer is axe-clean and fits the screen", async ({ page, request }) => {
+test("the explorer is axe-clean and fits the screen", async ({ page, request }, info) => {
   await firstSnapshot(request);
   await page.goto("/");
   await expect(page.getByTestId("gpus-online")).toBeVisible();
@@ -145,6 +145,7 @@ test("the explorer is axe-clean and fits the screen", async ({ page, request }) 
   await noSeriousA11yViolations(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: info.outputPath(`${info.project.name}-explorer.png`), fullPage: true });
 });
 
 test("pnpm dev runs localnet with the gpumesh program initialized", async ({ request }) => {

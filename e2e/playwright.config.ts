@@ -23,6 +23,9 @@ export default defineConfig({
   testDir: ".",
   testMatch: "**/*.spec.ts",
   timeout: 60_000,
+  // UI updates that wait on a server call: the first call of a route compiles it under `next dev`,
+  // seconds on a busy two-core machine, so the 5 s default fails on load rather than on behaviour.
+  expect: { timeout: 15_000 },
   retries: 0,
   workers: 1,
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : [["list"]],
@@ -38,7 +41,8 @@ export default defineConfig({
     url: `http://127.0.0.1:${webPort}/api/health`,
     timeout: 240_000,
     reuseExistingServer: false,
-    stdout: "ignore",
+    // E2E_SERVER_LOG=1 shows the stack's own logs (a 500's reference is looked up there).
+    stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
     stderr: "pipe",
     gracefulShutdown: { signal: "SIGINT", timeout: 20_000 },
     env: {

@@ -132,7 +132,7 @@ test("register a device, join it with the real agent, watch it verify, remove it
 
     await row.getByTestId("remove-device").click();
     await row.getByTestId("confirm-remove").click();
-    await expect(row.getByTestId("device-state")).toHaveText("removed");
+    await expect(row.getByTestId("device-state")).toHaveText("removed", { timeout: 120_000 });
     // The gateway closes its connection and refuses its key from then on: the agent stops for good.
     expect(await start.exited).toBe(1);
     expect(start.output()).toMatch(/UNKNOWN_DEVICE|disconnected for good/);

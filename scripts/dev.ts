@@ -12,7 +12,7 @@
 // restart is a few seconds, and a reused server might have been started with other settings.
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,9 +117,15 @@ const childStartTimes: string[] = [];
 function run(name: string, command: string, args: string[], env: Record<string, string>, cwd = root): ChildProcess {
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const prefix = `\x1b[35m[${name}]\x1b[0m `;
+  // Each service's output also goes to <data dir>/logs/<service>.log, from its latest start: where a
+  // 500's reference is looked up once the terminal has scrolled, or after the browser tests ran it.
+  const file = createWriteStream(path.join(dataDir, "logs", `${name}.log`));
+  file.on("error", () => undefined);
   const forward = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+    file.write(chunk);
     for (const line of chunk.toString().split("\n")) if (line.trim()) stream.write(prefix + line + "\n");
   };
+  child.on("close", () => file.end());
   child.stdout?.on("data", forward(process.stdout));
   child.stderr?.on("data", forward(process.stderr));
   child.on("exit", (code, signal) => {
@@ -199,7 +205,7 @@ try {
     await fs.rm(dataDir, { recursive: true, force: true });
     await fs.rm(pgDataDir, { recursive: true, force: true });
   }
-  await fs.mkdir(dataDir, { recursive: true });
+  await fs.mkdir(path.join(dataDir, "logs"), { recursive: true });
   watchdog = startWatchdog(registry.runDir, root);
   const firstRun = !existsSync(path.join(pgDataDir, "PG_VERSION"));
 

@@ -25,6 +25,9 @@ export function domainError(error: unknown): ApiError | null {
 }
 
 function isUnavailable(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.name} ${error.message}` : "";
-  return /ECONNREFUSED|Connection is closed|Stream isn't writeable|Command timed out|enableOfflineQueue|Can't reach database server|P1001|ETIMEDOUT/.test(text);
+  // The cause too: web3.js wraps a failed RPC call ("failed to get recent blockhash: TypeError: fetch
+  // failed") around the network error that says what happened.
+  const cause = error instanceof Error && error.cause instanceof Error ? ` ${error.cause.message}` : "";
+  const text = error instanceof Error ? `${error.name} ${error.message}${cause}` : "";
+  return /ECONNREFUSED|ECONNRESET|socket hang up|fetch failed|Connection is closed|Stream isn't writeable|Command timed out|enableOfflineQueue|Can't reach database server|P1001|ETIMEDOUT|failed to get recent blockhash/.test(text);
 }

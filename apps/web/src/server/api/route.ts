@@ -50,11 +50,31 @@ type NextContext = { params: Promise<Record<string, string | string[] | undefine
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/**
+ * The body as JSON, read at most `limit` bytes far: a declared length over it is refused before
+ * reading, and a chunked body (no length) is cut off as soon as it passes it, so a client cannot make
+ * the server buffer more than the limit.
+ */
 async function readBody(request: NextRequest, limit: number): Promise<unknown> {
+  const tooLarge = () => new ApiError("PAYLOAD_TOO_LARGE", `body: larger than ${limit} bytes`, "body");
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limit) throw new ApiError("PAYLOAD_TOO_LARGE", `body: larger than ${limit} bytes`, "body");
-  const text = await request.text();
-  if (Buffer.byteLength(text) > limit) throw new ApiError("PAYLOAD_TOO_LARGE", `body: larger than ${limit} bytes`, "body");
+  if (declared > limit) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text) as unknown;
@@ -75,6 +95,9 @@ export function errorResponse(error: unknown, log: typeof logger): Response {
   if (known) {
     if (known.status >= 500) log.warn({ err: error }, "request failed: %s", known.code);
     const headers: Record<string, string> = known instanceof RateLimitedError ? { "retry-after": String(known.retryAfterS) } : {};
+    // The refused body was not read to its end, so the connection cannot carry another request: say
+    // so, or a keep-alive client sends its next request into a socket the server is about to reset.
+    if (known.code === "PAYLOAD_TOO_LARGE") headers.connection = "close";
     return jsonResponse(known.toEnvelope(), { status: known.status, headers });
   }
   const ref = randomUUID();

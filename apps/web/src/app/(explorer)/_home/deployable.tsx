@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { useMounted } from "@/hooks/use-mounted.ts";
 import { count, type ShapeWire } from "./wire.ts";
 
 const TIERS = [
@@ -15,6 +16,8 @@ const TIERS = [
  * snapshot (`version`) re-queries too.
  */
 export function Deployable({ initial, regions, version }: { initial: ShapeWire[]; regions: { id: string; name: string }[]; version: string | null }) {
+  // A choice made before hydration would be reset by it: the filters wait for React.
+  const mounted = useMounted();
   const [filters, setFilters] = useState({ region: "*", tier: "*", verification: "verified" });
   const [shapes, setShapes] = useState(initial);
   const [problem, setProblem] = useState<string | null>(null);
@@ -50,7 +53,7 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
       <div className="filters" role="group" aria-label="Capacity filters">
         <label>
           <span>Region</span>
-          <select value={filters.region} onChange={set("region")} data-testid="capacity-region">
+          <select disabled={!mounted} value={filters.region} onChange={set("region")} data-testid="capacity-region">
             <option value="*">Any region</option>
             {regions.map((r) => (
               <option key={r.id} value={r.id}>{r.name}</option>
@@ -59,7 +62,7 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
         </label>
         <label>
           <span>Connectivity</span>
-          <select value={filters.tier} onChange={set("tier")}>
+          <select disabled={!mounted} value={filters.tier} onChange={set("tier")}>
             {TIERS.map((t) => (
               <option key={t.value} value={t.value}>{t.label}</option>
             ))}
@@ -67,7 +70,7 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
         </label>
         <label>
           <span>Verification</span>
-          <select value={filters.verification} onChange={set("verification")}>
+          <select disabled={!mounted} value={filters.verification} onChange={set("verification")}>
             <option value="verified">Verified</option>
             <option value="high">Score 90% or more</option>
           </select>

@@ -6,6 +6,7 @@ import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
 import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
+import { useMounted } from "@/hooks/use-mounted.ts";
 
 type Step = "idle" | SigningStep;
 const LABEL: Record<Step, string> = { idle: "Claim all", building: "Preparing the transaction…", signing: "Signing… approve it in your wallet", confirming: "Confirming on-chain…" };
@@ -23,6 +24,9 @@ interface ClaimResult {
  * checks, submits and confirms it. Disabled when nothing is claimable.
  */
 export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: string; claimable: string }) {
+  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
+  // natively, and text typed into a controlled input is reset to its initial state.
+  const mounted = useMounted();
   const router = useRouter();
   const { sign } = useSigner(sessionWallet);
   const [step, setStep] = useState<Step>("idle");
@@ -54,7 +58,7 @@ export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: strin
 
   return (
     <div className="claim">
-      <button type="button" className="primary" onClick={() => void claim()} disabled={step !== "idle" || nothing} data-testid="claim-all">
+      <button type="button" className="primary" onClick={() => void claim()} disabled={!mounted || step !== "idle" || nothing} data-testid="claim-all">
         {LABEL[step]}
       </button>
       {nothing && step === "idle" && !claimed ? <p className="muted" data-testid="nothing-to-claim">Nothing to claim right now: each hour’s rewards become claimable once the hour is posted on-chain.</p> : null}

@@ -2,9 +2,13 @@
 
 import { useState } from "react";
 import { api, ApiClientError } from "@/lib/api-client.ts";
+import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Ends the lease now (asks first): served time is paid, the rest of the escrow refunded on-chain. */
 export function TerminateButton({ clusterId }: { clusterId: string }) {
+  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
+  // natively, and text typed into a controlled input is reset to its initial state.
+  const mounted = useMounted();
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -28,7 +32,7 @@ export function TerminateButton({ clusterId }: { clusterId: string }) {
           <button type="button" className="link-button" onClick={() => setConfirming(false)}>Keep it running</button>
         </div>
       ) : (
-        <button type="button" className="danger" disabled={busy} onClick={() => setConfirming(true)} data-testid="terminate">Terminate</button>
+        <button type="button" className="danger" disabled={busy || !mounted} onClick={() => setConfirming(true)} data-testid="terminate">Terminate</button>
       )}
       {message ? <p role="status" data-testid="terminate-status">{message}</p> : null}
     </div>
