@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { expect, test, type APIRequestContext, type APIResponse } from "@playwright/test";
+import { airdrop, devSupplierKeypair } from "@gpumesh/chain/localnet";
 import { Keypair } from "@solana/web3.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { apiClient, expectError, firstQuote, json, signedInRenter, signWire, until, type Renter } from "./api/session.ts";
+import { apiClient, chain, expectError, firstQuote, json, signedInRenter, signIn, signWire, until, type Renter } from "./api/session.ts";
 
 // Contract tests generated from the OpenAPI document the server serves (/api/v1/openapi.json): every
 // operation gets a request that should succeed, whose body must validate against the documented
@@ -34,6 +35,9 @@ interface Operation {
  *   - or a NOT_EXERCISED entry ("opId" or "opId CODE") with the reason.
  */
 
+/** `pnpm dev` seeds 48 suppliers (each with its deterministic dev key). */
+const SEEDED_SUPPLIERS = 48;
+
 /** Per path parameter: a well-formed value that names nothing (404 checks); its VALIDATION check sends "not-an-id". */
 const PATH_FIXTURES: Record<string, string | number> = {
   quoteId: randomUUID(),
@@ -45,6 +49,8 @@ const PATH_FIXTURES: Record<string, string | number> = {
   signature: "1".repeat(64),
   // A valid public key nobody uses.
   wallet: Keypair.generate().publicKey.toBase58(),
+  // The catalogue is closed: an unknown model is a 422, never a 404.
+  gpuModelId: "h100-80gb",
 };
 
 /** Per operationId: the request that should succeed, for operations this file does not script below. */
@@ -60,6 +66,7 @@ const SUCCESS: Record<string, (api: { anon: APIRequestContext }) => Promise<APIR
   },
   // The explorer home: one metric's history (metric is required).
   getNetworkHistory: async ({ anon }) => anon.get("/api/v1/network/history?metric=gpusOnline&range=1h"),
+  getGpuModelPriceHistory: async ({ anon }) => anon.get("/api/v1/models/h100-80gb/history?range=1h"),
 };
 
 async function firstDevice(anon: APIRequestContext): Promise<{ id: string; supplier: { id: string } }> {
@@ -88,6 +95,11 @@ const NOT_EXERCISED: Record<string, string> = {
   "submitPayoutWallet EXPIRED": "needs an on-chain supplier record and an expired blockhash",
   "submitPayoutWallet TRANSACTION_MISMATCH": "needs an on-chain supplier record",
   streamNetwork: "server-sent events: e2e/explorer.spec.ts reads the stream's first event and a live update",
+  "getEmission UNAVAILABLE": "needs the RPC node down; apps/web domain-errors.test.ts maps a failed RPC call to it",
+  "orderRewardClaim UNAVAILABLE": "needs the RPC node down; apps/web domain-errors.test.ts maps a failed RPC call to it",
+  "claimRewards UNAVAILABLE": "needs the RPC node down; apps/web domain-errors.test.ts maps a failed RPC call to it",
+  "claimRewards CONFLICT": "a program refusal other than NothingToClaim (a proof two roots old: apps/scheduler/test/rewards-stale-proof.test.ts)",
+  "claimRewards NOTHING_TO_CLAIM": "the program's NothingToClaim: a claim from another tab landing between this one's order and its submission",
 };
 
 let doc: Json & { paths: Record<string, Record<string, Json>> };
@@ -247,8 +259,35 @@ test("every operation answers what the document describes", async ({ playwright 
   exercised.add(stream.id);
 
   const extension = (await expectDocumented(byId("orderExtension"), await send(renter.api, byId("orderExtension"), { clusterId }, { data: { hours: 1 } }))) as { transaction: string };
+  const notThisOrder = Buffer.from("not a transaction at all").toString("base64");
+  await expectDocumentedError(byId("payExtension"), await send(renter.api, byId("payExtension"), { clusterId }, { data: { hours: 1, transaction: notThisOrder } }), "TRANSACTION_MISMATCH", "transaction");
   await expectDocumented(byId("payExtension"), await send(renter.api, byId("payExtension"), { clusterId }, { data: { hours: 1, transaction: signWire(extension.transaction, renter.keypair) } }));
   await expectDocumented(byId("terminateCluster"), await send(keyed, byId("terminateCluster"), { clusterId }));
+
+  // Rewards, after the first epoch was posted (above): a wallet with none reads an empty, valid answer;
+  // a seeded supplier with something claimable (from the last one: e2e/rewards.spec.ts takes them
+  // from the first) reads its proof, orders its claim, has a transaction that is not the order
+  // refused, then claims with the signed order, and has nothing left to order.
+  await expectDocumented(byId("getWalletRewards"), await anon.get(`/api/v1/rewards/${renter.address}`));
+  let supplier: Keypair | undefined;
+  for (let index = SEEDED_SUPPLIERS - 1; index >= 0 && !supplier; index--) {
+    const candidate = devSupplierKeypair(index);
+    const rewards = (await expectDocumented(byId("getWalletRewards"), await anon.get(`/api/v1/rewards/${candidate.publicKey.toBase58()}`))) as { claimable: string };
+    if (BigInt(rewards.claimable) > 0n) supplier = candidate;
+  }
+  if (!supplier) throw new Error("no seeded supplier has rewards to claim after the first epoch");
+  await expectDocumented(byId("getWalletRewardProof"), await anon.get(`/api/v1/rewards/${supplier.publicKey.toBase58()}/proof`));
+  await airdrop(chain, supplier.publicKey, 2); // fees, and rent for the claim record and MESH account
+  const claimer = await apiClient(playwright, baseURL);
+  await signIn(claimer, supplier);
+  const claimOrder = (await expectDocumented(byId("orderRewardClaim"), await claimer.post("/api/v1/rewards/claim/transaction"))) as { transaction: string; amount: string };
+  await expectDocumentedError(byId("claimRewards"), await claimer.post("/api/v1/rewards/claim", { data: { transaction: notThisOrder } }), "TRANSACTION_MISMATCH", "transaction");
+  const claimed = (await expectDocumented(byId("claimRewards"), await claimer.post("/api/v1/rewards/claim", { data: { transaction: signWire(claimOrder.transaction, supplier) } }))) as { amount: string };
+  expect(claimed.amount).toBe(claimOrder.amount);
+  await expectDocumentedError(byId("orderRewardClaim"), await claimer.post("/api/v1/rewards/claim/transaction"), "NOTHING_TO_CLAIM");
+  await claimer.dispose();
+  // A claim submitted with no order behind it (never ordered, or its order lapsed).
+  await expectDocumentedError(byId("claimRewards"), await renter.api.post("/api/v1/rewards/claim", { data: { transaction: notThisOrder } }), "EXPIRED", "transaction");
 
   // Supply, from the session.
   await expectDocumented(byId("getSupplyOverview"), await renter.api.get("/api/v1/supply/devices"));

@@ -135,6 +135,12 @@ test("the map names each region's numbers on focus, and the charts draw the API'
   const history = (await (await request.get("/api/v1/network/history?metric=gpusOnline&range=24h")).json()) as { points: unknown[] };
   expect(history.points.length).toBeGreaterThan(0);
   await expect(page.getByRole("img", { name: "Online, 24h" })).toBeVisible();
+  // Asks per GPU-hour of the model picked, from that model's history.
+  const asks = (await (await request.get("/api/v1/models/a100-80gb/history?range=24h")).json()) as { points: { medianPricePerGpuHour: string | null }[] };
+  expect(asks.points.some((p) => p.medianPricePerGpuHour !== null)).toBe(true);
+  await page.getByTestId("price-history-model").selectOption("a100-80gb");
+  await expect(page.getByRole("img", { name: "Asks per GPU-hour for A100 80GB, 24h" })).toBeVisible();
+  await expect(page.getByRole("img", { name: "Asks per GPU-hour for A100 80GB, 24h" }).locator("path.recharts-line-curve").first()).toBeVisible();
 });
 
 test("the explorer is axe-clean and fits the screen", async ({ page, request }, info) => {

@@ -7,6 +7,7 @@ import {
   deployableCapacity,
   explorerHeadline,
   HIGH_VERIFICATION_BPS,
+  modelPriceHistory,
   networkHistory,
   placeCluster,
   runExplorerRollup,
@@ -244,6 +245,14 @@ describe("explorer rollups equal the raw data they summarise", () => {
     const minted = await networkHistory(db, "meshMinted", "7d", now);
     expect(minted.resolution).toBe("hour");
     expect(minted.points.reduce((sum, p) => sum + p.value, 0n)).toBe(emitted.reduce((s, x) => s + x, 0n));
+    // A model's asks over time read its own snapshot rows, bucket for bucket.
+    const modelMinutes = await db.modelSnapshot.findMany({ where: { resolution: "minute", gpuModelId: MODELS[0]! }, orderBy: { bucketAt: "asc" } });
+    const asks = await modelPriceHistory(db, MODELS[0]!, "24h", now);
+    expect(asks.points.length).toBeGreaterThan(0);
+    expect(asks.points.map((p) => [p.at.getTime(), p.medianPricePerGpuHour, p.minPricePerGpuHour, p.gpusAvailable])).toEqual(
+      modelMinutes.map((m) => [m.bucketAt.getTime(), m.medianPricePerGpuHour, m.minPricePerGpuHour, m.gpusAvailable]),
+    );
+    expect((await modelPriceHistory(db, MODELS[0]!, "7d", now)).resolution).toBe("hour");
     const headline = await explorerHeadline(db);
     expect(headline.fill24h.paid).toBe(await db.clusterEvent.count({ where: { toStatus: "PAID" } }));
     expect(headline.fill24h.unfilled).toBe(await db.cluster.count({ where: { status: "FAILED" } }));

@@ -172,6 +172,25 @@ export async function networkHistory(db: Db, metric: HistoryMetric, range: Histo
   return { resolution, points: rows.map((row) => ({ at: row.at, value: BigInt(row.value) })) };
 }
 
+export interface ModelPricePoint {
+  at: Date;
+  /** Asks per GPU-hour over the model's free GPUs in the bucket (USDC base units); null when none was free. */
+  minPricePerGpuHour: bigint | null;
+  medianPricePerGpuHour: bigint | null;
+  gpusAvailable: number;
+}
+
+/** One model's asks over time, from model_snapshot (its primary key serves the range). */
+export async function modelPriceHistory(db: Db, gpuModelId: string, range: HistoryRange, now = new Date()): Promise<{ resolution: "minute" | "hour"; points: ModelPricePoint[] }> {
+  const resolution = resolutionOf(range);
+  const rows = await db.modelSnapshot.findMany({
+    where: { resolution, gpuModelId, bucketAt: { gt: new Date(now.getTime() - HISTORY_RANGES[range]) } },
+    orderBy: { bucketAt: "asc" },
+    select: { bucketAt: true, minPricePerGpuHour: true, medianPricePerGpuHour: true, gpusAvailable: true },
+  });
+  return { resolution, points: rows.map((row) => ({ at: row.bucketAt, minPricePerGpuHour: row.minPricePerGpuHour, medianPricePerGpuHour: row.medianPricePerGpuHour, gpusAvailable: row.gpusAvailable })) };
+}
+
 export interface ModelMarket extends BreakdownRow {
   gpuModelId: string;
   name: string;

@@ -65,7 +65,7 @@ export function ExplorerHome(props: ExplorerHomeProps) {
         <ModelsTable models={models} />
         <RegionMap map={props.map} regions={headline.byRegion} />
       </div>
-      <HistoryCharts version={version} />
+      <HistoryCharts version={version} models={models} />
     </>
   );
 }

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useMounted } from "@/hooks/use-mounted.ts";
+import { PriceHistoryChart } from "./price-history-chart.tsx";
 
 type Metric = "devicesOnline" | "gpusOnline" | "utilisationBps" | "revenueUsdc" | "meshMinted" | "meshBurned";
 type Range = "1h" | "24h" | "7d" | "30d";
@@ -26,7 +27,7 @@ const CHARTS: { title: string; lines: { metric: Metric; name: string; color: str
  * snapshot arrives (`version`) or the range changes. Charts are images with a label; the numbers they
  * draw are the API's, and the tiles above say the current ones in text.
  */
-export function HistoryCharts({ version }: { version: string | null }) {
+export function HistoryCharts({ version, models }: { version: string | null; models: { gpuModelId: string; name: string }[] }) {
   const mounted = useMounted();
   const [range, setRange] = useState<Range>("24h");
   const [series, setSeries] = useState<Series>({});
@@ -62,7 +63,7 @@ export function HistoryCharts({ version }: { version: string | null }) {
         <h2 id="history-title" style={{ margin: 0 }}>Over time</h2>
         <label>
           <span className="muted">Range </span>
-          <select value={range} onChange={(e) => setRange(e.target.value as Range)}>
+          <select value={range} onChange={(e) => setRange(e.target.value as Range)} disabled={!mounted}>
             <option value="1h">1 hour</option>
             <option value="24h">24 hours</option>
             <option value="7d">7 days</option>
@@ -106,6 +107,7 @@ export function HistoryCharts({ version }: { version: string | null }) {
             </figure>
           );
         })}
+        <PriceHistoryChart models={models} range={range} version={version} label={label} />
       </div>
     </section>
   );

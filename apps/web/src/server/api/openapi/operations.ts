@@ -24,7 +24,7 @@ import { DeviceIdParams, DeviceListQuery, DeviceListResponse, EvidenceQuery, Evi
 import { EpochParams, EpochView } from "../schemas/epochs.ts";
 import { ClaimBody, ClaimOrderView, ClaimResultView, EmissionView, RewardProofView, RewardsQuery, WalletParams, WalletRewardsView } from "../schemas/rewards.ts";
 import { AvailabilityQuery, AvailabilityResponse } from "../schemas/markets.ts";
-import { CapacityQuery, CapacityResponse, HistoryQuery, HistoryResponse, ModelsResponse, NetworkHeadline, NetworkStream, RegionsResponse } from "../schemas/explorer.ts";
+import { CapacityQuery, CapacityResponse, HistoryQuery, HistoryResponse, ModelHistoryParams, ModelHistoryQuery, ModelHistoryResponse, ModelsResponse, NetworkHeadline, NetworkStream, RegionsResponse } from "../schemas/explorer.ts";
 import {
   DeviceParams,
   PayoutWalletBody,
@@ -158,6 +158,19 @@ export const operations: Operation[] = [
     tags: ["Network"],
     auth: "public",
     response: ModelsResponse,
+    errors: [],
+  },
+  {
+    id: "getGpuModelPriceHistory",
+    method: "get",
+    path: "/api/v1/models/{gpuModelId}/history",
+    summary: "One GPU model's asks over time",
+    description: "Lowest and median ask per GPU-hour over the model's free GPUs, and how many were free: minute buckets up to 24h, hour buckets beyond.",
+    tags: ["Network"],
+    auth: "public",
+    params: ModelHistoryParams,
+    query: ModelHistoryQuery,
+    response: ModelHistoryResponse,
     errors: [],
   },
   {

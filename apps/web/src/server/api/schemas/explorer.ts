@@ -109,6 +109,25 @@ export const ModelsResponse = z
   })
   .meta({ id: "GpuModelMarkets" });
 
+export const ModelHistoryParams = z.object({ gpuModelId: GpuModelId.describe("A GPU model id of the catalogue (GET /api/v1/models)") });
+export const ModelHistoryQuery = z.object({ range: HistoryRange.default("24h").describe("Up to 24h: minute buckets; longer: hour buckets") });
+
+export const ModelHistoryResponse = z
+  .object({
+    gpuModelId: z.string(),
+    range: HistoryRange,
+    resolution: z.enum(["minute", "hour"]),
+    points: z.array(
+      z.object({
+        at: Timestamp,
+        minPricePerGpuHour: Amount.nullable().describe("Lowest ask per GPU-hour over the model's free GPUs (USDC base units); null when none was free"),
+        medianPricePerGpuHour: Amount.nullable().describe("Median ask per GPU-hour over the model's free GPUs; null when none was free"),
+        gpusAvailable: z.number().int().describe("Free GPUs of the model"),
+      }),
+    ),
+  })
+  .meta({ id: "GpuModelPriceHistory" });
+
 export const RegionsResponse = z
   .object({ takenAt: Timestamp.nullable(), regions: z.array(z.object({ region: z.string(), name: z.string(), latitude: z.number().nullable(), longitude: z.number().nullable(), ...Breakdown })) })
   .meta({ id: "RegionMarkets" });

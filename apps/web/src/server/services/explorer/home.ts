@@ -1,5 +1,5 @@
 import "server-only";
-import { deployableCapacity, explorerHeadline, latestSnapshotAt, modelMarkets, networkHistory, type CapacityFilter, type HistoryMetric, type HistoryRange } from "@gpumesh/db";
+import { deployableCapacity, explorerHeadline, latestSnapshotAt, modelMarkets, modelPriceHistory, networkHistory, type CapacityFilter, type HistoryMetric, type HistoryRange } from "@gpumesh/db";
 import { db } from "../../db.ts";
 import { toJson } from "../../json.ts";
 import { logger } from "../../logger.ts";
@@ -19,6 +19,10 @@ export const gpuModelMarkets = () => modelMarkets(db);
 
 export async function history(metric: HistoryMetric, range: HistoryRange) {
   return { metric, range, ...(await networkHistory(db, metric, range)) };
+}
+
+export async function modelHistory(gpuModelId: string, range: HistoryRange) {
+  return { gpuModelId, range, ...(await modelPriceHistory(db, gpuModelId, range)) };
 }
 
 export const capacity = (filter: CapacityFilter) => deployableCapacity(db, filter);
