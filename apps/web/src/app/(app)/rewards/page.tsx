@@ -32,6 +32,13 @@ function share(device: { weight: bigint }, epoch: RewardEpochView): string {
   return `${(Number((device.weight * 1_000_000n) / epoch.totalWeight) / 10_000).toLocaleString("en-US", { maximumFractionDigits: 4 })} %`;
 }
 
+const REASON_TEXT: Record<RewardEpochView["devices"][number]["reason"], string> = {
+  EARNED: "yes",
+  OFFLINE: "no: offline the whole hour",
+  CHECK_FAILED: "no: a proof-of-work check in the hour failed or went unanswered",
+  NOT_VERIFIED: "no: not verified (no passing check yet, score below the floor, or suspended) when the hour was computed",
+};
+
 function EpochBreakdown({ epoch }: { epoch: RewardEpochView }) {
   return (
     <section className="epoch" aria-labelledby={`epoch-${epoch.epoch}`} data-testid="reward-epoch">
@@ -50,7 +57,7 @@ function EpochBreakdown({ epoch }: { epoch: RewardEpochView }) {
               <th scope="col">GPUs</th>
               <th scope="col">Online</th>
               <th scope="col">Performance weight</th>
-              <th scope="col">Verified</th>
+              <th scope="col">Counted</th>
               <th scope="col">Weight = GPUs × perf. × seconds</th>
               <th scope="col">Reward = pool × weight ÷ total</th>
             </tr>
@@ -62,11 +69,20 @@ function EpochBreakdown({ epoch }: { epoch: RewardEpochView }) {
                 <td>{device.gpuCount}</td>
                 <td>{count(device.onlineSeconds)} s <span className="muted">({(device.uptimeBps / 100).toFixed(2)} %)</span></td>
                 <td>{count(device.performanceWeightBps)} bps</td>
-                <td>{device.verified ? "yes" : "no"}</td>
-                <td data-testid="device-weight">{device.gpuCount} × {count(device.performanceWeightBps)} × {count(device.onlineSeconds)} = {count(device.weight)}</td>
-                <td data-testid="device-amount">
-                  {mesh(epoch.pool)} × {count(device.weight)} ÷ {count(epoch.totalWeight)} = <strong>{mesh(device.amount)}</strong> <span className="muted">({share(device, epoch)})</span>
-                </td>
+                <td data-testid="device-reason" data-reason={device.reason}>{REASON_TEXT[device.reason]}</td>
+                {device.reason === "EARNED" ? (
+                  <>
+                    <td data-testid="device-weight">{device.gpuCount} × {count(device.performanceWeightBps)} × {count(device.onlineSeconds)} = {count(device.weight)}</td>
+                    <td data-testid="device-amount">
+                      {mesh(epoch.pool)} × {count(device.weight)} ÷ {count(epoch.totalWeight)} = <strong>{mesh(device.amount)}</strong> <span className="muted">({share(device, epoch)})</span>
+                    </td>
+                  </>
+                ) : (
+                  <>
+                    <td data-testid="device-weight">0 <span className="muted">(not counted)</span></td>
+                    <td data-testid="device-amount"><strong>{mesh(0n)}</strong></td>
+                  </>
+                )}
               </tr>
             ))}
           </tbody>
@@ -82,7 +98,7 @@ function RewardsPanel({ rewards, cursor }: { rewards: WalletRewards; cursor: str
     <section className="panel" aria-labelledby="epochs-heading">
       <h2 id="epochs-heading">Per hour and per device</h2>
       <p className="muted">
-        Each hour’s emission is shared by verified devices in proportion to their weight: <strong>weight = GPUs × the model’s performance weight (bps) × seconds online in the hour</strong> (zero when a proof-of-work check in the hour failed or went unanswered, so unverified and offline devices are not listed), and <strong>reward = ⌊pool × weight ÷ total weight⌋</strong>, the few base units left by rounding going to the largest remainders.
+        Each hour’s emission is shared by verified devices in proportion to their weight: <strong>weight = GPUs × the model’s performance weight (bps) × seconds online in the hour</strong> (zero when the device was offline all hour, not verified, or a proof-of-work check in the hour failed or went unanswered: such devices are listed with the reason and earn nothing), and <strong>reward = ⌊pool × weight ÷ total weight⌋</strong>, the few base units left by rounding going to the largest remainders.
       </p>
       {items.length === 0 ? (
         <div className="empty" data-testid="no-rewards">

@@ -27,8 +27,11 @@ export const DeviceRewardView = z.object({
   onlineSeconds: z.number().int().describe("Seconds of the hour the device was online"),
   uptimeBps: z.number().int().describe("onlineSeconds / 3600 in basis points"),
   performanceWeightBps: z.number().int().describe("The GPU model's performance weight (basis points)"),
-  verified: z.boolean().describe("Passed every proof-of-work check issued in the hour (only verified devices earn)"),
-  weight: Units.describe("gpuCount × performanceWeightBps × onlineSeconds"),
+  verified: z.boolean().describe("Counted in the hour: verified, with no failed proof-of-work check in it, and online (only counted devices earn)"),
+  reason: z
+    .enum(["EARNED", "OFFLINE", "CHECK_FAILED", "NOT_VERIFIED"])
+    .describe("EARNED; or why the device was not counted: OFFLINE the whole hour, a proof-of-work check issued in the hour FAILED or went unanswered (CHECK_FAILED), or NOT_VERIFIED (never passed a check, score below the floor, or suspended) when the hour was computed. For a device not counted, onlineSeconds is as recorded now"),
+  weight: Units.describe("gpuCount × performanceWeightBps × onlineSeconds when reason is EARNED; 0 otherwise"),
   amount: Units.describe("⌊pool × weight / totalWeight⌋ (+1 base unit to the largest remainders)"),
 }).meta({ id: "DeviceEpochReward" });
 
@@ -57,7 +60,7 @@ export const WalletRewardsView = z.object({
   claimed: Units.describe("Cumulative amount already paid (the on-chain claim record; the indexed claims when the chain is unreachable)"),
   claimedSource: z.enum(["chain", "index"]),
   claimable: Units.describe("posted.cumulative − claimed"),
-  epochs: Page(RewardEpochView).describe("Epochs in which one of the wallet's devices earned, newest first"),
+  epochs: Page(RewardEpochView).describe("Every epoch since the wallet's first GPU device joined, newest first, each with all the devices that existed in its hour (those that earned nothing with the reason)"),
   claims: z.array(ClaimView).describe("The 50 newest claims"),
 }).meta({ id: "WalletRewards" });
 

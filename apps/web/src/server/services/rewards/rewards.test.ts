@@ -10,7 +10,7 @@ vi.mock("../../chain.ts", () => ({
     throw new Error("no chain in unit tests");
   },
 }));
-const { deviceReward } = await import("./wallet-rewards.ts");
+const { deviceReward, idleDeviceReward } = await import("./wallet-rewards.ts");
 const { emissionSchedule } = await import("./emission.ts");
 
 const row = { epoch: 3, device_id: "d1", name: "atlas-h100-0001", gpu_model_id: "h100-80gb", gpu_count: 8, gpu_seconds: 8n * 122n, weight: 8n * 10_000n * 122n, weight_bps: 10_000, uptime_bps: 339, amount: 45_693_823n };
@@ -25,10 +25,24 @@ describe("deviceReward", () => {
     expect(reward.weight).toBe(BigInt(reward.gpuCount) * BigInt(reward.performanceWeightBps) * BigInt(reward.onlineSeconds));
     expect(reward.amount).toBe(45_693_823n);
     expect(reward.verified).toBe(true);
+    expect(reward.reason).toBe("EARNED");
   });
 
   it("a device without GPUs (a CPU node) reports no GPU-seconds rather than dividing by zero", () => {
     expect(deviceReward({ ...row, gpu_count: 0, gpu_seconds: 0n, weight: 0n, amount: 0n }).onlineSeconds).toBe(0);
+  });
+});
+
+describe("idleDeviceReward", () => {
+  const idle = { epoch: 3, device_id: "d2", name: "atlas-h100-0002", gpu_model_id: "h100-80gb", gpu_count: 8, performance_weight_bps: 10_000, online_seconds: 3_600, check_failed: false, removed: false };
+  it("names the first reason the rewards job applied: offline all hour, then a failed check, then not verified", () => {
+    expect(idleDeviceReward({ ...idle, online_seconds: 0, check_failed: true }).reason).toBe("OFFLINE");
+    expect(idleDeviceReward({ ...idle, check_failed: true }).reason).toBe("CHECK_FAILED");
+    expect(idleDeviceReward(idle).reason).toBe("NOT_VERIFIED");
+  });
+
+  it("earns nothing and says so in every number", () => {
+    expect(idleDeviceReward({ ...idle, online_seconds: 1_800 })).toMatchObject({ verified: false, weight: 0n, amount: 0n, onlineSeconds: 1_800, uptimeBps: 5_000 });
   });
 });
 
