@@ -13,14 +13,23 @@ use std::path::{Path, PathBuf};
 
 use anchor_lang::Discriminator;
 
+/// This crate's directory, read when the test runs (cargo sets it then too): a test binary that
+/// a shared target dir reuses for a checkout at another path (its sources look older than the
+/// binary) would otherwise read the files of the checkout that built it.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn idl_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idl").join("gpumesh.json")
+    manifest_dir().join("idl").join("gpumesh.json")
 }
 
 fn outer_target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .unwrap_or_else(|| manifest_dir().join("../../target"))
 }
 
 /// Every file the IDL can depend on, in a stable order: the program's sources, its manifest,
@@ -37,7 +46,7 @@ fn idl_inputs() -> Vec<PathBuf> {
             }
         }
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
     let mut files = Vec::new();
     walk(&root.join("src"), &mut files);
     files.push(root.join("Cargo.toml"));
@@ -48,7 +57,7 @@ fn idl_inputs() -> Vec<PathBuf> {
 
 /// Content hash of the IDL's inputs (paths relative to the program, so a clone elsewhere hits).
 fn idl_cache_key() -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for file in idl_inputs() {
         let relative = file.strip_prefix(&root).map(|p| p.to_path_buf()).unwrap_or(file.clone());
@@ -84,7 +93,7 @@ fn generate() -> String {
     // and features, so each run would rebuild half the dependency tree twice.
     let nested = outer_target_dir().join("idl-build");
     let idl = anchor_lang_idl::build::IdlBuilder::new()
-        .program_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .program_path(manifest_dir())
         .cargo_args(vec![
             "--lib".into(),
             "--locked".into(),
