@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GPU_MODELS } from "@gpumesh/core";
-import { countDoubleBookings, createDb, migrate, seedCatalogue, type Db } from "@gpumesh/db";
+import { countDoubleBookings, createDb, LivePlacement, migrate, seedCatalogue, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 import { advanceDeploy, ReservationContendedError, type DeployDeps } from "../apps/scheduler/src/jobs/deploy.ts";
 
@@ -26,6 +26,12 @@ export interface ReservationBenchOptions {
   workers: number;
   /** Concurrent requests per worker. */
   concurrency: number;
+  /**
+   * Where each worker places from: `index`, its own live placement index fed by the placement feed
+   * (what the scheduler does), or `read`, a candidate read from Postgres per round (the baseline, and
+   * the scheduler's fallback while its index is not ready).
+   */
+  placement?: "index" | "read";
   log?: (line: string) => void;
 }
 
@@ -33,6 +39,7 @@ export const RESERVATION_FULL: ReservationBenchOptions = { requests: 1_000, gpus
 export const RESERVATION_QUICK: ReservationBenchOptions = { requests: 200, gpus: 1_000, workers: 4, concurrency: 4 };
 
 export interface ReservationBenchResult {
+  placement: "index" | "read";
   requests: number;
   gpus: number;
   workers: number;
@@ -47,6 +54,8 @@ export interface ReservationBenchResult {
   partialClusters: number;
   /** Requests whose reservation lost every race in one round and went round again after a backoff. */
   contendedRetries: number;
+  /** Reservation statements that lost a race for a device (each costs a round trip; the job places again). */
+  racesLost: number;
   /** CPU seconds (user + system) of this Node process during the timed part; Postgres runs beside it. */
   nodeCpuSeconds: number;
 }
@@ -92,6 +101,8 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
   const rng = () => ((state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
   const postgres = await startPostgres({ dataDir: await throwawayDataDir("bench-reservation"), port: await freePort(), database: "bench", persistent: false });
   const clients: Db[] = [];
+  const indexes: LivePlacement[] = [];
+  const placement = options.placement ?? "index";
   try {
     await migrate(postgres.url);
     const admin = createDb(postgres.url, { max: 4 });
@@ -99,22 +110,33 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     const clusterIds = await seed(admin, options.gpus, options.requests, rng);
     const noop = async () => undefined;
     const logger = { debug: noop, info: noop, warn: noop, error: noop } as unknown as DeployDeps["logger"];
-    const workers = Array.from({ length: options.workers }, () => {
+    let racesLost = 0;
+    const metrics: DeployDeps["metrics"] = { gangReserved: () => undefined, reservationRaceLost: () => racesLost++ };
+    const config = { ackTimeoutMs: 120_000, maxReplacements: 3, maxReserveAttempts: 5, minVerificationScoreBps: 5_000 };
+    const workers = await Promise.all(Array.from({ length: options.workers }, async () => {
       const db = createDb(postgres.url, { max: options.concurrency + 2 });
       clients.push(db);
+      let live: LivePlacement | undefined;
+      if (placement === "index") {
+        live = new LivePlacement({ url: postgres.url, minVerificationScoreBps: config.minVerificationScoreBps });
+        indexes.push(live);
+        await live.start();
+      }
       const deps: DeployDeps = {
         db,
+        ...(live ? { placement: live } : {}),
+        metrics,
         // One in-flight registry per worker, as each scheduler process has.
         inflight: new Set<string>(),
         logger,
         publish: noop,
         agents: { assign: noop, revoke: noop, onResponse: () => undefined, close: noop },
         schedule: { ackDeadline: noop, running: noop, endEarly: noop, leaseChanged: noop },
-        config: { ackTimeoutMs: 120_000, maxReplacements: 3, maxReserveAttempts: 5, minVerificationScoreBps: 5_000 },
+        config,
       };
       return deps;
-    });
-    log(`${options.requests} requests for ${options.gpus} GPUs (${Math.ceil(options.gpus / 8)} devices), ${options.workers} workers × ${options.concurrency} concurrent`);
+    }));
+    log(`${placement === "index" ? "live index" : "candidate reads"}: ${options.requests} requests for ${options.gpus} GPUs (${Math.ceil(options.gpus / 8)} devices), ${options.workers} workers × ${options.concurrency} concurrent`);
     const latencies: number[] = [];
     let next = 0;
     let retries = 0;
@@ -154,6 +176,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     const gpusReserved = held.reduce((n, h) => n + Number(h.gpus), 0);
     latencies.sort((a, b) => a - b);
     const result: ReservationBenchResult = {
+      placement,
       requests: options.requests,
       gpus: options.gpus,
       workers: options.workers,
@@ -167,12 +190,13 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
       doubleBookings: await countDoubleBookings(admin),
       partialClusters,
       contendedRetries: retries,
+      racesLost,
       nodeCpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
     log(
       `${result.requestsPerSec.toFixed(0)} requests/s (${seconds.toFixed(2)} s), reserved ${result.reserved} clusters / ${gpusReserved} GPUs, ` +
         `refunded ${result.refunded}, latency p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
-        `double bookings ${result.doubleBookings}, partial clusters ${partialClusters}, contended retries ${retries}, ` +
+        `double bookings ${result.doubleBookings}, partial clusters ${partialClusters}, contended retries ${retries}, races lost ${racesLost}, ` +
         `node CPU ${result.nodeCpuSeconds.toFixed(1)} s`,
     );
     if (result.doubleBookings !== 0 || partialClusters !== 0 || result.reserved + result.refunded !== options.requests) {
@@ -180,11 +204,21 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     }
     return result;
   } finally {
+    await Promise.allSettled(indexes.map((live) => live.close()));
     await Promise.allSettled(clients.map((c) => c.$disconnect()));
     await postgres.stop();
   }
 }
 
+/** The baseline (candidate reads) and the live index, back to back in one process on fresh databases. */
+export async function runReservationComparison(options: ReservationBenchOptions = RESERVATION_FULL): Promise<ReservationBenchResult[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const read = await runReservationBench({ ...options, placement: "read" });
+  const index = await runReservationBench({ ...options, placement: "index" });
+  log(`live index vs candidate reads: ${(index.requestsPerSec / read.requestsPerSec).toFixed(2)}× the requests/s, p99 ${index.p99Ms.toFixed(0)} ms vs ${read.p99Ms.toFixed(0)} ms`);
+  return [read, index];
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runReservationBench(process.argv.includes("--quick") ? RESERVATION_QUICK : RESERVATION_FULL);
+  await runReservationComparison(process.argv.includes("--quick") ? RESERVATION_QUICK : RESERVATION_FULL);
 }

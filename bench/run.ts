@@ -3,7 +3,7 @@
  * Each bench is a function taking `{ quick }`; add new ones to BENCHES.
  */
 import { PLACEMENT_FULL, PLACEMENT_QUICK, runPlacementBench } from "./placement.ts";
-import { RESERVATION_FULL, RESERVATION_QUICK, runReservationBench } from "./reservation.ts";
+import { RESERVATION_FULL, RESERVATION_QUICK, runReservationComparison } from "./reservation.ts";
 import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
 import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
 import { DEPLOY_FULL, DEPLOY_QUICK, runDeployBench } from "./deploy.ts";
@@ -17,7 +17,7 @@ interface BenchContext {
 
 const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   placement: ({ quick }) => runPlacementBench(quick ? PLACEMENT_QUICK : PLACEMENT_FULL),
-  reservation: ({ quick }) => runReservationBench(quick ? RESERVATION_QUICK : RESERVATION_FULL),
+  reservation: ({ quick }) => runReservationComparison(quick ? RESERVATION_QUICK : RESERVATION_FULL),
   heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
   quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
   deploy: ({ quick }) => runDeployBench(quick ? DEPLOY_QUICK : DEPLOY_FULL),

@@ -22,6 +22,12 @@ export const schedulerEnvShape = {
   DEPLOY_MAX_RESERVE_ATTEMPTS: envFields.positiveInt.default(5),
   /** Parallel deploy jobs per scheduler process. */
   DEPLOY_CONCURRENCY: envFields.positiveInt.default(8),
+  /**
+   * Where deploy rounds place from: `live`, an in-memory index of every device kept current by the
+   * placement feed (packages/db live-placement.ts; candidate reads until it has loaded, or while its
+   * feed is down), or `read`, a candidate read from Postgres per round.
+   */
+  PLACEMENT: z.enum(["live", "read"]).default("live"),
   /** How often stuck deployments (paid, matching, deploying) are re-driven: recovery after crashes. */
   DEPLOY_SWEEP_EVERY_S: envFields.positiveInt.default(30),
   /** Devices scoring below this (verification, basis points) are never matched. */

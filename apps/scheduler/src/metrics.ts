@@ -1,4 +1,4 @@
-import type { Db } from "@gpumesh/db";
+import type { Db, LivePlacement } from "@gpumesh/db";
 import type { Job, Queue, Worker } from "bullmq";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -43,7 +43,14 @@ const seconds = (ms: number) => Math.max(0, ms) / 1000;
 /** When a job became due: added, plus its delay. */
 const dueAt = (job: Pick<Job, "timestamp" | "delay">) => job.timestamp + (job.delay ?? 0);
 
-export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCacheMs?: number; now?: () => number }): SchedulerMetrics {
+export function createSchedulerMetrics(options: {
+  db: Db;
+  queues: Queue[];
+  dbCacheMs?: number;
+  now?: () => number;
+  /** The process's live placement index, when it has one. */
+  placement?: Pick<LivePlacement, "ready" | "deviceCount" | "refreshed">;
+}): SchedulerMetrics {
   const registry = new Registry();
   const now = options.now ?? Date.now;
   collectDefaultMetrics({ register: registry, prefix: "gpumesh_scheduler_" });
@@ -149,6 +156,28 @@ export function createSchedulerMetrics(options: { db: Db; queues: Queue[]; dbCac
       this.set((await fromPostgres()).oldestHeartbeatS);
     },
   });
+
+  const placement = options.placement;
+  if (placement) {
+    new Gauge({
+      name: "gpumesh_placement_index_devices",
+      help: "Devices in this process's live placement index (0 while it loads or its feed is down: deploy rounds then read candidates).",
+      registers: [registry],
+      collect() {
+        this.set(placement.ready ? placement.deviceCount : 0);
+      },
+    });
+    let counted = 0;
+    new Counter({
+      name: "gpumesh_placement_index_refreshed_devices_total",
+      help: "Devices re-read because the placement feed named them (rate() = feed traffic).",
+      registers: [registry],
+      collect() {
+        this.inc(placement.refreshed - counted);
+        counted = placement.refreshed;
+      },
+    });
+  }
 
   return {
     registry,

@@ -1,5 +1,5 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
-import { createDb, leasesToReconcile, listReconciliations, recordEndRequest, runExplorerRollup, type Db } from "@gpumesh/db";
+import { createDb, LivePlacement, leasesToReconcile, listReconciliations, recordEndRequest, runExplorerRollup, type Db } from "@gpumesh/db";
 import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES } from "@gpumesh/queue";
 import { Queue, Worker, type ConnectionOptions, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
@@ -37,6 +37,8 @@ export interface RunningScheduler {
   enqueueEnd(clusterId: string, reason: string): Promise<void>;
   /** URL of the queue dashboard when it is served. */
   adminUrl: string | undefined;
+  /** The live placement index deploy rounds place from (null with PLACEMENT=read). */
+  placement: LivePlacement | null;
   /** Prometheus metrics (served at the dashboard's /metrics). */
   metrics: SchedulerMetrics;
   /**
@@ -122,9 +124,13 @@ export async function startScheduler(
 
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
-  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer] });
+  // Loads in the background (seconds at a million devices): deploy rounds read candidates until it is ready.
+  const placement = env.PLACEMENT === "live" ? new LivePlacement({ url: env.DATABASE_URL, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, logger }) : null;
+  placement?.start().catch((error: unknown) => logger.warn({ err: error }, "placement index did not load: deploy rounds read candidates from Postgres"));
+  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], ...(placement ? { placement } : {}) });
   const deployDeps: DeployDeps = {
     db,
+    ...(placement ? { placement } : {}),
     inflight: new Set<string>(),
     metrics: metrics.deploy,
     agents,
@@ -407,7 +413,7 @@ export async function startScheduler(
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), agents.close(), db.$disconnect()]);
+      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), agents.close(), db.$disconnect(), placement?.close()]);
       publisher.disconnect();
       throw error;
     }
@@ -421,6 +427,7 @@ export async function startScheduler(
     chain,
     chainContext,
     adminUrl: admin?.url,
+    placement,
     metrics,
     async enqueueDeploy(clusterId) {
       await enqueueJob(deploy, jobs.deploy(clusterId));
@@ -453,6 +460,7 @@ export async function startScheduler(
       } else await closing;
       await agents.close();
       await Promise.all([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close()]);
+      await placement?.close();
       publisher.disconnect();
       await db.$disconnect();
       logger.info({ drained }, "scheduler stopped");

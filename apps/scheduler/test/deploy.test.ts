@@ -190,12 +190,15 @@ describe("deploy workflow", () => {
     }
   });
 
-  it("races many deployments from several schedulers without double booking", async () => {
+  it.each(["live", "read"] as const)("races many deployments from several schedulers without double booking (placement: %s)", async (placement) => {
     const redis = testRedis();
     const clusters = [];
     for (let i = 0; i < 12; i++) clusters.push(await paidCluster(db, { nodes: 1 }));
-    const schedulers = await Promise.all([0, 1, 2].map(() => start({}, { agents: new SimulatedAgentChannel() }, redis)));
+    const schedulers = await Promise.all([0, 1, 2].map(() => start({ PLACEMENT: placement }, { agents: new SimulatedAgentChannel() }, redis)));
     try {
+      // Each process places from its own index once loaded (before that it reads candidates).
+      if (placement === "live") await waitFor("placement indexes loaded", async () => schedulers.every((s) => s.placement?.ready), 10_000);
+      else expect(schedulers.every((s) => s.placement === null)).toBe(true);
       await Promise.all(clusters.map((c, i) => schedulers[i % 3]!.enqueueDeploy(c.id)));
       for (const c of clusters) {
         await waitFor(`cluster ${c.id} settled`, async () => ["RUNNING", "REFUNDED"].includes((await db.cluster.findUniqueOrThrow({ where: { id: c.id } })).status), 30_000);
@@ -205,6 +208,17 @@ describe("deploy workflow", () => {
         const active = await db.allocation.aggregate({ where: { clusterId: c.id, status: "ACTIVE" }, _sum: { gpuCount: true } });
         const status = (await db.cluster.findUniqueOrThrow({ where: { id: c.id } })).status;
         expect(active._sum.gpuCount ?? 0).toBe(status === "RUNNING" ? c.gpuCount : 0);
+      }
+      if (placement === "live") {
+        // Every process's index agrees with Postgres on which devices are taken, its own reservations
+        // and the other processes' alike.
+        const taken = new Set((await db.allocation.findMany({ where: { status: "ACTIVE", endsAt: { gt: new Date() } }, select: { deviceId: true } })).map((a) => a.deviceId));
+        const devices = await db.device.findMany({ where: { gpuCount: { gt: 0 } }, select: { id: true } });
+        for (const scheduler of schedulers) {
+          await scheduler.placement!.settled();
+          const disagree = devices.filter((d) => scheduler.placement!.state(d.id)?.reserved !== taken.has(d.id));
+          expect(disagree).toEqual([]);
+        }
       }
     } finally {
       await Promise.all(schedulers.map((s) => s.stop()));

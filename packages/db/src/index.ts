@@ -15,6 +15,7 @@ export { insertInChunks, rowsPerStatement, MAX_BINDS_PER_STATEMENT } from "./chu
 export * from "./rewards.ts";
 export * from "./reconciliation.ts";
 export * from "./placement.ts";
+export * from "./live-placement.ts";
 export * from "./quotes.ts";
 export * from "./devices.ts";
 export * from "./directory.ts";

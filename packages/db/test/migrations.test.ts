@@ -67,7 +67,7 @@ describe("schema drift", () => {
     const client = new pg.Client({ connectionString: scratch.url });
     await client.connect();
     try {
-      await client.query(`alter table device drop column city`);
+      await client.query(`alter table device drop column country`);
       await client.query(`alter table device alter column name type text`);
       await client.query(`drop index "payment_account_id_created_at_idx"`);
       await client.query(`alter type "DeviceStatus" add value 'RETIRED'`);
@@ -75,7 +75,7 @@ describe("schema drift", () => {
       const drift = await schemaDrift(scratch.url);
       expect(drift).toEqual(
         expect.arrayContaining([
-          "column device.city is in the schema but not in the database",
+          "column device.country is in the schema but not in the database",
           "column device.name has type text in the database, character varying(80) in the schema",
           "index payment(account_id, created_at) index is in the schema but not in the database",
           "enum DeviceStatus has values [REGISTERED, ONLINE, OFFLINE, SUSPENDED, RETIRED] in the database, [REGISTERED, ONLINE, OFFLINE, SUSPENDED] in the schema",

@@ -2,6 +2,10 @@ import { UnexpectedClusterStatusError, Workload, type ClusterStatus } from "@gpu
 import {
   failAndRefundSql,
   loadPlacement,
+  type DeviceUnavailableError,
+  type LivePlacement,
+  type PlacedDevice,
+  type PlacementQuery,
   placeAmong,
   publishSafely,
   refundFailedSql,
@@ -64,6 +68,12 @@ export interface DeployDeps {
    * between processes remain and are settled by the reservation (try-lock, exclusion constraint).
    */
   inflight?: Set<string>;
+  /**
+   * This process's live placement index (packages/db/src/live-placement.ts). While it is ready, a
+   * deploy round places from it instead of reading candidates; otherwise (starting, feed lost) it
+   * reads them, as without one.
+   */
+  placement?: LivePlacement;
   /** Counts reservations (metrics.ts): a gang reserved, a reservation race lost. */
   metrics?: { gangReserved(devices: number, replacement: boolean): void; reservationRaceLost(): void };
 }
@@ -265,24 +275,32 @@ async function reserveMissing(
   }
   // Devices this cluster already holds or gave up (refused, timed out, went offline) are not candidates again.
   const exclude = new Set(allocations.map((a) => a.deviceId));
-  const inflight = deps.inflight ?? new Set<string>();
   // A replacement in a running lease only needs to cover the rest of it.
   const endsAt = mode === "DEGRADED" && cluster.endsAt ? cluster.endsAt : leaseEnd(cluster, at, config);
   if (endsAt <= at) return { ok: false, reason: "lease is over" };
-  // Candidates are read once per round; a re-match after a lost race places among them again without
-  // the losers (the next reservation's pre-check reports anything else taken since the read).
   // A quoted cluster pays one rate per GPU (pricing.ts): a replacement must not ask more than that, or
   // it would be paid below its ask.
-  const read = () => loadPlacement(db, { cluster: withPaidCap(cluster), gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: exclude, minVerificationScoreBps: config.minVerificationScoreBps });
+  const query = { cluster: withPaidCap(cluster), gpuCount: needed, startsAt: at, endsAt, excludeDeviceIds: exclude, minVerificationScoreBps: config.minVerificationScoreBps };
+  const reservation: ReservationContext = { cluster, at, endsAt, mode, replacing, needed, heldGpus };
+  const noPlacement = (reason: string) => ({ ok: false as const, reason: `no placement${replacing ? " for a replacement" : ""}: ${reason}` });
+  if (deps.placement?.ready) {
+    const fromIndex = await reserveFromIndex(deps, deps.placement, query, reservation);
+    if (fromIndex !== null) return fromIndex.ok || fromIndex.contended ? fromIndex : noPlacement(fromIndex.reason);
+    // The feed was lost mid-way: read candidates instead.
+  }
+  const inflight = deps.inflight ?? new Set<string>();
+  // Candidates are read once per round; a re-match after a lost race places among them again without
+  // the losers (the next reservation's pre-check reports anything else taken since the read).
+  const read = () => loadPlacement(db, query);
   let loaded = await read();
-  if (!loaded.ok) return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${loaded.reason}` };
+  if (!loaded.ok) return noPlacement(loaded.reason);
   let stale = false;
   for (let attempt = 1; attempt <= config.maxReserveAttempts; attempt++) {
     if (stale) {
       // Devices were reserved by others since the read: others probably were too (everybody wants the
       // cheapest); read again rather than discover them one lost race at a time.
       const again = await read();
-      if (!again.ok) return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${again.reason}` };
+      if (!again.ok) return noPlacement(again.reason);
       loaded = again;
       stale = false;
     }
@@ -295,42 +313,114 @@ async function reserveMissing(
       if ([...inflight].some((id) => !exclude.has(id)) && placeAmong(loaded, exclude).ok) {
         return { ok: false, contended: true, reason: `waiting for concurrent reservations: ${placement.reason}` };
       }
-      return { ok: false, reason: `no placement${replacing ? " for a replacement" : ""}: ${placement.reason}` };
+      return noPlacement(placement.reason);
     }
-    const input: GangReservation = { clusterId: cluster.id, devices: placement.devices, startsAt: at, endsAt };
     for (const device of placement.devices) inflight.add(device.deviceId);
     try {
-      // One statement (gpumesh_reserve_gang): lock the cluster row, check it is still in `mode` and
-      // holds the GPUs we saw (nobody else reserved for it since we looked), try-lock and pre-check the
-      // devices, insert the gang; for MATCHING with the move to DEPLOYING and its event. The exclusion
-      // constraint stays the final guard.
-      const result = await reserveGang(db, {
-        ...input,
-        expected: mode,
-        reason: `${replacing ? "replacement: " : ""}${placement.devices.length} device(s), ${needed} GPU(s) reserved`,
-        at,
-        heldGpus,
-      });
-      if (result.outcome === "moved") throw new StateMoved();
-      deps.metrics?.gangReserved(placement.devices.length, replacing);
-      if (result.event) await publishSafely(deps.publish, result.event);
-      // A cluster that held nothing now holds exactly this gang: the next step need not read it back.
-      const active = heldGpus === 0
-        ? result.allocations.map((a) => ({ id: a.id, deviceId: a.deviceId, gpuCount: placement.devices.find((d) => d.deviceId === a.deviceId)!.gpuCount, startsAt: at, endsAt, acknowledgedAt: null }))
-        : undefined;
-      return { ok: true, moved: result.event !== null, ...(active ? { active } : {}) };
-    } catch (error) {
-      const lost = await reservationFailure(db, input, error);
-      if (!lost) throw error;
-      deps.metrics?.reservationRaceLost();
-      deps.logger.debug({ cluster: cluster.id, attempt, lost: lost.deviceIds.length }, "lost a reservation race: re-matching without those devices");
-      for (const id of lost.deviceIds) exclude.add(id);
-      if (lost.deviceIds.some((id) => lost.reasons[id] === "reserved")) stale = true;
+      const attempted = await attemptReservation(deps, reservation, placement.devices, attempt);
+      if (attempted.ok) return attempted;
+      for (const id of attempted.lost.deviceIds) exclude.add(id);
+      if (attempted.lost.deviceIds.some((id) => attempted.lost.reasons[id] === "reserved")) stale = true;
     } finally {
       for (const device of placement.devices) inflight.delete(device.deviceId);
     }
   }
   return { ok: false, contended: true, reason: `could not reserve devices after ${config.maxReserveAttempts} attempts (lost every race)` };
+}
+
+type ReserveOutcome = { ok: true; moved?: boolean; active?: ActiveAllocation[] } | { ok: false; reason: string; contended?: boolean };
+
+interface ReservationContext {
+  cluster: ClusterRow;
+  at: Date;
+  endsAt: Date;
+  mode: "MATCHING" | "DEGRADED";
+  replacing: boolean;
+  needed: number;
+  heldGpus: number;
+}
+
+/** How long a deploy round waits for this process's other reservations before it is retried with backoff. */
+const CONTENDED_WAIT_MS = 2_000;
+
+/**
+ * Places from this process's live index (no candidate read) and reserves; a device lost to another
+ * process is marked taken there and the next attempt places without it. Null when the index stopped
+ * being ready before anything was reserved.
+ */
+async function reserveFromIndex(
+  deps: DeployDeps,
+  live: LivePlacement,
+  query: PlacementQuery & { excludeDeviceIds: Set<string> },
+  reservation: ReservationContext,
+): Promise<ReserveOutcome | null> {
+  const waitUntil = Date.now() + CONTENDED_WAIT_MS;
+  for (let attempt = 1; attempt <= deps.config.maxReserveAttempts; ) {
+    const placed = live.place(query);
+    if (placed === null) return null;
+    if (!placed.ok) {
+      if (!placed.contended) return { ok: false, reason: placed.reason };
+      // Only this process's own in-flight reservations stand in the way: wait for one to settle and
+      // place again (if it fails, its devices are free for us), rather than fail the job into a backoff.
+      const left = waitUntil - Date.now();
+      if (left <= 0) return { ok: false, contended: true, reason: `waiting for concurrent reservations: ${placed.reason}` };
+      await live.holdsSettled(left);
+      continue;
+    }
+    try {
+      const attempted = await attemptReservation(deps, reservation, placed.devices, attempt++);
+      if (attempted.ok) {
+        // Before the hold is released, so no job of this process sees the devices free in between.
+        live.markTaken(placed.devices.map((d) => d.deviceId));
+        return attempted;
+      }
+      const { deviceIds, reasons } = attempted.lost;
+      live.markTaken(deviceIds.filter((id) => reasons[id] === "reserved"));
+      live.invalidate(deviceIds.filter((id) => reasons[id] !== "reserved"));
+      for (const id of deviceIds) query.excludeDeviceIds.add(id);
+    } finally {
+      placed.release();
+    }
+  }
+  return { ok: false, contended: true, reason: `could not reserve devices after ${deps.config.maxReserveAttempts} attempts (lost every race)` };
+}
+
+/**
+ * One reservation of `devices` (gpumesh_reserve_gang, one statement): lock the cluster row, check it is
+ * still in `mode` and holds the GPUs we saw (nobody else reserved for it since we looked), try-lock and
+ * pre-check the devices, insert the gang; for MATCHING with the move to DEPLOYING and its event. The
+ * exclusion constraint stays the final guard. A lost race comes back as the devices lost and why.
+ */
+async function attemptReservation(
+  deps: DeployDeps,
+  r: ReservationContext,
+  devices: PlacedDevice[],
+  attempt: number,
+): Promise<{ ok: true; moved: boolean; active?: ActiveAllocation[] } | { ok: false; lost: DeviceUnavailableError }> {
+  const input: GangReservation = { clusterId: r.cluster.id, devices, startsAt: r.at, endsAt: r.endsAt };
+  try {
+    const result = await reserveGang(deps.db, {
+      ...input,
+      expected: r.mode,
+      reason: `${r.replacing ? "replacement: " : ""}${devices.length} device(s), ${r.needed} GPU(s) reserved`,
+      at: r.at,
+      heldGpus: r.heldGpus,
+    });
+    if (result.outcome === "moved") throw new StateMoved();
+    deps.metrics?.gangReserved(devices.length, r.replacing);
+    if (result.event) await publishSafely(deps.publish, result.event);
+    // A cluster that held nothing now holds exactly this gang: the next step need not read it back.
+    const active = r.heldGpus === 0
+      ? result.allocations.map((a) => ({ id: a.id, deviceId: a.deviceId, gpuCount: devices.find((d) => d.deviceId === a.deviceId)!.gpuCount, startsAt: r.at, endsAt: r.endsAt, acknowledgedAt: null }))
+      : undefined;
+    return { ok: true, moved: result.event !== null, ...(active ? { active } : {}) };
+  } catch (error) {
+    const lost = await reservationFailure(deps.db, input, error);
+    if (!lost) throw error;
+    deps.metrics?.reservationRaceLost();
+    deps.logger.debug({ cluster: r.cluster.id, attempt, lost: lost.deviceIds.length }, "lost a reservation race: re-matching without those devices");
+    return { ok: false, lost };
+  }
 }
 
 /** A quoted cluster's placement cap: the lower of the renter's cap and the per GPU-hour price it pays. */
