@@ -18,6 +18,7 @@ import { randomUUID } from "node:crypto";
 import { GPU_MODELS } from "@gpumesh/core";
 import { countDoubleBookings, createDb, LivePlacement, migrate, seedCatalogue, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
+import { postgresCpuMs } from "./quote.ts";
 import { advanceDeploy, ReservationContendedError, type DeployDeps } from "../apps/scheduler/src/jobs/deploy.ts";
 
 export interface ReservationBenchOptions {
@@ -58,6 +59,8 @@ export interface ReservationBenchResult {
   racesLost: number;
   /** CPU seconds (user + system) of this Node process during the timed part; Postgres runs beside it. */
   nodeCpuSeconds: number;
+  /** CPU seconds of Postgres's backends and workers during the timed part (/proc; 0 off Linux). */
+  postgresCpuSeconds: number;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -142,6 +145,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     let retries = 0;
     const started = process.hrtime.bigint();
     const cpuBefore = process.cpuUsage();
+    const postgresBefore = postgresCpuMs(postgres.pid);
     await Promise.all(
       workers.flatMap((deps) =>
         Array.from({ length: options.concurrency }, async () => {
@@ -167,6 +171,7 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuBefore);
+    const postgresCpuSeconds = (postgresCpuMs(postgres.pid) - postgresBefore) / 1000;
     const statuses = await admin.cluster.groupBy({ by: ["status"], _count: true });
     const count = (status: string) => statuses.find((s) => s.status === status)?._count ?? 0;
     const held = await admin.$queryRaw<{ cluster_id: string; gpus: bigint; wanted: number }[]>`
@@ -192,12 +197,13 @@ export async function runReservationBench(options: ReservationBenchOptions = RES
       contendedRetries: retries,
       racesLost,
       nodeCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      postgresCpuSeconds,
     };
     log(
       `${result.requestsPerSec.toFixed(0)} requests/s (${seconds.toFixed(2)} s), reserved ${result.reserved} clusters / ${gpusReserved} GPUs, ` +
         `refunded ${result.refunded}, latency p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
         `double bookings ${result.doubleBookings}, partial clusters ${partialClusters}, contended retries ${retries}, races lost ${racesLost}, ` +
-        `node CPU ${result.nodeCpuSeconds.toFixed(1)} s`,
+        `CPU per request: node ${((result.nodeCpuSeconds * 1000) / options.requests).toFixed(2)} ms, postgres ${((postgresCpuSeconds * 1000) / options.requests).toFixed(2)} ms`,
     );
     if (result.doubleBookings !== 0 || partialClusters !== 0 || result.reserved + result.refunded !== options.requests) {
       throw new Error(`reservation bench: invariant violated ${JSON.stringify(result)}`);
