@@ -60,6 +60,8 @@ type DeviceRow = [
   price: string, score: number, online: boolean, taken: boolean,
 ];
 
+const marketKey = (gpuModelId: string, region: string) => `${gpuModelId}|${region}`;
+
 function toDevice(row: DeviceRow): PlacementDevice {
   const [id, supplierId, city, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network, price, score] = row;
   return {
@@ -86,6 +88,9 @@ export class LivePlacement {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly waiting = new Map<string, () => void>();
   private readonly holdWaiters = new Set<() => void>();
+  /** What each device adds to its market's load (online GPUs, busy GPUs), and the sums per market. */
+  private readonly facts = new Map<string, { market: string; gpus: number; online: boolean; busy: boolean }>();
+  private readonly loads = new Map<string, { onlineGpus: number; busyGpus: number }>();
   /** Devices re-read since start (a figure for metrics and tests). */
   refreshed = 0;
 
@@ -120,6 +125,7 @@ export class LivePlacement {
       if (message.payload.startsWith(TAKEN)) {
         const id = message.payload.slice(TAKEN.length);
         this.taken.add(id);
+        this.recount(id);
         if (this.index) this.sync(this.index, [id]);
         // A read in flight may have seen it free: name it, so that read skips it and the next one reads it.
         if (this.flushing || !this.index) this.dirty.add(id);
@@ -218,7 +224,10 @@ export class LivePlacement {
 
   /** A reservation of these devices committed (this process's own, or one it lost a race to). */
   markTaken(ids: readonly string[]): void {
-    for (const id of ids) this.taken.add(id);
+    for (const id of ids) {
+      this.taken.add(id);
+      this.recount(id);
+    }
     if (this.index) this.sync(this.index, ids);
   }
 
@@ -250,7 +259,43 @@ export class LivePlacement {
     return this.index?.state(id);
   }
 
+  /**
+   * A market's load as quotes price it (packages/db quotes.ts): GPUs on ONLINE devices, and those of
+   * them taken now. This process's in-flight holds are not counted: nothing is committed for them.
+   */
+  marketLoad(gpuModelId: string, region: string): { onlineGpus: number; busyGpus: number } {
+    const load = this.loads.get(marketKey(gpuModelId, region));
+    return load ? { ...load } : { onlineGpus: 0, busyGpus: 0 };
+  }
+
   // -- internals ------------------------------------------------------------------------------
+
+  /** Replaces what device `id` adds to its market's load (null: nothing, it left). */
+  private count(id: string, next: { market: string; gpus: number; online: boolean } | null): void {
+    const before = this.facts.get(id);
+    if (before) this.addLoad(before.market, before.online ? -before.gpus : 0, before.busy ? -before.gpus : 0);
+    if (next === null) {
+      this.facts.delete(id);
+      return;
+    }
+    const busy = next.online && this.taken.has(id);
+    this.facts.set(id, { ...next, busy });
+    this.addLoad(next.market, next.online ? next.gpus : 0, busy ? next.gpus : 0);
+  }
+
+  /** After `taken` changed for `id`: its busy GPUs follow. */
+  private recount(id: string): void {
+    const fact = this.facts.get(id);
+    if (fact) this.count(id, fact);
+  }
+
+  private addLoad(market: string, online: number, busy: number): void {
+    if (online === 0 && busy === 0) return;
+    const load = this.loads.get(market) ?? { onlineGpus: 0, busyGpus: 0 };
+    load.onlineGpus += online;
+    load.busyGpus += busy;
+    this.loads.set(market, load);
+  }
 
   /** Runs `fn` with `ids` marked taken in the index (synchronously: no other job sees the change). */
   private without<T>(index: PlacementIndex, ids: ReadonlySet<string>, fn: () => T): T {
@@ -338,16 +383,19 @@ export class LivePlacement {
       this.refreshed++;
       if (row[13]) this.taken.add(id);
       else this.taken.delete(id);
-      if (row[4] <= 0) {
+      if (row[4] <= 0 || row[3] === null) {
         index.remove(id);
+        this.count(id, null);
         continue;
       }
+      this.count(id, { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12] });
       index.upsert(toDevice(row), { online: row[12], reserved: this.taken.has(id) || this.holds.has(id) });
     }
     for (const id of ids) {
       if (seen.has(id) || this.dirty.has(id)) continue;
       index.remove(id);
       this.taken.delete(id);
+      this.count(id, null);
     }
   }
 
@@ -357,6 +405,8 @@ export class LivePlacement {
     const devices: PlacementDevice[] = [];
     const online = new Set<string>();
     this.taken.clear();
+    this.facts.clear();
+    this.loads.clear();
     const pageSize = this.options.pageSize ?? 20_000;
     let after = "00000000-0000-0000-0000-000000000000";
     for (;;) {
@@ -369,6 +419,7 @@ export class LivePlacement {
         devices.push(toDevice(row));
         if (row[12]) online.add(row[0]);
         if (row[13]) this.taken.add(row[0]);
+        if (row[3] !== null) this.count(row[0], { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12] });
       }
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]![0];

@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, LivePlacement, placeCluster, releaseAllocations, reserveGang, type Db, type PlacementQuery } from "../src/index.ts";
+import { availability, createDb, LivePlacement, placeCluster, releaseAllocations, reserveGang, type Db, type PlacementQuery } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
 
 /**
@@ -98,6 +98,10 @@ describe("live placement index", () => {
     expect(reserved.outcome).toBe("reserved");
     await index.settled();
     for (const device of before.devices) expect(index.state(device.deviceId)?.reserved).toBe(true);
+    // The market's load (what a quote's surge is priced from) as Postgres counts it.
+    const [market] = await availability(db, { now: new Date(), gpuModelIds: ["h100-80gb"], regions: ["us-east"] });
+    expect(index.marketLoad("h100-80gb", "us-east")).toEqual({ onlineGpus: market!.onlineGpus, busyGpus: market!.busyGpus });
+    expect(market!.busyGpus).toBeGreaterThanOrEqual(16);
     const other = await newCluster(16);
     const next = await both(index, query(other, 16));
     expect(next.index).toEqual(next.read);
@@ -106,6 +110,8 @@ describe("live placement index", () => {
     await releaseAllocations(db, cluster.id, "test over", new Date());
     await index.settled();
     for (const device of before.devices) expect(index.state(device.deviceId)?.reserved).toBe(false);
+    const [after] = await availability(db, { now: new Date(), gpuModelIds: ["h100-80gb"], regions: ["us-east"] });
+    expect(index.marketLoad("h100-80gb", "us-east")).toEqual({ onlineGpus: after!.onlineGpus, busyGpus: after!.busyGpus });
     expect((await both(index, query(other, 16))).index).toEqual(before.devices.map((d) => d.deviceId).sort());
   });
 
@@ -116,6 +122,8 @@ describe("live placement index", () => {
     await db.device.update({ where: { id: cheapest }, data: { status: "OFFLINE" } });
     await index.settled();
     expect(index.state(cheapest)?.online).toBe(false);
+    const [market] = await availability(db, { now: new Date(), gpuModelIds: ["h100-80gb"], regions: ["us-east"] });
+    expect(index.marketLoad("h100-80gb", "us-east").onlineGpus).toBe(market!.onlineGpus);
     let now = await both(index, query(cluster, 8));
     expect(now.index).toEqual(now.read);
     expect(now.index).not.toContain(cheapest);
