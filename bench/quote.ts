@@ -24,7 +24,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { GPU_MODELS, REGIONS, SeededRandom, simulateNetwork, type ClusterRequestInput } from "@gpumesh/core";
-import { availability, countDoubleBookings, createDb, createHeldQuote, insertInChunks, migrate, seedCatalogue, type Db } from "@gpumesh/db";
+import { availability, countDoubleBookings, createDb, createHeldQuote, insertInChunks, LivePlacement, migrate, seedCatalogue, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 
 export interface QuoteBenchOptions {
@@ -34,6 +34,8 @@ export interface QuoteBenchOptions {
   supersedingQuotes: number;
   /** Quotes in flight at once (1 = latency of a lone quote). */
   concurrency: number;
+  /** `index`: quotes place from a live placement index (what the web app does); `read`: a candidate read per quote. */
+  placement?: "index" | "read";
   log?: (line: string) => void;
 }
 
@@ -41,6 +43,7 @@ export const QUOTE_FULL: QuoteBenchOptions = { devices: 100_000, quotes: 2_000, 
 export const QUOTE_QUICK: QuoteBenchOptions = { devices: 10_000, quotes: 300, supersedingQuotes: 60, concurrency: 1 };
 
 export interface QuoteBenchResult {
+  placement: "index" | "read";
   devices: number;
   quotes: number;
   concurrency: number;
@@ -159,6 +162,8 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
   const log = options.log ?? ((line: string) => console.log(line));
   const postgres = await startPostgres({ dataDir: await throwawayDataDir("bench-quote"), port: await freePort(), database: "bench", persistent: false });
   const db = createDb(postgres.url, { max: options.concurrency + 4 });
+  const mode = options.placement ?? "index";
+  let live: LivePlacement | undefined;
   try {
     await migrate(postgres.url);
     const seeded = Date.now();
@@ -168,6 +173,13 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
     await db.$executeRawUnsafe("analyze");
     const online = await db.device.count({ where: { status: "ONLINE", gpuCount: { gt: 0 } } });
     log(`${options.devices.toLocaleString("en-US")} devices (${online.toLocaleString("en-US")} online GPU devices, ${busy.toLocaleString("en-US")} busy) seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    if (mode === "index") {
+      const loading = Date.now();
+      live = new LivePlacement({ url: postgres.url, minVerificationScoreBps: 5_000 });
+      await live.start();
+      log(`live placement index: ${live.deviceCount.toLocaleString("en-US")} devices loaded in ${((Date.now() - loading) / 1000).toFixed(1)} s`);
+    }
+    const placement = live ? { placement: live } : {};
 
     const renters: string[] = [];
     for (let i = 0; i < options.quotes + 20 + 20; i++) {
@@ -178,7 +190,7 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
     const rates = { feeBps: 500, burnBps: 5_000 };
     let r = 0;
     // Warm-up: plans cached, pool connections open (not timed).
-    for (let i = 0; i < 20; i++) await createHeldQuote(db, { accountId: renters[options.quotes + i]!, request: requests[r++]!, now: new Date(), rates });
+    for (let i = 0; i < 20; i++) await createHeldQuote(db, { accountId: renters[options.quotes + i]!, request: requests[r++]!, now: new Date(), rates, ...placement });
 
     const run = async (count: number, renterFor: (i: number) => string) => {
       const latencies: number[] = [];
@@ -191,7 +203,7 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
             if (i >= count) return;
             const request = requests[r++]!;
             const t = process.hrtime.bigint();
-            const result = await createHeldQuote(db, { accountId: renterFor(i), request, now: new Date(), rates });
+            const result = await createHeldQuote(db, { accountId: renterFor(i), request, now: new Date(), rates, ...placement });
             latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
             if (result.ok) {
               counts.held++;
@@ -210,7 +222,7 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
     const { latencies, held, infeasible } = phase1;
     // Phase 2: 20 renters, each brought to the cap first (untimed), then every quote supersedes.
     const capped = renters.slice(options.quotes + 20, options.quotes + 40);
-    for (const accountId of capped) for (let k = 0; k < 3; k++) await createHeldQuote(db, { accountId, request: requests[r++ % requests.length]!, now: new Date(), rates });
+    for (const accountId of capped) for (let k = 0; k < 3; k++) await createHeldQuote(db, { accountId, request: requests[r++ % requests.length]!, now: new Date(), rates, ...placement });
     const phase2 = await run(options.supersedingQuotes, (i) => capped[i % capped.length]!);
     const loadAfter = os.loadavg()[0]!;
 
@@ -226,6 +238,7 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
     const availabilityAllMs = await time(() => availability(db, { now: new Date() }));
     const availabilityOneMs = await time(() => availability(db, { now: new Date(), gpuModelIds: ["h100-80gb"], regions: ["us-east"] }));
     const result: QuoteBenchResult = {
+      placement: mode,
       devices: options.devices,
       quotes: options.quotes,
       concurrency: options.concurrency,
@@ -244,7 +257,7 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
       doubleBookings: await countDoubleBookings(db),
     };
     log(
-      `${options.quotes} quotes from distinct renters, ${options.concurrency} in flight: held ${held}, infeasible ${infeasible}; ` +
+      `${mode === "index" ? "live index" : "candidate reads"}: ${options.quotes} quotes from distinct renters, ${options.concurrency} in flight: held ${held}, infeasible ${infeasible}; ` +
         `latency p50 ${result.p50Ms.toFixed(1)} ms, p90 ${result.p90Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms ` +
         `(goal p99 < 50 ms: ${result.p99Ms < 50 ? "met" : "NOT met"}); CPU per quote: node ${cpuPerQuote.nodeMs.toFixed(1)} ms, postgres ${cpuPerQuote.postgresMs.toFixed(1)} ms; availability() median ${availabilityAllMs.toFixed(1)} ms whole network, ` +
         `${availabilityOneMs.toFixed(1)} ms one market; double bookings ${result.doubleBookings}; ` +
@@ -254,13 +267,23 @@ export async function runQuoteBench(options: QuoteBenchOptions = QUOTE_FULL): Pr
     if (result.doubleBookings !== 0) throw new Error(`quote bench: double bookings ${JSON.stringify(result)}`);
     return result;
   } finally {
+    await live?.close();
     await db.$disconnect();
     await postgres.stop();
   }
 }
 
+/** Candidate reads (the baseline) and the live index, back to back in one process on fresh databases. */
+export async function runQuoteComparison(options: QuoteBenchOptions = QUOTE_FULL): Promise<QuoteBenchResult[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const read = await runQuoteBench({ ...options, placement: "read" });
+  const index = await runQuoteBench({ ...options, placement: "index" });
+  log(`live index vs candidate reads: p99 ${index.p99Ms.toFixed(1)} ms vs ${read.p99Ms.toFixed(1)} ms, CPU per quote ${(index.cpuPerQuote.nodeMs + index.cpuPerQuote.postgresMs).toFixed(1)} ms vs ${(read.cpuPerQuote.nodeMs + read.cpuPerQuote.postgresMs).toFixed(1)} ms`);
+  return [read, index];
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes("--quick");
   const concurrency = Number(process.argv.find((a) => a.startsWith("--concurrency="))?.split("=")[1] ?? "1");
-  await runQuoteBench({ ...(quick ? QUOTE_QUICK : QUOTE_FULL), concurrency });
+  await runQuoteComparison({ ...(quick ? QUOTE_QUICK : QUOTE_FULL), concurrency });
 }

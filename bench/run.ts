@@ -5,7 +5,7 @@
 import { PLACEMENT_FULL, PLACEMENT_QUICK, runPlacementBench } from "./placement.ts";
 import { RESERVATION_FULL, RESERVATION_QUICK, runReservationComparison } from "./reservation.ts";
 import { HEARTBEAT_FULL, HEARTBEAT_QUICK, runHeartbeatBench } from "./heartbeat.ts";
-import { QUOTE_FULL, QUOTE_QUICK, runQuoteBench } from "./quote.ts";
+import { QUOTE_FULL, QUOTE_QUICK, runQuoteComparison } from "./quote.ts";
 import { DEPLOY_FULL, DEPLOY_QUICK, runDeployBench } from "./deploy.ts";
 import { GATEWAY_FULL, GATEWAY_QUICK, runGatewayBench } from "./gateway-heartbeat.ts";
 import { EXPLORER_FULL, EXPLORER_QUICK, runExplorerBench } from "./explorer.ts";
@@ -19,7 +19,7 @@ const BENCHES: Record<string, (context: BenchContext) => unknown> = {
   placement: ({ quick }) => runPlacementBench(quick ? PLACEMENT_QUICK : PLACEMENT_FULL),
   reservation: ({ quick }) => runReservationComparison(quick ? RESERVATION_QUICK : RESERVATION_FULL),
   heartbeat: ({ quick }) => runHeartbeatBench(quick ? HEARTBEAT_QUICK : HEARTBEAT_FULL),
-  quote: ({ quick }) => runQuoteBench(quick ? QUOTE_QUICK : QUOTE_FULL),
+  quote: ({ quick }) => runQuoteComparison(quick ? QUOTE_QUICK : QUOTE_FULL),
   deploy: ({ quick }) => runDeployBench(quick ? DEPLOY_QUICK : DEPLOY_FULL),
   gateway: ({ quick }) => runGatewayBench(quick ? GATEWAY_QUICK : GATEWAY_FULL),
   explorer: ({ quick }) => runExplorerBench(quick ? EXPLORER_QUICK : EXPLORER_FULL),

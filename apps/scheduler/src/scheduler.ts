@@ -125,8 +125,7 @@ export async function startScheduler(
   // Tests pass a clock; every job module takes it the same optional way.
   const clock = options.now ? { now: options.now } : {};
   // Loads in the background (seconds at a million devices): deploy rounds read candidates until it is ready.
-  const placement = env.PLACEMENT === "live" ? new LivePlacement({ url: env.DATABASE_URL, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, logger }) : null;
-  placement?.start().catch((error: unknown) => logger.warn({ err: error }, "placement index did not load: deploy rounds read candidates from Postgres"));
+  const placement = env.PLACEMENT === "live" ? new LivePlacement({ url: env.DATABASE_URL, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, logger }).follow() : null;
   const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], ...(placement ? { placement } : {}) });
   const deployDeps: DeployDeps = {
     db,

@@ -54,6 +54,12 @@ function load() {
         API_RATE_LIMIT_PER_IP: envFields.positiveInt.default(600),
         /** Requests per minute per API key (Authorization: Bearer gmk_…), on every route that accepts keys. */
         API_RATE_LIMIT_PER_KEY: envFields.positiveInt.default(300),
+        /**
+         * Where quotes place from: `live`, an in-memory index of every device kept current by the
+         * placement feed (@gpumesh/db live-placement.ts; loaded at the first quote, candidates are read
+         * until it is ready), or `read`, a candidate read from Postgres per quote.
+         */
+        QUOTE_PLACEMENT: z.enum(["live", "read"]).default("live"),
         NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
       },
       process.env,

@@ -105,6 +105,11 @@ export class LivePlacement {
     return this.index !== null;
   }
 
+  /** The verification floor the index applies (a caller asking another floor must read candidates). */
+  get minVerificationScoreBps(): number {
+    return this.options.minVerificationScoreBps;
+  }
+
   get deviceCount(): number {
     return this.index?.deviceCount ?? 0;
   }
@@ -152,6 +157,18 @@ export class LivePlacement {
     this.options.logger?.info({ devices: index.deviceCount }, "placement index loaded; following the placement feed");
     // Everything named since LISTEN may or may not be in the full read: read it again.
     if (this.dirty.size) await this.flush();
+  }
+
+  /**
+   * Starts in the background and keeps trying until ready (or closed): a process that cannot load the
+   * index yet (Postgres restarting) places from candidate reads meanwhile, and never stays without it.
+   */
+  follow(): this {
+    this.start().catch((error: unknown) => {
+      this.options.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, "placement index did not load: reading candidates until it does");
+      this.retryLater(1_000);
+    });
+    return this;
   }
 
   async close(): Promise<void> {
@@ -436,17 +453,19 @@ export class LivePlacement {
     const listener = this.listener;
     this.listener = null;
     void listener?.end().catch(() => undefined);
-    const retry = (delayMs: number) => {
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = null;
-        if (this.closed) return;
-        this.start().catch((reason: unknown) => {
-          this.options.logger?.warn({ err: reason instanceof Error ? reason.message : String(reason) }, "placement feed: reconnect failed");
-          this.listener?.end().catch(() => undefined);
-          retry(Math.min(30_000, delayMs * 2));
-        });
-      }, delayMs);
-    };
-    retry(1_000);
+    this.retryLater(1_000);
+  }
+
+  /** Starts again after `delayMs`, doubling the delay (to 30 s) while it keeps failing. */
+  private retryLater(delayMs: number): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closed) return;
+      this.start().catch((reason: unknown) => {
+        this.options.logger?.warn({ err: reason instanceof Error ? reason.message : String(reason) }, "placement feed: start failed; retrying");
+        this.retryLater(Math.min(30_000, delayMs * 2));
+      });
+    }, delayMs);
   }
 }

@@ -25,7 +25,8 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "./client.ts";
 import { publishSafely, transitionSql, type PublishClusterEvent, type TransitionResult, type TransitionSqlRow } from "./cluster-transitions.ts";
 import { Prisma } from "./generated/prisma/client.ts";
-import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, type LoadedPlacement, type PlacedDevice, type PlacementQuery } from "./placement.ts";
+import type { HeldPlacement, LivePlacement } from "./live-placement.ts";
+import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
 import { depositJournalCall, failAndRefundSql, RESERVATION_LOCK_SPACE, type UnavailableReason } from "./reservations.ts";
 
 /**
@@ -88,6 +89,12 @@ export interface CreateHeldQuoteInput {
   maxHeldQuotes?: number;
   /** Publishes the ClusterEvents of superseded quotes (after commit; optional: the rows are the truth). */
   publish?: PublishClusterEvent;
+  /**
+   * A live placement index (live-placement.ts): while it is ready the quote places from it and prices
+   * from its market loads, and reads nothing but the models' hyperscaler prices before the hold; the
+   * hold statement stays the guard. Without it (or while it loads) candidates are read from Postgres.
+   */
+  placement?: LivePlacement;
 }
 
 export interface QuotedDevice {
@@ -185,43 +192,83 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
     minVerificationScoreBps: minScore,
   };
   const read = () => readMarket(db, query, now);
-
+  const exclude = query.excludeDeviceIds as Set<string>;
   const superseded: string[] = [];
-  const exclude = new Set<string>();
-  let { loaded, market } = await read();
+  let live = input.placement?.ready && input.placement.minVerificationScoreBps === minScore ? input.placement : null;
+  let source = live ? null : await read();
+  const hyperscaler = live ? await readHyperscaler(db, request.gpuModelIds) : null;
   let priced: Priced | null = null;
-  for (let attempt = 1; attempt <= MAX_HOLD_ATTEMPTS; attempt++) {
-    if (!priced) {
-      const placed = placeAmong(loaded, exclude);
-      if (!placed.ok) return infeasible(db, request, window, minScore, placed.failure?.constraint ?? "capacity", placed.reason);
-      priced = price(placed.devices, market, request, input.rates);
-      const cap = request.maxPricePerGpuHour;
-      if (cap !== undefined && priced.breakdown.pricePerGpuHour > cap) {
-        const message = `the quote is ${priced.breakdown.pricePerGpuHour} base units per GPU-hour after utilisation (surge ${priced.breakdown.surgeBps} bps), above the cap of ${cap}`;
-        return infeasible(db, request, window, minScore, "price", message);
+  // The index's in-process hold on the priced gang (other quotes of this process will not pick it).
+  let held: HeldPlacement | null = null;
+  try {
+    for (let attempt = 1; attempt <= MAX_HOLD_ATTEMPTS; attempt++) {
+      if (!priced) {
+        let placed: PlacementOutcome;
+        let market: MarketRead;
+        const fromIndex = live?.place(query) ?? null;
+        if (live && fromIndex === null) {
+          // The index stopped being ready (its feed dropped): read candidates instead.
+          live = null;
+          source = await read();
+        }
+        if (fromIndex !== null && !(!fromIndex.ok && fromIndex.contended)) {
+          placed = fromIndex;
+          if (fromIndex.ok) held = fromIndex;
+          market = { loads: new Map(), hyperscaler: hyperscaler ?? new Map() };
+          if (fromIndex.ok) for (const d of fromIndex.devices) market.loads.set(marketKey(d.gpuModelId, d.region), live!.marketLoad(d.gpuModelId, d.region));
+        } else {
+          // Only this process's other quotes in flight stood in the way: read what Postgres says.
+          source ??= await read();
+          placed = placeAmong(source.loaded, exclude);
+          market = source.market;
+        }
+        if (!placed.ok) return infeasible(db, request, window, minScore, placed.failure?.constraint ?? "capacity", placed.reason);
+        priced = price(placed.devices, market, request, input.rates);
+        const cap = request.maxPricePerGpuHour;
+        if (cap !== undefined && priced.breakdown.pricePerGpuHour > cap) {
+          const message = `the quote is ${priced.breakdown.pricePerGpuHour} base units per GPU-hour after utilisation (surge ${priced.breakdown.surgeBps} bps), above the cap of ${cap}`;
+          return infeasible(db, request, window, minScore, "price", message);
+        }
       }
+      const outcome = await holdQuote(db, { clusterId, accountId: input.accountId, request, now, expiresAt, window, maxHeld, priced });
+      if (outcome.outcome === "held") {
+        live?.markTaken(priced.devices.map((d) => d.deviceId));
+        return {
+          ok: true,
+          quote: { clusterId, createdAt: now, expiresAt, request: withoutWorkload(request), workload: workloadView(request.workload), devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown, superseded },
+        };
+      }
+      if (outcome.outcome === "too-many") {
+        // Release the oldest, then hold the same priced gang again (nothing to re-read: it was free).
+        superseded.push(...(await supersedeOldest(db, input.accountId, outcome.heldQuotes - maxHeld + 1, now, input.publish)));
+        continue;
+      }
+      // Lost a race for some devices: place again without them; read again when they were taken (others
+      // probably were too) rather than discover them one lost race at a time.
+      priced = null;
+      held?.release();
+      held = null;
+      for (const id of outcome.unavailable) exclude.add(id);
+      const taken = outcome.unavailable.filter((id) => outcome.reasons[id] === "reserved");
+      if (live) {
+        live.markTaken(taken);
+        live.invalidate(outcome.unavailable.filter((id) => outcome.reasons[id] !== "reserved"));
+      } else if (taken.length) source = await read();
     }
-    const held = await holdQuote(db, { clusterId, accountId: input.accountId, request, now, expiresAt, window, maxHeld, priced });
-    if (held.outcome === "held") {
-      return {
-        ok: true,
-        quote: { clusterId, createdAt: now, expiresAt, request: withoutWorkload(request), workload: workloadView(request.workload), devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown, superseded },
-      };
-    }
-    if (held.outcome === "too-many") {
-      // Release the oldest, then hold the same priced gang again (nothing to re-read: it was free).
-      superseded.push(...(await supersedeOldest(db, input.accountId, held.heldQuotes - maxHeld + 1, now, input.publish)));
-      continue;
-    }
-    // Lost a race for some devices: place again without them; read again when they were taken (others
-    // probably were too) rather than discover them one lost race at a time.
-    priced = null;
-    for (const id of held.unavailable) exclude.add(id);
-    if (Object.values(held.reasons).includes("reserved")) ({ loaded, market } = await read());
+    const fromIndex = live?.place(query) ?? null;
+    if (fromIndex?.ok) fromIndex.release();
+    const last: PlacementOutcome = fromIndex ?? placeAmong((source ?? (await read())).loaded, exclude);
+    if (!last.ok) return infeasible(db, request, window, minScore, last.failure?.constraint ?? "capacity", last.reason);
+    throw new QuoteContendedError(input.accountId);
+  } finally {
+    held?.release();
   }
-  const last = placeAmong(loaded, exclude);
-  if (!last.ok) return infeasible(db, request, window, minScore, last.failure?.constraint ?? "capacity", last.reason);
-  throw new QuoteContendedError(input.accountId);
+}
+
+/** Hyperscaler list price per GPU-hour of each model (what a quote compares against), for the index path. */
+async function readHyperscaler(db: Db, models: readonly string[]): Promise<Map<string, bigint | null>> {
+  const rows = await db.$queryRaw<{ id: string; price: bigint | null }[]>`select id, hyperscaler_price_per_hour as price from gpu_model where id = any(${[...models]}::text[])`;
+  return new Map(rows.map((r) => [r.id, r.price]));
 }
 
 interface Priced {

@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { ratePerGpuSecond, surgeBps, utilisationBps, type ClusterRequestInput } from "@gpumesh/core";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import {
@@ -9,6 +10,7 @@ import {
   createHeldQuote,
   DEFAULT_QUOTE_HOLD_MS,
   getQuote,
+  LivePlacement,
   QUOTE_SUPERSEDED,
   releaseHeldQuote,
   startMatchingWithHolds,
@@ -272,6 +274,76 @@ describe("startMatchingWithHolds", () => {
     } finally {
       await db.device.update({ where: { id: gone }, data: { status: "ONLINE" } });
       await db.allocation.updateMany({ where: { clusterId: quote.clusterId, status: "ACTIVE" }, data: { status: "RELEASED", releasedAt: now, releaseReason: "test cleanup" } });
+    }
+  });
+});
+
+describe("createHeldQuote from a live placement index", () => {
+  // Real time here: the index's "taken" is Postgres's now(), where the tests above use a fixed instant.
+  const quoteAt = () => new Date();
+  const strip = (result: HeldQuoteResult) =>
+    result.ok
+      ? { ok: true, devices: result.quote.devices, markets: result.quote.markets, breakdown: result.quote.breakdown }
+      : { ok: false, constraint: result.constraint, message: result.message, requested: result.requested, otherRegions: result.otherRegions, otherModels: result.otherModels };
+
+  it("quotes exactly what a candidate read quotes (devices, surge, price, refusals and alternatives) and marks its holds taken", async () => {
+    const live = new LivePlacement({ url: database.url, minVerificationScoreBps: 5_000 });
+    await live.start();
+    try {
+      const asks: ClusterRequestInput[] = [h100UsEast(16), h100UsEast(16), h100UsEast(8), h100UsEast(24), h100UsEast(8, { maxPricePerGpuHour: 1_000_000n }),
+        { name: "q", type: "RAY", gpuModelIds: ["rtx-4090"], gpuCount: 2, regions: ["ap-south"], durationHours: 1 }];
+      // Same sequence twice from a free network: reads, then the index; each quote holds what it got.
+      const run = async (placement?: LivePlacement) => {
+        const out = [];
+        for (const request of asks) {
+          const result = await createHeldQuote(db, { accountId: renterId, request, now: quoteAt(), rates, maxHeldQuotes: 10, ...(placement ? { placement } : {}) });
+          if (result.ok && placement) {
+            // The hold is in the index at once (no wait for the feed), and Postgres agrees.
+            for (const d of result.quote.devices) expect(placement.state(d.deviceId)?.reserved).toBe(true);
+          }
+          out.push(strip(result));
+        }
+        const held = await db.cluster.findMany({ where: { status: "REQUESTED" }, select: { id: true, renterId: true, paymentToken: true } });
+        for (const c of held) await releaseHeldQuote(db, { clusterId: c.id, renterId: c.renterId, paymentToken: c.paymentToken }, { at: quoteAt(), reason: "test" });
+        return out;
+      };
+      const fromReads = await run();
+      await live.settled();
+      const fromIndex = await run(live);
+      expect(fromIndex).toEqual(fromReads);
+      expect(fromReads.filter((r) => r.ok)).toHaveLength(3);
+      await live.settled();
+      // Released: free again in the index.
+      for (const name of ["h100-use-0", "h100-use-1", "h100-use-2", "h100-use-3"]) expect(live.state(ids[name]!)?.reserved).toBe(false);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it("a device taken behind the index's back: the hold refuses it, the index learns it is taken, and the quote takes the next one", async () => {
+    const live = new LivePlacement({ url: database.url, minVerificationScoreBps: 5_000 });
+    await live.start();
+    const raw = new pg.Client({ connectionString: database.url });
+    await raw.connect();
+    try {
+      // Another process's reservation the feed has not delivered yet: inserted with triggers off (no NOTIFY).
+      const other = await db.cluster.create({
+        data: { renterId, name: "other", type: "RAY", gpuModelIds: ["h100-80gb"], gpuCount: 8, regions: ["us-east"], supplierNetworks: ["GPUMESH"], durationHours: 2, pricePerSecond: 1n, depositAmount: 7_200n, status: "MATCHING" },
+      });
+      await raw.query("set session_replication_role = replica");
+      await raw.query(
+        `insert into allocation (id, cluster_id, device_id, gpu_count, price_per_gpu_hour, starts_at, ends_at, status)
+         values (gen_random_uuid(), $1, $2, 8, 2000000, now(), now() + interval '3 hours', 'ACTIVE')`,
+        [other.id, ids["h100-use-0"]],
+      );
+      expect(live.state(ids["h100-use-0"]!)?.reserved).toBe(false);
+      const quote = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100UsEast(8), now: quoteAt(), rates, placement: live }));
+      expect(quote.devices.map((d) => d.deviceId)).toEqual([ids["h100-use-1"]]);
+      expect(live.state(ids["h100-use-0"]!)?.reserved).toBe(true);
+      expect(await countDoubleBookings(db)).toBe(0);
+    } finally {
+      await raw.end();
+      await live.close();
     }
   });
 });

@@ -5,6 +5,7 @@ import { ApiError, notFound } from "../../api/errors.ts";
 import type { Session } from "../../auth/session.ts";
 import { chain } from "../../chain.ts";
 import { db } from "../../db.ts";
+import { quotePlacement } from "../../placement.ts";
 
 /**
  * A held quote: the server matches and prices the request (never a client's price) and holds the
@@ -16,7 +17,8 @@ export async function createQuote(session: Session, request: ClusterRequestInput
   const config = await chain().config();
   let result;
   try {
-    result = await createHeldQuote(db, { accountId: session.accountId, request, now, rates: { feeBps: config.feeBps, burnBps: config.burnBps } });
+    const placement = quotePlacement();
+    result = await createHeldQuote(db, { accountId: session.accountId, request, now, rates: { feeBps: config.feeBps, burnBps: config.burnBps }, ...(placement ? { placement } : {}) });
   } catch (error) {
     if (error instanceof QuoteContendedError) throw new ApiError("CONFLICT", "another quote of yours is being prepared; try again in a moment");
     throw error;
