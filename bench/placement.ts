@@ -125,6 +125,9 @@ export function syntheticNetwork(count: number, seed: number): PlacementDevice[]
       connectivityTier: connectivity,
       securityTier: supplier.security,
       network: supplier.network,
+      // Datacenters run Docker, prosumers the default process runtime (no random draw: the network
+      // stays the one the recorded results were measured on).
+      runsImages: supplier.datacenter,
       // Prices set to the cent, 80–125 % of the reference: many equal prices, as on real markets.
       pricePerGpuHour: ((model.referencePricePerHour * BigInt(random.int(80, 125))) / 100n / 10_000n) * 10_000n,
       verificationScoreBps: random.int(5_000, 10_000),

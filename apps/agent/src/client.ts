@@ -45,7 +45,15 @@ export class GatewayClient extends EventEmitter<ClientEvents> {
   constructor(
     private readonly gatewayUrl: string,
     private readonly key: DeviceKey,
-    private readonly options: { agentVersion: string; running: () => string[]; heartbeatEveryMs?: number; maxBackoffMs?: number; audience?: string } = { agentVersion: "0", running: () => [] },
+    private readonly options: {
+      agentVersion: string;
+      running: () => string[];
+      /** The runtime runs renters' images (Runtime.runsImages); said in every auth. Default false. */
+      runsImages?: boolean;
+      heartbeatEveryMs?: number;
+      maxBackoffMs?: number;
+      audience?: string;
+    } = { agentVersion: "0", running: () => [] },
   ) {
     super();
   }
@@ -84,7 +92,7 @@ export class GatewayClient extends EventEmitter<ClientEvents> {
           this.socket?.close(4401, "wrong network");
           return;
         }
-        this.socket?.send(JSON.stringify({ type: "auth", publicKey: this.key.publicKey, signature: signAuth(this.key, message.audience, message.nonce), agentVersion: this.options.agentVersion }));
+        this.socket?.send(JSON.stringify({ type: "auth", publicKey: this.key.publicKey, signature: signAuth(this.key, message.audience, message.nonce), agentVersion: this.options.agentVersion, runsImages: this.options.runsImages ?? false }));
         return;
       case "welcome":
         this.deviceId = message.deviceId;

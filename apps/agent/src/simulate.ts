@@ -22,6 +22,7 @@ export async function runSimulation(options: { devices: number; first: number; g
     const client = new GatewayClient(options.gateway, devDeviceKey(options.first + i), {
       agentVersion: `${AGENT_VERSION}-sim`,
       running: () => runtime.running(),
+      runsImages: runtime.runsImages,
       ...(options.heartbeatEveryMs ? { heartbeatEveryMs: options.heartbeatEveryMs } : {}),
     });
     client.on("connected", () => connected.add(i));

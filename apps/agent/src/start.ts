@@ -39,6 +39,7 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
   const client = new GatewayClient(identity.file.gateway, identity.key, {
     agentVersion: AGENT_VERSION,
     running: () => runtime.running(),
+    runsImages: runtime.runsImages,
     ...(identity.file.audience ? { audience: identity.file.audience } : {}),
   });
   const state = { deviceId: identity.file.deviceId, connected: false, since: new Date().toISOString(), running: [] as string[], pid: process.pid } as Parameters<typeof saveState>[0];

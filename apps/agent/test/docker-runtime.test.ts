@@ -107,6 +107,8 @@ describe("the Docker runtime without an engine", () => {
 
   it("refuses a lease with a readable reason when no engine answers on the socket", async () => {
     const runtime = new DockerRuntime({ socketPath: path.join(os.tmpdir(), `gpumesh-no-docker-${randomUUID()}.sock`), deviceId: randomUUID(), image: () => "acme/service:1", gpus: false });
+    // It runs renters' images (what its agent tells the gateway), whether or not an engine answers now.
+    expect(runtime.runsImages).toBe(true);
     await expect(runtime.start(assignment())).rejects.toThrow("Docker is not reachable on this machine (ENOENT)");
     await expect(runtime.stop(randomUUID())).rejects.toThrow("Docker is not reachable on this machine (ENOENT)");
     expect(runtime.running()).toEqual([]);

@@ -188,14 +188,16 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     const now = new Date();
     // The online transition is written now (not at the next rollup): a returning device is rentable at
     // once; conditional on the key still being the device's (removed meanwhile: refused).
-    if (!(await markAgentOnline(db, device.id, message.publicKey, now))) {
+    // What the agent says of its runtime is trusted as far as it goes: an agent that claims images and
+    // cannot run them refuses the assignment, and the cluster is placed again elsewhere.
+    if (!(await markAgentOnline(db, device.id, message.publicKey, now, message.runsImages ?? false))) {
       metrics.auth.inc({ result: "unknown-device" });
       return closeWith(session, "UNKNOWN_DEVICE", CLOSE.removed, "this device was removed from the network");
     }
     if (session.socket.readyState !== session.socket.OPEN) return;
     await liveness.beat([{ deviceId: device.id, at: now.getTime() }]);
     metrics.auth.inc({ result: "ok" });
-    logger.debug({ deviceId: device.id, agentVersion: message.agentVersion }, "agent connected");
+    logger.debug({ deviceId: device.id, agentVersion: message.agentVersion, runsImages: message.runsImages ?? false }, "agent connected");
     send(session, { type: "welcome", deviceId: device.id, serverTime: now.toISOString(), heartbeatEveryS: HEARTBEAT_EVERY_S });
     await deliver(session);
   };

@@ -175,6 +175,36 @@ describe("authentication", () => {
     expect((await silent.closedWith(3_000)).code).toBe(4408);
   });
 
+  it("records the agent's runtime at every connection: images or not; an agent that does not say cannot run them", async () => {
+    const { key, deviceId } = await joinedDevice();
+    const runsImages = async () => (await db.device.findUniqueOrThrow({ where: { id: deviceId } })).runsImages;
+    expect(await runsImages()).toBe(false); // joined, never connected
+    const connectAs = async (options: { runsImages?: boolean }) => {
+      const client = new GatewayClient(gateway.url, key, { agentVersion: "test", running: () => [], ...options });
+      const connected = new Promise<void>((resolve) => client.once("connected", () => resolve()));
+      client.start();
+      await connected;
+      await client.stop();
+    };
+    // `gpumesh-agent start --runtime docker`: recorded before the welcome, so placement sees it at once.
+    await connectAs({ runsImages: true });
+    expect(await runsImages()).toBe(true);
+    // Restarted with the process runtime.
+    await connectAs({ runsImages: false });
+    expect(await runsImages()).toBe(false);
+    await connectAs({ runsImages: true });
+    // An agent from before the field says nothing: taken as no images (it may be the process runtime).
+    const { agent } = await RawAgent.authenticated(gateway.url, key);
+    expect(await runsImages()).toBe(false);
+    agent.close();
+    // A malformed claim is no auth at all.
+    const liar = await RawAgent.connect(gateway.url);
+    liar.send({ type: "auth", publicKey: key.publicKey, signature: signAuth(key, "gpumesh-test", liar.hello.nonce), agentVersion: "t", runsImages: "yes" });
+    expect((await liar.next("error")).code).toBe("BAD_MESSAGE");
+    expect(await runsImages()).toBe(false);
+    liar.close();
+  });
+
   it("keeps one connection per device: a second connection with the same key replaces the first", async () => {
     const { key } = await joinedDevice();
     const { agent: first } = await RawAgent.authenticated(gateway.url, key);

@@ -68,6 +68,12 @@ export const Auth = z.object({
   publicKey: z.string().min(32).max(44),
   signature: z.string().min(64).max(88),
   agentVersion: z.string().max(32),
+  /**
+   * The agent's runtime runs renters' container images (Docker: true; the process runtime refuses any
+   * assignment with a workload: false). Recorded on the device at every connection; placement gives
+   * clusters with a workload only devices that said true. Absent (an agent from before this field): false.
+   */
+  runsImages: z.boolean().optional(),
 });
 export const Heartbeat = z.object({
   type: z.literal("heartbeat"),

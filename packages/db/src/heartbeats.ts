@@ -118,12 +118,14 @@ export async function writeHeartbeatTimes(db: Db, beats: readonly Heartbeat[]): 
 /**
  * An agent authenticated with `publicKey`: OFFLINE → ONLINE with this time (REGISTERED and SUSPENDED
  * keep theirs), only while the device still has that key. False when the key was removed meanwhile.
- * A never-verified REGISTERED device becomes due for its first challenge now.
+ * A never-verified REGISTERED device becomes due for its first challenge now. `runsImages`: what the
+ * agent said of its runtime on this connection (placement gives workloads only devices that run images).
  */
-export async function markAgentOnline(db: Db, deviceId: string, publicKey: string, at: Date): Promise<boolean> {
+export async function markAgentOnline(db: Db, deviceId: string, publicKey: string, at: Date, runsImages: boolean): Promise<boolean> {
   const updated = await db.$executeRaw`
     update device
        set last_heartbeat_at = greatest(last_heartbeat_at, ${at}),
+           runs_images = ${runsImages},
            status = case when status = 'OFFLINE' then 'ONLINE'::"DeviceStatus" else status end,
            -- A device waiting for its first proof of work is due at once when its agent shows up.
            next_challenge_at = case when status = 'REGISTERED' and verified_at is null then least(next_challenge_at, ${at}) else next_challenge_at end

@@ -52,12 +52,12 @@ export interface HeldPlacement {
 /** Columns of one device as the index needs them; `taken`: it holds an ACTIVE allocation not yet ended. */
 const DEVICE_COLUMNS = `d.id::text, d.supplier_id::text, d.city, d.gpu_model_id, d.gpu_count, d.vram_gb, d.region, d.connectivity_tier::text,
   d.security_tier::text, d.network::text, d.price_per_gpu_hour::text, d.verification_score_bps, d.status::text = 'ONLINE',
-  exists (select 1 from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.ends_at > now())`;
+  exists (select 1 from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.ends_at > now()), d.runs_images`;
 
 type DeviceRow = [
   id: string, supplierId: string, city: string, gpuModelId: string | null, gpuCount: number, vramGb: number, region: string,
   connectivityTier: PlacementDevice["connectivityTier"], securityTier: PlacementDevice["securityTier"], network: PlacementDevice["network"],
-  price: string, score: number, online: boolean, taken: boolean,
+  price: string, score: number, online: boolean, taken: boolean, runsImages: boolean,
 ];
 
 const marketKey = (gpuModelId: string, region: string) => `${gpuModelId}|${region}`;
@@ -66,7 +66,7 @@ function toDevice(row: DeviceRow): PlacementDevice {
   const [id, supplierId, city, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network, price, score] = row;
   return {
     id, supplierId, siteKey: `${supplierId}:${city}`, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network,
-    pricePerGpuHour: BigInt(price), verificationScoreBps: score,
+    runsImages: row[14], pricePerGpuHour: BigInt(price), verificationScoreBps: score,
     // As in parseCandidates: no uptime history is stored yet, every device ranks equal on it.
     uptimeBps: 10_000,
   };

@@ -1,4 +1,4 @@
-import { ClusterRequest, naivePlace, type DeviceState, type PlacementFailure, type PlacementResult } from "@gpumesh/core";
+import { ClusterRequest, gpuModel, naivePlace, type DeviceState, type PlacementFailure, type PlacementResult } from "@gpumesh/core";
 import type { Db } from "./client.ts";
 import { Prisma, type Cluster } from "./generated/prisma/client.ts";
 
@@ -14,7 +14,7 @@ export interface PlacementQuery {
   cluster: Pick<
     Cluster,
     | "id" | "name" | "type" | "gpuModelIds" | "minVramGb" | "regions" | "connectivityTier" | "encryptedTraffic" | "complianceOnly"
-    | "supplierNetworks" | "durationHours" | "billingPeriod" | "paymentToken" | "maxPricePerGpuHour"
+    | "supplierNetworks" | "durationHours" | "billingPeriod" | "paymentToken" | "maxPricePerGpuHour" | "workload"
   >;
   /** GPUs still needed (the whole cluster, or the part a replacement must cover). */
   gpuCount: number;
@@ -49,7 +49,21 @@ const ROW = "\u001e";
  * text), whose separator characters are replaced with spaces: it only serves as part of the site key.
  */
 export const PACKED_CANDIDATE = Prisma.sql`concat_ws(chr(31), d.id, d.supplier_id, translate(d.city, chr(30) || chr(31), '  '), d.gpu_model_id, d.gpu_count, d.vram_gb,
-  d.region, d.connectivity_tier, d.security_tier, d.network, d.price_per_gpu_hour, d.verification_score_bps)`;
+  d.region, d.connectivity_tier, d.security_tier, d.network, d.price_per_gpu_hour, d.verification_score_bps, d.runs_images::int)`;
+
+/**
+ * The candidate read's runtime filter for device `d`: a cluster that brings a workload (always an
+ * image) is only offered devices whose agents run images. The matcher checks it too (the `runtime`
+ * constraint in @gpumesh/core); leaving them out here keeps them out of every later step.
+ */
+export function runtimeFilter(query: Pick<PlacementQuery, "cluster">): Prisma.Sql {
+  return needsImages(query) ? Prisma.sql`and d.runs_images` : Prisma.empty;
+}
+
+/** The cluster brings a workload: only devices that run container images can serve it. */
+export function needsImages(query: Pick<PlacementQuery, "cluster">): boolean {
+  return query.cluster.workload !== null && query.cluster.workload !== undefined;
+}
 
 /**
  * The ACTIVE allocations of device `d` overlapping [startsAt, endsAt), probed per device through the
@@ -76,10 +90,10 @@ export function parseCandidates(packed: string | null | undefined): DeviceState[
     const fields = line.split(FIELD);
     // concat_ws skips NULLs, which would shift fields; every column read is NOT NULL here (gpu_model_id
     // by the device check constraint once gpu_count > 0), so a short row means the query changed.
-    if (fields.length !== 12) throw new Error(`candidate row has ${fields.length} fields, expected 12: ${JSON.stringify(line)}`);
-    const [id, supplierId, city, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network, price, score] = fields as [
+    if (fields.length !== 13) throw new Error(`candidate row has ${fields.length} fields, expected 13: ${JSON.stringify(line)}`);
+    const [id, supplierId, city, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network, price, score, runsImages] = fields as [
       string, string, string, string, string, string, string, DeviceState["device"]["connectivityTier"], DeviceState["device"]["securityTier"],
-      DeviceState["device"]["network"], string, string,
+      DeviceState["device"]["network"], string, string, string,
     ];
     return {
       online: true,
@@ -95,6 +109,7 @@ export function parseCandidates(packed: string | null | undefined): DeviceState[
         connectivityTier,
         securityTier,
         network,
+        runsImages: runsImages === "1",
         pricePerGpuHour: BigInt(price),
         verificationScoreBps: Number(score),
         // No uptime history is stored yet: every candidate ranks equal on uptime.
@@ -120,6 +135,7 @@ export async function loadCandidates(db: Db, query: PlacementQuery): Promise<Dev
        and d.region = any(${query.cluster.regions}::text[])
        and d.verification_score_bps >= ${query.minVerificationScoreBps}
        and not (d.id = any(${[...query.excludeDeviceIds]}::uuid[]))
+       ${runtimeFilter(query)}
        and probe.taken is null`;
   return parseCandidates(row?.packed);
 }
@@ -142,6 +158,9 @@ export function placementRequest(query: PlacementQuery): { ok: true; request: Cl
     billingPeriod: c.billingPeriod,
     paymentToken: c.paymentToken,
     ...(c.maxPricePerGpuHour !== null ? { maxPricePerGpuHour: c.maxPricePerGpuHour } : {}),
+    // The matcher keeps a cluster with a workload to devices that run images (checked again here: a
+    // stored workload that no longer validates is reported, as sending it to an agent would fail).
+    ...(c.workload !== null && c.workload !== undefined ? { workload: c.workload } : {}),
   });
   if (!parsed.success) return { ok: false, reason: `cluster request is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
   return { ok: true, request: parsed.data };
@@ -175,7 +194,15 @@ export async function loadPlacement(db: Db, query: PlacementQuery): Promise<Load
 export function placeAmong(loaded: LoadedPlacement, exclude: ReadonlySet<string>): PlacementOutcome {
   const candidates = exclude.size === 0 ? loaded.candidates : loaded.candidates.map((state) => (exclude.has(state.device.id) ? { ...state, reserved: true } : state));
   const result: PlacementResult = naivePlace(candidates, loaded.request, { seed: loaded.query.cluster.id }, { minVerificationScoreBps: loaded.query.minVerificationScoreBps });
-  if (!result.ok) return { ok: false, reason: result.reason.message, failure: result.reason };
+  if (!result.ok) {
+    // With a workload the read held only devices that run images, so "no such GPUs here" from the
+    // matcher means none of them runs images: say so (a quote names the cause from network-wide counts).
+    if (needsImages(loaded.query) && (result.reason.constraint === "gpuModel" || result.reason.constraint === "region")) {
+      const names = loaded.request.gpuModelIds.map((id) => gpuModel(id)?.name ?? id).join(" or ");
+      return { ok: false, reason: `no free ${names} GPUs in ${loaded.request.regions.join(", ")} on devices that run container images`, failure: result.reason };
+    }
+    return { ok: false, reason: result.reason.message, failure: result.reason };
+  }
   return {
     ok: true,
     devices: result.devices.map((d) => ({ deviceId: d.id, gpuCount: d.gpuCount, pricePerGpuHour: d.pricePerGpuHour, gpuModelId: d.gpuModelId!, region: d.region, supplierId: d.supplierId })),

@@ -26,7 +26,7 @@ import type { Db } from "./client.ts";
 import { publishSafely, transitionSql, type PublishClusterEvent, type TransitionResult, type TransitionSqlRow } from "./cluster-transitions.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { HeldPlacement, LivePlacement } from "./live-placement.ts";
-import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
+import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, runtimeFilter, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
 import { depositJournalCall, failAndRefundSql, RESERVATION_LOCK_SPACE, type UnavailableReason } from "./reservations.ts";
 
 /**
@@ -184,7 +184,7 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
       id: clusterId, name: request.name, type: request.type, gpuModelIds: request.gpuModelIds, minVramGb: request.minVramGb, regions: request.regions,
       connectivityTier: request.connectivityTier, encryptedTraffic: request.encryptedTraffic, complianceOnly: request.complianceOnly,
       supplierNetworks: request.supplierNetworks, durationHours: request.durationHours, billingPeriod: request.billingPeriod, paymentToken: request.paymentToken,
-      maxPricePerGpuHour: request.maxPricePerGpuHour ?? null,
+      maxPricePerGpuHour: request.maxPricePerGpuHour ?? null, workload: request.workload ?? null,
     },
     gpuCount: request.gpuCount,
     ...window,
@@ -399,8 +399,9 @@ interface MarketRead {
 }
 
 /**
- * Everything a quote reads, in ONE statement: the free candidates (packed as placement.ts packs them)
- * and the utilisation of the requested markets, from one pass over their ONLINE devices with one
+ * Everything a quote reads, in ONE statement: the free candidates (packed as placement.ts packs them;
+ * with a workload, only devices that run images) and the utilisation of the requested markets (every
+ * runtime: what the market charges does not depend on it), from one pass over their ONLINE devices with one
  * btree probe of each device's ACTIVE allocations overlapping the hold window (see `takenProbe` in
  * placement.ts for why per-device probes), plus the models' hyperscaler prices. A device is free for
  * the quote when nothing overlaps the window, busy (for utilisation) when an overlapping allocation
@@ -413,14 +414,14 @@ async function readMarket(db: Db, query: PlacementQuery, now: Date): Promise<{ l
   const [row] = await db.$queryRaw<{ packed: string | null; markets: string | null; models: string | null }[]>`
     with d as materialized (
       select d.id, d.supplier_id, d.city, d.gpu_model_id, d.gpu_count, d.vram_gb, d.region, d.connectivity_tier, d.security_tier, d.network,
-             d.price_per_gpu_hour, d.verification_score_bps, probe.first_start
+             d.price_per_gpu_hour, d.verification_score_bps, d.runs_images, probe.first_start
         from device d
         cross join lateral (
           select min(a.starts_at) as first_start from allocation a
            where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at < ${query.endsAt}::timestamptz and a.ends_at > ${query.startsAt}::timestamptz) probe
        where d.status = 'ONLINE' and d.gpu_count > 0 and d.gpu_model_id = any(${cluster.gpuModelIds}::text[]) and d.region = any(${cluster.regions}::text[]))
     select (select string_agg(${PACKED_CANDIDATE}, chr(30)) from d
-             where d.first_start is null and d.verification_score_bps >= ${query.minVerificationScoreBps}::int) as packed,
+             where d.first_start is null and d.verification_score_bps >= ${query.minVerificationScoreBps}::int ${runtimeFilter(query)}) as packed,
            (select string_agg(concat_ws(chr(31), g.gpu_model_id, g.region, g.online, g.busy), chr(30))
               from (select d.gpu_model_id, d.region, sum(d.gpu_count) as online, coalesce(sum(d.gpu_count) filter (where d.first_start <= ${now}::timestamptz), 0) as busy
                       from d group by d.gpu_model_id, d.region) g) as markets,
@@ -517,13 +518,14 @@ export async function availability(
 /**
  * Free GPUs over the quote's window per (model, region), for devices that pass the request's
  * attribute filters (VRAM, connectivity, security, supplier network; not count, not price), in the
- * requested models (any region) or the requested regions (any model).
+ * requested models (any region) or the requested regions (any model); `imageGpus`: those of them on
+ * devices that run container images (what a request with a workload can use).
  */
-async function freeCapacity(db: Db, request: ClusterRequest, window: { startsAt: Date; endsAt: Date }, minScore: number): Promise<FreeGpus[]> {
+async function freeCapacity(db: Db, request: ClusterRequest, window: { startsAt: Date; endsAt: Date }, minScore: number): Promise<(FreeGpus & { imageGpus: number })[]> {
   const connectivity = ConnectivityTier.options.filter((tier) => CONNECTIVITY_TIER_RANK[tier] >= CONNECTIVITY_TIER_RANK[request.connectivityTier]);
   const security = SecurityTier.options.filter((tier) => SECURITY_TIER_RANK[tier] >= requiredSecurityRank(request));
-  const rows = await db.$queryRaw<{ gpu_model_id: string; region: string; free: bigint }[]>`
-    select d.gpu_model_id, d.region, sum(d.gpu_count)::bigint as free
+  const rows = await db.$queryRaw<{ gpu_model_id: string; region: string; free: bigint; images: bigint }[]>`
+    select d.gpu_model_id, d.region, sum(d.gpu_count)::bigint as free, coalesce(sum(d.gpu_count) filter (where d.runs_images), 0)::bigint as images
       from device d
      where d.status = 'ONLINE' and d.gpu_count > 0 and d.verification_score_bps >= ${minScore}::int
        and (d.gpu_model_id = any(${request.gpuModelIds}::text[]) or d.region = any(${request.regions}::text[]))
@@ -534,7 +536,7 @@ async function freeCapacity(db: Db, request: ClusterRequest, window: { startsAt:
                          where a.status = 'ACTIVE'
                            and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(${window.startsAt}::timestamptz, ${window.endsAt}::timestamptz, '[)'))
      group by d.gpu_model_id, d.region`;
-  return rows.map((r) => ({ gpuModelId: r.gpu_model_id, region: r.region, freeGpus: Number(r.free) }));
+  return rows.map((r) => ({ gpuModelId: r.gpu_model_id, region: r.region, freeGpus: Number(r.free), imageGpus: Number(r.images) }));
 }
 
 const byFree = (a: FreeGpus, b: FreeGpus) => b.freeGpus - a.freeGpus || (a.gpuModelId < b.gpuModelId ? -1 : a.gpuModelId > b.gpuModelId ? 1 : a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
@@ -547,7 +549,10 @@ async function infeasible(
   constraint: PlacementConstraint,
   reason: string,
 ): Promise<QuoteInfeasible> {
-  const free = (await freeCapacity(db, request, window, minScore)).filter((f) => f.freeGpus > 0);
+  const counted = await freeCapacity(db, request, window, minScore);
+  // A request with a workload can only use devices that run images: only those are alternatives.
+  const needsImages = request.workload !== undefined;
+  const free = counted.map(({ imageGpus, ...f }) => (needsImages ? { ...f, freeGpus: imageGpus } : f)).filter((f) => f.freeGpus > 0);
   const models = new Set(request.gpuModelIds);
   const regions = new Set(request.regions);
   const requested = free.filter((f) => models.has(f.gpuModelId) && regions.has(f.region)).sort(byFree);
@@ -555,11 +560,21 @@ async function infeasible(
   const otherModels = free.filter((f) => !models.has(f.gpuModelId) && regions.has(f.region)).sort(byFree);
   const names = request.gpuModelIds.map(modelName).join(" or ");
   let message = reason;
-  // The matcher reads only the requested models in the requested regions, so it cannot tell "not in
-  // these regions" from "nowhere": say which from the network-wide counts.
-  if (constraint === "gpuModel" || constraint === "region") {
-    constraint = otherRegions.length || requested.length ? "region" : "gpuModel";
-    message = `no free ${names} GPUs matching the request ${constraint === "region" ? `in ${request.regions.join(", ")}` : "on the network"}`;
+  // The matcher reads only the requested models in the requested regions (with a workload, only the
+  // devices there that run images), so it cannot tell "none runs images here" from "not in these
+  // regions" from "nowhere": say which from the network-wide counts.
+  // A live index sees every device and names `runtime` itself; candidate reads never do.
+  if (constraint === "gpuModel" || constraint === "region" || constraint === "runtime") {
+    const withoutImages = counted.reduce((n, f) => n + (models.has(f.gpuModelId) && regions.has(f.region) ? f.freeGpus - f.imageGpus : 0), 0);
+    if (needsImages && requested.length === 0 && withoutImages > 0) {
+      constraint = "runtime";
+      message =
+        `no free ${names} GPUs matching the request in ${request.regions.join(", ")} on devices that run container images ` +
+        `(the ${withoutImages} free there run only their owners' command; without an image the cluster could use them)`;
+    } else {
+      constraint = otherRegions.length || requested.length ? "region" : "gpuModel";
+      message = `no free ${names} GPUs matching the request ${constraint === "region" ? `in ${request.regions.join(", ")}` : "on the network"}`;
+    }
   }
   const list = (items: FreeGpus[]) => items.slice(0, 5).map((f) => `${f.freeGpus} ${modelName(f.gpuModelId)} in ${f.region}`).join(", ");
   const parts = [message];

@@ -59,6 +59,9 @@ export async function seedSimulatedNetwork(db: Db, options: SeedOptions = {}): P
       supplierId: supplierIds.get(supplierKey)!,
       lastHeartbeatAt: device.status === "REGISTERED" ? null : new Date(now.getTime() - heartbeatAgeSeconds * 1000),
       verifiedAt: device.verificationScoreBps > 0 ? new Date(now.getTime() - 3_600_000) : null,
+      // Their agents are `gpumesh-agent simulate` (SimulatedRuntime, which takes renters' images) and
+      // say so when they connect; said here too, so a seeded network takes workloads from the start.
+      runsImages: true,
     }));
     // One statement per slice (chunks.ts): a big GPUMESH_SEED_DEVICES would make Prisma run INSERTs at once on this connection.
     await insertInChunks(devices, (data) => tx.device.createMany({ data }), { columns: 32 });

@@ -285,7 +285,7 @@ async function deployUntilFull(gpuModelId: string, gpuCount: number, now: Date):
       cluster: {
         id: `shape-${deployed}`, name: "shape", type: "RAY", gpuModelIds: [gpuModelId], minVramGb: 0, regions: REGIONS, connectivityTier: "STANDARD",
         encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"], durationHours: 1, billingPeriod: "HOURLY",
-        paymentToken: "USDC", maxPricePerGpuHour: null,
+        paymentToken: "USDC", maxPricePerGpuHour: null, workload: null,
       },
       gpuCount,
       startsAt: now,

@@ -140,6 +140,15 @@ describe("live placement index", () => {
     expect(now.index).toEqual(now.read);
     expect(now.index).not.toContain(added);
     await db.device.update({ where: { id: cheapest }, data: { status: "ONLINE" } });
+    await index.settled();
+    // An agent reconnecting with the Docker runtime: the device can now take a cluster that brings an image.
+    const withImage = { ...cluster, workload: { image: "ghcr.io/acme/train:2" } };
+    expect((await both(index, query(withImage, 8))).index).toEqual(expect.stringMatching(/container images|runtime|image/i));
+    await db.device.update({ where: { id: cheapest }, data: { runsImages: true } });
+    await index.settled();
+    now = await both(index, query(withImage, 8));
+    expect(now.index).toEqual([cheapest]);
+    expect(now.read).toEqual([cheapest]);
   });
 
   it("holds a placement from the process's other jobs until released, and leaves out excluded devices", async () => {

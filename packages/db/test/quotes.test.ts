@@ -291,7 +291,9 @@ describe("createHeldQuote from a live placement index", () => {
     await live.start();
     try {
       const asks: ClusterRequestInput[] = [h100UsEast(16), h100UsEast(16), h100UsEast(8), h100UsEast(24), h100UsEast(8, { maxPricePerGpuHour: 1_000_000n }),
-        { name: "q", type: "RAY", gpuModelIds: ["rtx-4090"], gpuCount: 2, regions: ["ap-south"], durationHours: 1 }];
+        { name: "q", type: "RAY", gpuModelIds: ["rtx-4090"], gpuCount: 2, regions: ["ap-south"], durationHours: 1 },
+        // No device here runs images: refused with constraint runtime either way.
+        h100UsEast(8, { workload: { image: "ghcr.io/acme/train:2" } })];
       // Same sequence twice from a free network: reads, then the index; each quote holds what it got.
       const run = async (placement?: LivePlacement) => {
         const out = [];

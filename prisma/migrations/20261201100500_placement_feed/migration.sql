@@ -46,8 +46,8 @@ create trigger device_placement_feed after insert or delete on device
 -- Heartbeats (last_heartbeat_at) and challenge times change every few seconds and never notify.
 create trigger device_placement_feed_update after update on device
   for each row when ((old.status, old.supplier_id, old.city, old.gpu_model_id, old.gpu_count, old.vram_gb, old.region, old.connectivity_tier,
-                      old.security_tier, old.network, old.price_per_gpu_hour, old.verification_score_bps)
+                      old.security_tier, old.network, old.price_per_gpu_hour, old.verification_score_bps, old.runs_images)
                      is distinct from
                      (new.status, new.supplier_id, new.city, new.gpu_model_id, new.gpu_count, new.vram_gb, new.region, new.connectivity_tier,
-                      new.security_tier, new.network, new.price_per_gpu_hour, new.verification_score_bps))
+                      new.security_tier, new.network, new.price_per_gpu_hour, new.verification_score_bps, new.runs_images))
   execute function gpumesh_notify_placement_device();

@@ -207,6 +207,7 @@ interface Tracked {
  */
 export class DockerRuntime implements Runtime {
   readonly name = "docker";
+  readonly runsImages = true;
   private readonly docker: Docker;
   private readonly tracked = new Map<string, Tracked>();
   private readonly stopping = new Map<string, Promise<void>>();

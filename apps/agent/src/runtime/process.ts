@@ -53,6 +53,8 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
  */
 export class ProcessRuntime implements Runtime {
   readonly name = "process";
+  /** It runs its owner's command only and refuses assignments that bring a workload (start() below). */
+  readonly runsImages = false;
   private readonly children = new Map<string, ChildProcess>();
   private readonly logListeners: ((allocationId: string, lines: string[]) => void)[] = [];
 

@@ -11,6 +11,11 @@ export interface RunningWorkload {
  */
 export interface Runtime {
   readonly name: string;
+  /**
+   * Runs renters' container images (an assignment's `workload`). Told to the gateway when connecting,
+   * so placement sends workloads only to devices that can run them instead of having them refused.
+   */
+  readonly runsImages: boolean;
   /** Starts the workload; resolves once it serves (or rejects with a reason the renter can read). */
   start(assignment: AgentAssignment): Promise<RunningWorkload>;
   /** Stops it (idempotent); resolves when it is gone. */
@@ -22,6 +27,8 @@ export interface Runtime {
 
 export class SimulatedRuntime implements Runtime {
   readonly name = "simulated";
+  /** It accepts every assignment (nothing runs), standing in for a Docker host on the dev network. */
+  readonly runsImages = true;
   private readonly active = new Set<string>();
   async start(assignment: AgentAssignment): Promise<RunningWorkload> {
     this.active.add(assignment.allocationId);

@@ -45,6 +45,7 @@ describe("constraints", () => {
   const cases: { name: string; excluded: Partial<PlacementDevice>; req?: Parameters<typeof request>[0]; constraint: string }[] = [
     { name: "GPU model", excluded: { gpuModelId: "a100-80gb" }, constraint: "gpuModel" },
     { name: "region", excluded: { region: "eu-west" }, constraint: "region" },
+    { name: "runtime", excluded: { runsImages: false }, req: { workload: { image: "ghcr.io/acme/train:1" } }, constraint: "runtime" },
     { name: "VRAM", excluded: { vramGb: 40 }, req: { minVramGb: 48 }, constraint: "vram" },
     { name: "connectivity", excluded: { connectivityTier: "HIGH_SPEED" }, req: { connectivityTier: "ULTRA_HIGH_SPEED" }, constraint: "connectivity" },
     { name: "compliance", excluded: { securityTier: "ENCRYPTED" }, req: { complianceOnly: true }, constraint: "security" },
@@ -60,6 +61,46 @@ describe("constraints", () => {
       expect(failed(place(indexOf([bad]), request(req))).constraint).toBe(constraint);
     });
   }
+
+  it("a cluster with a workload goes only to devices that run images; one without uses any device", () => {
+    const processRuntime = device({ runsImages: false, pricePerGpuHour: 1_000_000n });
+    const docker = device({ runsImages: true, pricePerGpuHour: 3_000_000n });
+    const index = indexOf([processRuntime, docker]);
+    const withImage = request({ workload: { image: "ghcr.io/acme/train:1", ports: [8888] } });
+    expect(ids(place(index, withImage))).toEqual([docker.id]);
+    expect(ids(place(index, request()))).toEqual([processRuntime.id]);
+    index.reserve([docker.id]);
+    const reason = failed(place(index, withImage));
+    expect(reason.constraint).toBe("runtime");
+    expect(reason.message).toBe("no free H100 80GB GPUs in us-east on devices that run container images");
+    // Still placeable without an image.
+    expect(ids(place(index, request()))).toEqual([processRuntime.id]);
+  });
+
+  it("an agent that reconnects with another runtime moves its device between sub-buckets", () => {
+    const d = device({ runsImages: false });
+    const index = indexOf([d]);
+    const withImage = request({ workload: { image: "pytorch/pytorch:latest" } });
+    expect(failed(place(index, withImage)).constraint).toBe("runtime");
+    index.upsert({ ...d, runsImages: true });
+    expect(ids(place(index, withImage))).toEqual([d.id]);
+    expect(index.freeGpus("h100-80gb", "us-east")).toBe(8);
+    index.upsert({ ...d, runsImages: false });
+    expect(failed(place(index, withImage)).constraint).toBe("runtime");
+  });
+
+  it("co-locates a cluster with a workload only among a site's devices that run images", () => {
+    // One big site whose devices mostly run the process runtime, and two image-capable devices
+    // elsewhere: the site cannot host the cluster alone, so the placement spreads.
+    const site = (runsImages: boolean) => device({ supplierId: "dc", siteKey: "dc:Ashburn", runsImages, pricePerGpuHour: 1_000_000n });
+    const dc = [site(true), site(false), site(false)];
+    const others = [device({ pricePerGpuHour: 2_000_000n }), device({ pricePerGpuHour: 2_000_000n })];
+    const index = indexOf([...dc, ...others]);
+    const result = ok(place(index, request({ gpuCount: 16, workload: { image: "ghcr.io/acme/train:1" } })));
+    expect(result.devices.every((d) => d.runsImages)).toBe(true);
+    expect(result.devices.map((d) => d.id)).toContain(dc[0]!.id);
+    expect(ok(place(index, request({ gpuCount: 24 }))).scope).toBe("site");
+  });
 
   it("accepts better tiers than requested (encrypted request on compliance device, standard on ultra)", () => {
     const d = device({ securityTier: "COMPLIANCE", connectivityTier: "ULTRA_HIGH_SPEED" });
@@ -125,6 +166,13 @@ describe("infeasible requests explain themselves", () => {
     const reason = failed(place(index, request({ regions: ["eu-west"], gpuCount: 64 })));
     expect(reason.constraint).toBe("capacity");
     expect(reason.message).toBe("only 12 H100 80GB GPUs matching the request are free in eu-west, 64 requested (elsewhere: 40 in us-east)");
+  });
+
+  it("names the runtime before the finer filters, and what runs images elsewhere", () => {
+    const index = indexOf([device({ runsImages: false, vramGb: 40 }), device({ region: "eu-west" })]);
+    const reason = failed(place(index, request({ minVramGb: 80, workload: { image: "ghcr.io/acme/train:1" } })));
+    expect(reason.constraint).toBe("runtime");
+    expect(reason.message).toBe("no free H100 80GB GPUs in us-east on devices that run container images (elsewhere: 8 in eu-west)");
   });
 
   it("names the first constraint in order that empties the candidates", () => {

@@ -1,8 +1,8 @@
 /**
  * The placement index: free capacity bucketed so a placement never scans the network.
  *
- * Layout: bucket (gpuModelId × region) → sub-bucket (securityTier × connectivityTier × network ×
- * vramGb: ≤ 36 per VRAM size) → per GPU count (1…16) a SortedList of free devices in stored rank
+ * Layout: bucket (gpuModelId × region) → sub-bucket (runsImages × securityTier × connectivityTier ×
+ * network × vramGb: ≤ 72 per VRAM size) → per GPU count (1…16) a SortedList of free devices in stored rank
  * order (price ↑, verification ↓, uptime ↓, supplier hash, id). A request picks whole sub-buckets
  * by their attributes (no per-device filtering). It handles a price cap by stopping at the first
  * device above it (price is the primary key) and walks only as far as it picks.
@@ -33,6 +33,7 @@ import {
 } from "./select.ts";
 import { SortedList, type Cursor } from "./sorted-list.ts";
 import {
+  ATTRIBUTE_STAGES,
   DEFAULT_MATCHER_CONFIG,
   attributeStagesPassed,
   compareSeeded,
@@ -57,6 +58,7 @@ interface Entry extends DeviceState, RankedDevice {
 }
 
 interface SubBucket {
+  runsImages: boolean;
   securityTier: SecurityTier;
   connectivityTier: ConnectivityTier;
   network: string;
@@ -255,7 +257,7 @@ export class PlacementIndex {
     const subKey = subBucketKey(device);
     let sub = bucket.subs.get(subKey);
     if (sub === undefined) {
-      sub = { securityTier: device.securityTier, connectivityTier: device.connectivityTier, network: device.network, vramGb: device.vramGb, freeGpus: 0, lists: [], pending: [] };
+      sub = { runsImages: device.runsImages, securityTier: device.securityTier, connectivityTier: device.connectivityTier, network: device.network, vramGb: device.vramGb, freeGpus: 0, lists: [], pending: [] };
       bucket.subs.set(subKey, sub);
     }
     const k = device.gpuCount;
@@ -315,9 +317,9 @@ export class PlacementIndex {
 
 const NETWORK_CODE: Record<PlacementDevice["network"], number> = { GPUMESH: 0, RENDER: 1, FILECOIN: 2, AETHIR: 3 };
 
-/** A number unique per (vram, security, connectivity, network): cheaper Map keys than strings. */
+/** A number unique per (vram, security, connectivity, network, runtime): cheaper Map keys than strings. */
 function subBucketKey(device: PlacementDevice): number {
-  return ((device.vramGb * 3 + SECURITY_TIER_RANK[device.securityTier]) * 3 + CONNECTIVITY_TIER_RANK[device.connectivityTier]) * 4 + NETWORK_CODE[device.network];
+  return (((device.vramGb * 3 + SECURITY_TIER_RANK[device.securityTier]) * 3 + CONNECTIVITY_TIER_RANK[device.connectivityTier]) * 4 + NETWORK_CODE[device.network]) * 2 + (device.runsImages ? 1 : 0);
 }
 
 /** Compares the seed-independent prefix of the rank: price ↑, verification ↓, uptime ↓. */
@@ -412,7 +414,7 @@ class IndexSource implements CandidateSource {
       for (const model of this.query.models) {
         const bucket = index.bucket(model, region);
         if (bucket === undefined) continue;
-        for (const sub of bucket.subs.values()) if (sub.freeGpus > 0 && attributeStagesPassed(this.query.attributes, sub) === 4) subs.push(sub);
+        for (const sub of bucket.subs.values()) if (sub.freeGpus > 0 && attributeStagesPassed(this.query.attributes, sub) === ATTRIBUTE_STAGES) subs.push(sub);
       }
       this.passing.set(region, subs);
       this.passingSets.set(region, new Set(subs));

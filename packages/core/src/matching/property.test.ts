@@ -30,6 +30,8 @@ function network(random: SeededRandom, size: number): PlacementDevice[] {
       connectivityTier: random.pick(ConnectivityTier.options),
       securityTier: random.pick(SecurityTier.options),
       network: random.pick(["GPUMESH", "GPUMESH", "RENDER", "AETHIR"] as const),
+      // Most agents run the process runtime today (it is the default): images fit only some devices.
+      runsImages: random.next() < 0.4,
       pricePerGpuHour: BigInt(random.int(10, 14)) * 100_000n,
       verificationScoreBps: random.pick([4_000, 9_000, 10_000]),
       uptimeBps: random.pick([9_000, 10_000]),
@@ -52,6 +54,7 @@ function randomRequest(random: SeededRandom): ClusterRequest {
     supplierNetworks: random.next() < 0.5 ? ["GPUMESH"] : [...SupplierNetwork.options],
     durationHours: 1,
     maxPricePerGpuHour: random.next() < 0.4 ? BigInt(random.int(9, 14)) * 100_000n : undefined,
+    workload: random.next() < 0.4 ? { image: "ghcr.io/acme/train:1" } : undefined,
   });
 }
 
@@ -74,6 +77,8 @@ describe("index vs naive full scan (property)", () => {
         const action = random.next();
         if (action < 0.2) index.heartbeat(target.id, random.next() < 0.7);
         else if (action < 0.3) index.upsert({ ...target, pricePerGpuHour: BigInt(random.int(10, 14)) * 100_000n });
+        // An agent reconnecting with the other runtime moves its device to another sub-bucket.
+        else if (action < 0.35) index.upsert({ ...target, runsImages: !target.runsImages });
 
         const request = randomRequest(random);
         const seed = `r${round}-${step}`;
@@ -98,6 +103,7 @@ describe("index vs naive full scan (property)", () => {
           expect(CONNECTIVITY_TIER_RANK[d.connectivityTier]).toBeGreaterThanOrEqual(CONNECTIVITY_TIER_RANK[request.connectivityTier]);
           expect(SECURITY_TIER_RANK[d.securityTier]).toBeGreaterThanOrEqual(requiredSecurityRank(request));
           expect(request.supplierNetworks).toContain(d.network);
+          if (request.workload) expect(d.runsImages).toBe(true);
           if (request.maxPricePerGpuHour !== undefined) expect(d.pricePerGpuHour).toBeLessThanOrEqual(request.maxPricePerGpuHour);
         }
         // Lease some placements so later requests see a changing index.
@@ -109,6 +115,7 @@ describe("index vs naive full scan (property)", () => {
     expect(feasible).toBeGreaterThan(50);
     expect(infeasible).toBeGreaterThan(50);
     expect(reasons.size).toBeGreaterThanOrEqual(5);
+    expect(reasons).toContain("runtime");
     expect([...scopes].sort()).toEqual(["multi-region", "region", "site"]);
   });
 });

@@ -27,6 +27,7 @@ import { gpuModel } from "../catalogue/gpu-models.ts";
 import { formatAmount } from "../money.ts";
 import type { ClusterRequest } from "../schemas/cluster.ts";
 import {
+  ATTRIBUTE_STAGES,
   CONSTRAINT_ORDER,
   attributeFilter,
   attributeStagesPassed,
@@ -58,7 +59,7 @@ export interface CountFilter {
   models: ReadonlySet<string> | null;
   /** null: any region. */
   regions: ReadonlySet<string> | null;
-  /** How many attribute filters to apply, in order: 0 none … 4 vram+connectivity+security+network. */
+  /** How many attribute filters to apply, in order: 0 none … ATTRIBUTE_STAGES runtime+vram+connectivity+security+network. */
   attributeStages: number;
   /** Apply the request's max price. */
   price: boolean;
@@ -115,7 +116,7 @@ export function matchesQuery(device: PlacementDevice, query: RequestQuery): bool
     device.gpuModelId !== null &&
     query.modelSet.has(device.gpuModelId) &&
     query.regionSet.has(device.region) &&
-    attributeStagesPassed(query.attributes, device) === 4 &&
+    attributeStagesPassed(query.attributes, device) === ATTRIBUTE_STAGES &&
     (query.maxPrice === null || device.pricePerGpuHour <= query.maxPrice)
   );
 }
@@ -426,6 +427,8 @@ function describeAlternatives(alternatives: readonly PlacementAlternative[], que
 
 function attributeClause(constraint: PlacementConstraint, request: ClusterRequest): string {
   switch (constraint) {
+    case "runtime":
+      return "on devices that run container images";
     case "vram":
       return `with at least ${request.minVramGb} GB of VRAM per GPU`;
     case "connectivity":
@@ -460,15 +463,17 @@ export function diagnose(source: CandidateSource): PlacementFailure {
     const alternatives = toAlternatives(anywhere);
     return fail("region", `no free ${names} GPUs in ${where}${describeAlternatives(alternatives, query, false)}`, alternatives);
   }
-  // vram, connectivity, security, network: constraint i+2 in CONSTRAINT_ORDER is attribute stage i+1.
-  for (let stage = 1; stage <= 5; stage++) {
+  // runtime, vram, connectivity, security, network, then price: constraint i+2 in CONSTRAINT_ORDER is
+  // attribute stage i+1 (price is the stage after the last attribute).
+  const priceStage = ATTRIBUTE_STAGES + 1;
+  for (let stage = 1; stage <= priceStage; stage++) {
     const constraint = CONSTRAINT_ORDER[stage + 1]!;
-    if (stage === 5 && query.maxPrice === null) break;
+    if (stage === priceStage && query.maxPrice === null) break;
     const counts = source.countFree({
       models: query.modelSet,
       regions: query.regionSet,
-      attributeStages: Math.min(stage, 4),
-      price: stage === 5,
+      attributeStages: Math.min(stage, ATTRIBUTE_STAGES),
+      price: stage === priceStage,
     });
     if (sumCounts(counts) === 0) {
       // What is free elsewhere with everything before the failing constraint applied.
@@ -482,9 +487,9 @@ export function diagnose(source: CandidateSource): PlacementFailure {
       );
     }
   }
-  const matching = source.countFree({ models: query.modelSet, regions: query.regionSet, attributeStages: 4, price: true });
+  const matching = source.countFree({ models: query.modelSet, regions: query.regionSet, attributeStages: ATTRIBUTE_STAGES, price: true });
   const matchingTotal = sumCounts(matching);
-  const alternatives = toAlternatives(source.countFree({ models: query.modelSet, regions: null, attributeStages: 4, price: true }));
+  const alternatives = toAlternatives(source.countFree({ models: query.modelSet, regions: null, attributeStages: ATTRIBUTE_STAGES, price: true }));
   const perRegion = new Map<string, number>();
   for (const [key, gpus] of matching) {
     const region = key.split("|")[1] ?? "";

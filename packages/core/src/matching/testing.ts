@@ -4,7 +4,7 @@ import type { PlacementDevice } from "./types.ts";
 
 let counter = 0;
 
-/** A device with sensible defaults: one H100 8-GPU server in us-east at 2.00 USDC/GPU-hour. */
+/** A device with sensible defaults: one H100 8-GPU server in us-east at 2.00 USDC/GPU-hour, Docker runtime. */
 export function device(overrides: Partial<PlacementDevice> = {}): PlacementDevice {
   counter++;
   const supplierId = overrides.supplierId ?? `supplier-${counter}`;
@@ -19,6 +19,7 @@ export function device(overrides: Partial<PlacementDevice> = {}): PlacementDevic
     connectivityTier: "ULTRA_HIGH_SPEED",
     securityTier: "COMPLIANCE",
     network: "GPUMESH",
+    runsImages: true,
     pricePerGpuHour: 2_000_000n,
     verificationScoreBps: 9_000,
     uptimeBps: 9_900,

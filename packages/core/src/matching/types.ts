@@ -20,6 +20,11 @@ export interface PlacementDevice {
   connectivityTier: ConnectivityTier;
   securityTier: SecurityTier;
   network: SupplierNetwork;
+  /**
+   * The device's agent runs renters' container images (Docker runtime). False for the process runtime,
+   * which refuses any assignment that brings a workload, and for agents that never said.
+   */
+  runsImages: boolean;
   /** Base units of the request's payment token per GPU-hour. */
   pricePerGpuHour: bigint;
   verificationScoreBps: number;
@@ -48,8 +53,13 @@ export interface MatcherConfig {
 
 export const DEFAULT_MATCHER_CONFIG: MatcherConfig = { minVerificationScoreBps: 5_000 };
 
-/** Constraints in the order the matcher applies them; an infeasible result names the first that empties the candidates. */
-export const CONSTRAINT_ORDER = ["gpuModel", "region", "vram", "connectivity", "security", "network", "price", "capacity"] as const;
+/**
+ * Constraints in the order the matcher applies them; an infeasible result names the first that empties
+ * the candidates. `runtime` (a request with a workload needs devices that run container images) comes
+ * right after the market: the Postgres candidate read leaves such devices out as it leaves out other
+ * models and regions (packages/db placement.ts), so both paths name it before the finer filters.
+ */
+export const CONSTRAINT_ORDER = ["gpuModel", "region", "runtime", "vram", "connectivity", "security", "network", "price", "capacity"] as const;
 export type PlacementConstraint = (typeof CONSTRAINT_ORDER)[number];
 
 export interface PlacementAlternative {
@@ -117,6 +127,8 @@ export function requiredSecurityRank(request: ClusterRequest): number {
  * applies them to whole sub-buckets) and the naive matcher (per device), so both mean the same thing.
  */
 export interface AttributeFilter {
+  /** The request brings a workload (always an image): only devices that run images can serve it. */
+  needsImages: boolean;
   minVramGb: number;
   minConnectivityRank: number;
   minSecurityRank: number;
@@ -125,6 +137,7 @@ export interface AttributeFilter {
 
 export function attributeFilter(request: ClusterRequest): AttributeFilter {
   return {
+    needsImages: request.workload !== undefined,
     minVramGb: request.minVramGb,
     minConnectivityRank: CONNECTIVITY_TIER_RANK[request.connectivityTier],
     minSecurityRank: requiredSecurityRank(request),
@@ -132,16 +145,20 @@ export function attributeFilter(request: ClusterRequest): AttributeFilter {
   };
 }
 
-/** How many of the attribute filters (vram, connectivity, security, network) a device passes, in order. */
+/** The number of attribute filters: a device (or sub-bucket) passing all of them passes this many stages. */
+export const ATTRIBUTE_STAGES = 5;
+
+/** How many of the attribute filters (runtime, vram, connectivity, security, network) a device passes, in order. */
 export function attributeStagesPassed(
   filter: AttributeFilter,
-  attrs: { vramGb: number; connectivityTier: ConnectivityTier; securityTier: SecurityTier; network: string },
+  attrs: { runsImages: boolean; vramGb: number; connectivityTier: ConnectivityTier; securityTier: SecurityTier; network: string },
 ): number {
-  if (attrs.vramGb < filter.minVramGb) return 0;
-  if (CONNECTIVITY_TIER_RANK[attrs.connectivityTier] < filter.minConnectivityRank) return 1;
-  if (SECURITY_TIER_RANK[attrs.securityTier] < filter.minSecurityRank) return 2;
-  if (!filter.networks.has(attrs.network)) return 3;
-  return 4;
+  if (filter.needsImages && !attrs.runsImages) return 0;
+  if (attrs.vramGb < filter.minVramGb) return 1;
+  if (CONNECTIVITY_TIER_RANK[attrs.connectivityTier] < filter.minConnectivityRank) return 2;
+  if (SECURITY_TIER_RANK[attrs.securityTier] < filter.minSecurityRank) return 3;
+  if (!filter.networks.has(attrs.network)) return 4;
+  return ATTRIBUTE_STAGES;
 }
 
 /**

@@ -25,7 +25,9 @@ export async function createQuote(session: Session, request: ClusterRequestInput
   }
   if (!result.ok) {
     const { message, constraint, requested, otherRegions, otherModels } = result;
-    throw new ApiError("NO_CAPACITY", message, constraint === "price" ? "maxPricePerGpuHour" : undefined, { constraint, requested, otherRegions, otherModels });
+    // The field a renter can change to get a quote: the price cap, or the image (no device there runs one).
+    const field = constraint === "price" ? "maxPricePerGpuHour" : constraint === "runtime" ? "workload.image" : undefined;
+    throw new ApiError("NO_CAPACITY", message, field, { constraint, requested, otherRegions, otherModels });
   }
   return result.quote;
 }
