@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { ClientSelect } from "@/components/ui/client-controls.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 import { PriceHistoryChart } from "./price-history-chart.tsx";
 
@@ -63,12 +64,12 @@ export function HistoryCharts({ version, models }: { version: string | null; mod
         <h2 id="history-title" style={{ margin: 0 }}>Over time</h2>
         <label>
           <span className="muted">Range </span>
-          <select value={range} onChange={(e) => setRange(e.target.value as Range)} disabled={!mounted}>
+          <ClientSelect value={range} onChange={(e) => setRange(e.target.value as Range)}>
             <option value="1h">1 hour</option>
             <option value="24h">24 hours</option>
             <option value="7d">7 days</option>
             <option value="30d">30 days</option>
-          </select>
+          </ClientSelect>
         </label>
       </div>
       {problem && <p className="error-text" role="alert">The history could not be loaded. It will retry with the next snapshot.</p>}

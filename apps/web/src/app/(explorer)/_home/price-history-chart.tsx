@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { ClientSelect } from "@/components/ui/client-controls.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 
 interface PricePoint {
@@ -46,11 +47,11 @@ export function PriceHistoryChart({ models, range, version, label }: { models: {
         <span>Asks per GPU-hour (USDC)</span>
         <label>
           <span className="visually-hidden">GPU model of the price chart</span>
-          <select value={model} onChange={(event) => setModel(event.target.value)} disabled={!mounted} data-testid="price-history-model">
+          <ClientSelect value={model} onChange={(event) => setModel(event.target.value)} data-testid="price-history-model">
             {models.map((m) => (
               <option key={m.gpuModelId} value={m.gpuModelId}>{m.name}</option>
             ))}
-          </select>
+          </ClientSelect>
         </label>
       </figcaption>
       {problem && <p className="error-text" role="alert">The prices could not be loaded. They will retry with the next snapshot.</p>}

@@ -2,14 +2,11 @@
 
 import { useRouter } from "next/navigation";
 import { useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Revokes a key after asking: scripts using it get 401 INVALID_API_KEY from then on. */
 export function RevokeApiKeyButton({ id, name }: { id: string; name: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -29,11 +26,11 @@ export function RevokeApiKeyButton({ id, name }: { id: string; name: string }) {
     <div>
       {confirming ? (
         <span role="group" aria-label={`Confirm revoking ${name}`}>
-          <button type="button" className="danger" disabled={busy} onClick={() => void revoke()} data-testid="confirm-revoke">{busy ? "Revoking…" : "Revoke"}</button>{" "}
-          <button type="button" className="link-button" disabled={busy} onClick={() => setConfirming(false)}>Keep</button>
+          <ClientButton type="button" className="danger" disabled={busy} onClick={() => void revoke()} data-testid="confirm-revoke">{busy ? "Revoking…" : "Revoke"}</ClientButton>{" "}
+          <ClientButton type="button" className="link-button" disabled={busy} onClick={() => setConfirming(false)}>Keep</ClientButton>
         </span>
       ) : (
-        <button type="button" className="link-button" disabled={!mounted} onClick={() => setConfirming(true)} aria-label={`Revoke ${name}`} data-testid="revoke-api-key">Revoke…</button>
+        <ClientButton type="button" className="link-button" onClick={() => setConfirming(true)} aria-label={`Revoke ${name}`} data-testid="revoke-api-key">Revoke…</ClientButton>
       )}
       {message ? <p role="alert" className="error-text">{message}</p> : null}
     </div>

@@ -2,14 +2,11 @@
 
 import { useRouter } from "next/navigation";
 import { useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Removes a device after asking (its agent key stops working; it must join again with a new token). */
 export function RemoveDeviceButton({ deviceId, name, disabled }: { deviceId: string; name: string; disabled: boolean }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -30,11 +27,11 @@ export function RemoveDeviceButton({ deviceId, name, disabled }: { deviceId: str
     <div>
       {confirming ? (
         <span role="group" aria-label={`Confirm removing ${name}`}>
-          <button type="button" className="danger" disabled={busy} onClick={() => void remove()} data-testid="confirm-remove">{busy ? "Removing…" : "Remove"}</button>{" "}
-          <button type="button" className="link-button" disabled={busy} onClick={() => setConfirming(false)}>Keep</button>
+          <ClientButton type="button" className="danger" disabled={busy} onClick={() => void remove()} data-testid="confirm-remove">{busy ? "Removing…" : "Remove"}</ClientButton>{" "}
+          <ClientButton type="button" className="link-button" disabled={busy} onClick={() => setConfirming(false)}>Keep</ClientButton>
         </span>
       ) : (
-        <button type="button" className="link-button" disabled={!mounted} onClick={() => setConfirming(true)} aria-label={`Remove ${name}`} data-testid="remove-device">Remove…</button>
+        <ClientButton type="button" className="link-button" onClick={() => setConfirming(true)} aria-label={`Remove ${name}`} data-testid="remove-device">Remove…</ClientButton>
       )}
       {message ? <p role="alert" className="error-text">{message}</p> : null}
     </div>

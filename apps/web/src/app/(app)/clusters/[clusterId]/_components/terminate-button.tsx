@@ -1,14 +1,11 @@
 "use client";
 
 import { useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Ends the lease now (asks first): served time is paid, the rest of the escrow refunded on-chain. */
 export function TerminateButton({ clusterId }: { clusterId: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
@@ -28,11 +25,11 @@ export function TerminateButton({ clusterId }: { clusterId: string }) {
       {confirming ? (
         <div role="group" aria-label="Confirm termination">
           <p>End the cluster now? Its nodes stop; you pay for the time used and get the rest back.</p>
-          <button type="button" className="danger" disabled={busy} onClick={() => void terminate()} data-testid="confirm-terminate">Yes, terminate</button>{" "}
-          <button type="button" className="link-button" onClick={() => setConfirming(false)}>Keep it running</button>
+          <ClientButton type="button" className="danger" disabled={busy} onClick={() => void terminate()} data-testid="confirm-terminate">Yes, terminate</ClientButton>{" "}
+          <ClientButton type="button" className="link-button" onClick={() => setConfirming(false)}>Keep it running</ClientButton>
         </div>
       ) : (
-        <button type="button" className="danger" disabled={busy || !mounted} onClick={() => setConfirming(true)} data-testid="terminate">Terminate</button>
+        <ClientButton type="button" className="danger" disabled={busy} onClick={() => setConfirming(true)} data-testid="terminate">Terminate</ClientButton>
       )}
       {message ? <p role="status" data-testid="terminate-status">{message}</p> : null}
     </div>
