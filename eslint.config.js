@@ -17,4 +17,19 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // A control that a client component renders on the server is live before React hydrates it: a
+    // click is lost, a form submits natively, typed text is reset. The gated ones wait for React.
+    files: ["apps/web/src/**/*.tsx"],
+    ignores: ["apps/web/src/components/ui/client-controls.tsx"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "Program:has(> ExpressionStatement[directive='use client']) JSXOpeningElement[name.name=/^(button|input|select|textarea)$/]:not(JSXElement[openingElement.name.name='ClientFieldset'] JSXOpeningElement)",
+          message: "In a client component, use ClientButton, ClientInput or ClientSelect (@/components/ui/client-controls.tsx), or put the controls in a <ClientFieldset>: they stay disabled until hydrated.",
+        },
+      ],
+    },
+  },
 );

@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   resolve: { alias: { "@/": `${path.resolve("apps/web/src")}/` } },
+  // .tsx tests compile JSX as Next does (the React 17+ runtime; no `import React`).
+  esbuild: { jsx: "automatic" },
   test: {
     include: ["{packages,apps}/*/{src,test}/**/*.test.{ts,tsx}", "bench/**/*.test.ts", "scripts/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/**"],

@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Uptime per UTC day (percent; null before the device existed), over the last 7 or 30 days. */
@@ -13,10 +14,9 @@ export function UptimeChart({ days }: { days: { day: string; uptime: number | nu
     <>
       <div role="group" aria-label="Chart window" className="segmented">
         {([7, 30] as const).map((n) => (
-          // Disabled until hydrated: a click before React takes over would be lost.
-          <button key={n} type="button" aria-pressed={span === n} disabled={!mounted} onClick={() => setSpan(n)} data-testid={`uptime-${n}d`}>
+          <ClientButton key={n} type="button" aria-pressed={span === n} onClick={() => setSpan(n)} data-testid={`uptime-${n}d`}>
             {n} days
-          </button>
+          </ClientButton>
         ))}
       </div>
       {mounted ? (

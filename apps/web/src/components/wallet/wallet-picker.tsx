@@ -2,6 +2,7 @@
 
 import { WalletReadyState, type WalletName } from "@solana/wallet-adapter-base";
 import { useWallet, type Wallet } from "@solana/wallet-adapter-react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** The wallets this browser has (Wallet Standard), or how to get one. Renders only after mount. */
@@ -25,10 +26,10 @@ export function WalletPicker({ onPick, busy }: { onPick: (wallet: Wallet) => voi
     <ul className="wallet-list" aria-label="Wallets">
       {usable.map((wallet) => (
         <li key={wallet.adapter.name}>
-          <button type="button" className="wallet-option" disabled={busy} onClick={() => onPick(wallet)}>
+          <ClientButton type="button" className="wallet-option" disabled={busy} onClick={() => onPick(wallet)}>
             {wallet.adapter.icon ? <img src={wallet.adapter.icon} alt="" width={24} height={24} /> : null}
             <span>{wallet.adapter.name as WalletName}</span>
-          </button>
+          </ClientButton>
         </li>
       ))}
     </ul>

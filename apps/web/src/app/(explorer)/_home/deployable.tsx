@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { useMounted } from "@/hooks/use-mounted.ts";
+import { ClientSelect } from "@/components/ui/client-controls.tsx";
 import { count, type ShapeWire } from "./wire.ts";
 
 const TIERS = [
@@ -16,8 +16,6 @@ const TIERS = [
  * snapshot (`version`) re-queries too.
  */
 export function Deployable({ initial, regions, version }: { initial: ShapeWire[]; regions: { id: string; name: string }[]; version: string | null }) {
-  // A choice made before hydration would be reset by it: the filters wait for React.
-  const mounted = useMounted();
   const [filters, setFilters] = useState({ region: "*", tier: "*", verification: "verified" });
   const [shapes, setShapes] = useState(initial);
   const [problem, setProblem] = useState<string | null>(null);
@@ -53,27 +51,27 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
       <div className="filters" role="group" aria-label="Capacity filters">
         <label>
           <span>Region</span>
-          <select disabled={!mounted} value={filters.region} onChange={set("region")} data-testid="capacity-region">
+          <ClientSelect value={filters.region} onChange={set("region")} data-testid="capacity-region">
             <option value="*">Any region</option>
             {regions.map((r) => (
               <option key={r.id} value={r.id}>{r.name}</option>
             ))}
-          </select>
+          </ClientSelect>
         </label>
         <label>
           <span>Connectivity</span>
-          <select disabled={!mounted} value={filters.tier} onChange={set("tier")}>
+          <ClientSelect value={filters.tier} onChange={set("tier")}>
             {TIERS.map((t) => (
               <option key={t.value} value={t.value}>{t.label}</option>
             ))}
-          </select>
+          </ClientSelect>
         </label>
         <label>
           <span>Verification</span>
-          <select disabled={!mounted} value={filters.verification} onChange={set("verification")}>
+          <ClientSelect value={filters.verification} onChange={set("verification")}>
             <option value="verified">Verified</option>
             <option value="high">Score 90% or more</option>
-          </select>
+          </ClientSelect>
         </label>
       </div>
       {problem && <p className="error-text" role="alert">{problem}</p>}

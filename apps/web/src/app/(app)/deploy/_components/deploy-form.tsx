@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
-import { useMounted } from "@/hooks/use-mounted.ts";
+import { ClientFieldset } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
 import { EMPTY_WORKLOAD, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
@@ -39,8 +39,6 @@ const format = (units: string | null, token: Token) => (units === null ? "—" :
 
 /** The configure form: every option shows live availability and price; infeasible ones say why. */
 export function DeployForm(props: { sessionWallet: string; initialMarkets: Market[]; models: ModelOption[]; regions: RegionOption[] }) {
-  // Controls stay disabled until React has hydrated them: a choice made before would be reset.
-  const mounted = useMounted();
   const [token, setToken] = useState<Token>("USDC");
   const [markets, setMarkets] = useState(props.initialMarkets);
   const [name, setName] = useState("my-cluster");
@@ -131,7 +129,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   return (
     <div className="deploy">
       <form className="panel" onSubmit={(event) => { event.preventDefault(); if (!invalid) void requestQuote(); }} aria-describedby="form-status">
-        <fieldset className="form" disabled={!mounted} data-testid="deploy-fields">
+        <ClientFieldset className="form" data-testid="deploy-fields">
         <legend className="visually-hidden">Cluster configuration</legend>
         <label className="field">
           <span>Name</span>
@@ -279,7 +277,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
             {problem.alternatives?.length ? <ul>{problem.alternatives.map((text) => <li key={text}>{text}</li>)}</ul> : null}
           </div>
         ) : null}
-        </fieldset>
+        </ClientFieldset>
       </form>
       <aside>
         {quote ? (

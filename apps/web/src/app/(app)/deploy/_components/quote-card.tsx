@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { signAndSubmit } from "@/lib/signed-order.ts";
@@ -114,14 +115,14 @@ export function QuoteCard(props: { quote: Quote; sessionWallet: string; models: 
       {expired ? (
         <div role="alert">
           <p className="error-text">The hold on these devices expired; prices and availability may have changed.</p>
-          <button type="button" className="primary" onClick={props.onExpired}>Get a new quote</button>
+          <ClientButton type="button" className="primary" onClick={props.onExpired}>Get a new quote</ClientButton>
         </div>
       ) : (
         <>
           <p className="muted" data-testid="hold">Devices held for {Math.floor(left / 60)}:{String(left % 60).padStart(2, "0")}</p>
-          <button type="button" className="primary" onClick={() => void pay()} disabled={step !== "idle"} data-testid="pay">
+          <ClientButton type="button" className="primary" onClick={() => void pay()} disabled={step !== "idle"} data-testid="pay">
             {step === "idle" ? `Pay ${amount(b.total, b.token)}` : "Paying…"}
-          </button>
+          </ClientButton>
         </>
       )}
       <p role="status" aria-live="polite" className="muted" data-testid="pay-status">{STEP_TEXT[step]}</p>

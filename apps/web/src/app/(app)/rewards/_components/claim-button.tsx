@@ -2,11 +2,11 @@
 
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
 import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 type Step = "idle" | SigningStep;
 const LABEL: Record<Step, string> = { idle: "Claim all", building: "Preparing the transaction…", signing: "Signing… approve it in your wallet", confirming: "Confirming on-chain…" };
@@ -24,9 +24,6 @@ interface ClaimResult {
  * checks, submits and confirms it. Disabled when nothing is claimable.
  */
 export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: string; claimable: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const { sign } = useSigner(sessionWallet);
   const [step, setStep] = useState<Step>("idle");
@@ -58,9 +55,9 @@ export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: strin
 
   return (
     <div className="claim">
-      <button type="button" className="primary" onClick={() => void claim()} disabled={!mounted || step !== "idle" || nothing} data-testid="claim-all">
+      <ClientButton type="button" className="primary" onClick={() => void claim()} disabled={step !== "idle" || nothing} data-testid="claim-all">
         {LABEL[step]}
-      </button>
+      </ClientButton>
       {nothing && step === "idle" && !claimed ? <p className="muted" data-testid="nothing-to-claim">Nothing to claim right now: each hour’s rewards become claimable once the hour is posted on-chain.</p> : null}
       <p role="status" aria-live="polite" className="claim-result" data-testid="claim-result">
         {claimed ? (

@@ -2,14 +2,11 @@
 
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { ClientButton, ClientInput } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Names and creates a key, then shows it once with a copy button. */
 export function CreateApiKeyForm() {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
@@ -38,22 +35,22 @@ export function CreateApiKeyForm() {
       <form className="extend" onSubmit={(event) => void submit(event)}>
         <div className="field">
           <label htmlFor="api-key-name">Name</label>
-          <input id="api-key-name" disabled={!mounted} value={name} onChange={(event) => setName(event.target.value)} maxLength={80} required placeholder="nightly training job" aria-describedby={error ? "api-key-error" : undefined} />
+          <ClientInput id="api-key-name" value={name} onChange={(event) => setName(event.target.value)} maxLength={80} required placeholder="nightly training job" aria-describedby={error ? "api-key-error" : undefined} />
         </div>
-        <button type="submit" className="primary" disabled={busy || !mounted} data-testid="create-api-key">{busy ? "Creating…" : "Create key"}</button>
+        <ClientButton type="submit" className="primary" disabled={busy} data-testid="create-api-key">{busy ? "Creating…" : "Create key"}</ClientButton>
       </form>
       {error ? <p id="api-key-error" role="alert" className="error-text">{error}</p> : null}
       {created ? (
         <div role="status" className="claim" data-testid="new-api-key">
           <p>Your key <strong>{created.name}</strong>, shown this once: copy it now.</p>
           <code className="signature" data-testid="new-api-key-value">{created.key}</code>
-          <button
+          <ClientButton
             type="button"
             className="link-button"
             onClick={() => void navigator.clipboard?.writeText(created.key).then(() => setCopied(true), () => setCopied(false))}
           >
             {copied ? "Copied" : "Copy"}
-          </button>
+          </ClientButton>
         </div>
       ) : null}
     </>

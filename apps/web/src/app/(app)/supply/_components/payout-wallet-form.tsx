@@ -2,16 +2,13 @@
 
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
+import { ClientButton, ClientInput } from "@/components/ui/client-controls.tsx";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { signAndSubmit } from "@/lib/signed-order.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Rotates the payout wallet of the on-chain supplier record (set_payout_wallet, signed by the supplier's wallet). */
 export function PayoutWalletForm({ sessionWallet }: { sessionWallet: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const { sign } = useSigner(sessionWallet);
   const [payoutWallet, setPayoutWallet] = useState("");
@@ -44,11 +41,11 @@ export function PayoutWalletForm({ sessionWallet }: { sessionWallet: string }) {
     <form className="form" onSubmit={(event) => { event.preventDefault(); void submit(); }}>
       <label className="field">
         <span>New payout wallet</span>
-        <input name="payoutWallet" value={payoutWallet} onChange={(event) => setPayoutWallet(event.target.value.trim())} placeholder="Solana address (base58)" required minLength={32} maxLength={44} aria-invalid={error?.field === "payoutWallet"} aria-describedby="payout-hint" disabled={busy || !mounted} />
+        <ClientInput name="payoutWallet" value={payoutWallet} onChange={(event) => setPayoutWallet(event.target.value.trim())} placeholder="Solana address (base58)" required minLength={32} maxLength={44} aria-invalid={error?.field === "payoutWallet"} aria-describedby="payout-hint" disabled={busy} />
         <small id="payout-hint">Later settlements of every lease pay this wallet; one transaction from your wallet.</small>
       </label>
       <div>
-        <button type="submit" className="primary" disabled={busy || !mounted} data-testid="rotate-payout">{busy ? "Waiting for the wallet and the chain…" : "Change payout wallet"}</button>
+        <ClientButton type="submit" className="primary" disabled={busy} data-testid="rotate-payout">{busy ? "Waiting for the wallet and the chain…" : "Change payout wallet"}</ClientButton>
       </div>
       {error ? <p role="alert" className="error-text" data-testid="payout-error">{error.message}</p> : null}
     </form>

@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState } from "react";
+import { ClientButton, ClientFieldset } from "@/components/ui/client-controls.tsx";
 import { useMounted } from "@/hooks/use-mounted.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 
@@ -78,7 +79,7 @@ export function RegisterDeviceForm({ regions }: { regions: { id: string; name: s
     <section className="panel" aria-labelledby="register-heading">
       <h2 id="register-heading">Register a device</h2>
       <form className="form" onSubmit={(event) => { event.preventDefault(); void submit(); }}>
-        <fieldset className="form" disabled={!mounted || busy} data-testid="register-fields">
+        <ClientFieldset className="form" disabled={busy} data-testid="register-fields">
           <legend className="visually-hidden">Device</legend>
           <label className="field">
             <span>Name</span>
@@ -105,7 +106,7 @@ export function RegisterDeviceForm({ regions }: { regions: { id: string; name: s
           <div>
             <button type="submit" className="primary" data-testid="register-device">{busy ? "Creating a join token…" : "Get a join token"}</button>
           </div>
-        </fieldset>
+        </ClientFieldset>
       </form>
       {error ? <p role="alert" className="error-text" data-testid="register-error">{error.message}</p> : null}
       {registered ? (
@@ -114,7 +115,7 @@ export function RegisterDeviceForm({ regions }: { regions: { id: string; name: s
           <ol>
             <li>
               <pre><code data-testid="join-command">{registered.commands.join}</code></pre>
-              <button type="button" className="link-button" onClick={() => void copy(registered.commands.join, "join")}>{copied === "join" ? "Copied" : "Copy"}</button>
+              <ClientButton type="button" className="link-button" onClick={() => void copy(registered.commands.join, "join")}>{copied === "join" ? "Copied" : "Copy"}</ClientButton>
             </li>
             <li>
               <pre><code>{registered.commands.start}</code></pre>

@@ -2,19 +2,16 @@
 
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
+import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 type Step = "idle" | SigningStep;
 const LABEL: Record<Step, string> = { idle: "Register on-chain", building: "Preparing the transaction…", signing: "Approve it in your wallet…", confirming: "Confirming on-chain…" };
 
 /** The one transaction that makes a supplier's verified devices rentable (register_supplier). */
 export function RegisterOnChain({ sessionWallet }: { sessionWallet: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const router = useRouter();
   const { sign } = useSigner(sessionWallet);
   const [step, setStep] = useState<Step>("idle");
@@ -44,7 +41,7 @@ export function RegisterOnChain({ sessionWallet }: { sessionWallet: string }) {
 
   return (
     <div>
-      <button type="button" className="primary" onClick={() => void register()} disabled={!mounted || step !== "idle"} data-testid="register-on-chain">{LABEL[step]}</button>
+      <ClientButton type="button" className="primary" onClick={() => void register()} disabled={step !== "idle"} data-testid="register-on-chain">{LABEL[step]}</ClientButton>
       {error ? <p role="alert" className="error-text" data-testid="registration-error">{error}</p> : null}
     </div>
   );

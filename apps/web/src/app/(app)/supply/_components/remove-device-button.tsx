@@ -1,42 +1,22 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useState } from "react";
-import { api, ApiClientError } from "@/lib/api-client.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
+import { ConfirmAction } from "@/components/ui/confirm-action.tsx";
+import { api } from "@/lib/api-client.ts";
 
 /** Removes a device after asking (its agent key stops working; it must join again with a new token). */
 export function RemoveDeviceButton({ deviceId, name, disabled }: { deviceId: string; name: string; disabled: boolean }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
-  const router = useRouter();
-  const [confirming, setConfirming] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function remove() {
-    setBusy(true);
-    try {
-      await api(`/api/v1/supply/devices/${deviceId}`, { method: "DELETE" });
-      router.refresh();
-    } catch (error) {
-      setMessage(error instanceof ApiClientError ? error.message : "Could not remove the device; try again.");
-    }
-    setBusy(false);
-    setConfirming(false);
-  }
   if (disabled) return <small className="muted">leased</small>;
   return (
-    <div>
-      {confirming ? (
-        <span role="group" aria-label={`Confirm removing ${name}`}>
-          <button type="button" className="danger" disabled={busy} onClick={() => void remove()} data-testid="confirm-remove">{busy ? "Removing…" : "Remove"}</button>{" "}
-          <button type="button" className="link-button" disabled={busy} onClick={() => setConfirming(false)}>Keep</button>
-        </span>
-      ) : (
-        <button type="button" className="link-button" disabled={!mounted} onClick={() => setConfirming(true)} aria-label={`Remove ${name}`} data-testid="remove-device">Remove…</button>
-      )}
-      {message ? <p role="alert" className="error-text">{message}</p> : null}
-    </div>
+    <ConfirmAction
+      label="Remove…"
+      name={`Remove ${name}`}
+      groupLabel={`Confirm removing ${name}`}
+      confirm="Remove"
+      busyLabel="Removing…"
+      request={() => api(`/api/v1/supply/devices/${deviceId}`, { method: "DELETE" })}
+      failed="Could not remove the device; try again."
+      testId="remove-device"
+      confirmTestId="confirm-remove"
+    />
   );
 }

@@ -1,17 +1,14 @@
 "use client";
 
 import { useRef, useState } from "react";
+import { ClientButton, ClientInput } from "@/components/ui/client-controls.tsx";
 import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
 import { signAndSubmit } from "@/lib/signed-order.ts";
-import { useMounted } from "@/hooks/use-mounted.ts";
 
 /** Top-up at the same price: the wallet signs extend_lease, the end moves by exactly that many hours. */
 export function ExtendForm(props: { clusterId: string; token: string; pricePerSecond: string; sessionWallet: string }) {
-  // Controls stay disabled until hydrated: a click before React takes over is lost, a form submits
-  // natively, and text typed into a controlled input is reset to its initial state.
-  const mounted = useMounted();
   const [hours, setHours] = useState(1);
   const [step, setStep] = useState<"idle" | "signing" | "confirming">("idle");
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
@@ -45,11 +42,11 @@ export function ExtendForm(props: { clusterId: string; token: string; pricePerSe
     <form className="extend" onSubmit={(event) => { event.preventDefault(); void extend(); }}>
       <label>
         <span>Extend by (hours)</span>
-        <input type="number" disabled={!mounted} min={1} max={720} step={1} value={Number.isNaN(hours) ? "" : hours} onChange={(event) => setHours(event.target.valueAsNumber)} data-testid="extend-hours" />
+        <ClientInput type="number" min={1} max={720} step={1} value={Number.isNaN(hours) ? "" : hours} onChange={(event) => setHours(event.target.valueAsNumber)} data-testid="extend-hours" />
       </label>
-      <button type="submit" className="primary" disabled={!mounted || !valid || step !== "idle"} data-testid="extend">
+      <ClientButton type="submit" className="primary" disabled={!valid || step !== "idle"} data-testid="extend">
         {step === "idle" ? `Extend for ${cost ? money(cost, props.token) : "…"}` : step === "signing" ? "Approve in your wallet…" : "Confirming…"}
-      </button>
+      </ClientButton>
       {!valid ? <small className="error-text">Whole hours, 1 to 720.</small> : null}
       {message ? <p role={message.error ? "alert" : "status"} className={message.error ? "error-text" : ""} data-testid="extend-status">{message.text}</p> : null}
     </form>
