@@ -239,13 +239,20 @@ export class LivePlacement {
     });
   }
 
-  /** A reservation of these devices committed (this process's own, or one it lost a race to). */
+  /**
+   * A reservation of these devices committed (this process's own, or one it lost a race to): taken now,
+   * and read again to confirm. The confirmation matters for a lost race: the winner may have released
+   * already, and its release's notice may have arrived before this call, which would otherwise leave
+   * a free device taken here until its next change.
+   */
   markTaken(ids: readonly string[]): void {
     for (const id of ids) {
       this.taken.add(id);
       this.recount(id);
+      this.dirty.add(id);
     }
     if (this.index) this.sync(this.index, ids);
+    if (ids.length) this.scheduleFlush();
   }
 
   /** These devices' state is in doubt (a reservation found them offline or locked): read them again. */

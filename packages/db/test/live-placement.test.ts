@@ -170,6 +170,21 @@ describe("live placement index", () => {
     expect(index.state(first.devices[0]!.deviceId)?.reserved).toBe(false);
   });
 
+  it("a device marked taken after a lost race that was already released again is freed by the confirming read", async () => {
+    const index = await started();
+    const cluster = await newCluster(8);
+    const placed = index.place(query(cluster, 8));
+    expect(placed?.ok).toBe(true);
+    if (!placed?.ok) return;
+    placed.release();
+    const id = placed.devices[0]!.deviceId;
+    // The race's winner reserved and released before the loser reports it: nothing holds it any more.
+    index.markTaken([id]);
+    expect(index.state(id)?.reserved).toBe(true);
+    await index.settled();
+    expect(index.state(id)?.reserved).toBe(false);
+  });
+
   it("reports contention when only this process's in-flight holds stand in the way", async () => {
     const index = await started();
     const free = (await db.device.count({ where: { status: "ONLINE", allocations: { none: { status: "ACTIVE" } } } })) * 8;
