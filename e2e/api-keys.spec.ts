@@ -1,5 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import { noSeriousA11yViolations } from "./a11y.ts";
+import { expect, test } from "@playwright/test";
 import { Keypair } from "@solana/web3.js";
 import { E2E_LOCALNET_URL } from "./playwright.config.ts";
 import { installTestWallet } from "./wallet/index.ts";
@@ -9,12 +9,6 @@ import { installTestWallet } from "./wallet/index.ts";
 // Both pages on laptop and phone, axe-clean.
 
 test.describe.configure({ timeout: 240_000 });
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 test("the API reference lists every operation of the OpenAPI document, with auth, errors and a curl example", async ({ page, request }) => {
   const document = (await (await request.get("/api/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId: string; summary: string }>> };

@@ -1,4 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
+import { noSeriousA11yViolations } from "./a11y.ts";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
 // The explorer's directory on `pnpm dev`'s network, without a wallet: filter the devices table (the
@@ -8,12 +8,6 @@ import { expect, test, type APIRequestContext, type Page } from "@playwright/tes
 
 interface DeviceItem { id: string; name: string; status: string; gpuModelId: string | null; supplier: { id: string; name: string } }
 interface DeviceList { items: DeviceItem[]; next_cursor: string | null; matches: { count: number; atLeast: boolean } }
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 async function fitsTheScreen(page: Page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -1,7 +1,7 @@
-import AxeBuilder from "@axe-core/playwright";
+import { noSeriousA11yViolations } from "./a11y.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "@gpumesh/chain";
 import { Connection } from "@solana/web3.js";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext } from "@playwright/test";
 import { E2E_LOCALNET_URL } from "./playwright.config.ts";
 
 // The explorer home on `pnpm dev`'s network, without a wallet: the numbers shown are the public API's
@@ -34,12 +34,6 @@ async function headline(request: APIRequestContext): Promise<Headline> {
 async function firstSnapshot(request: APIRequestContext): Promise<Headline> {
   await expect.poll(async () => (await headline(request)).takenAt, { timeout: 60_000 }).not.toBeNull();
   return headline(request);
-}
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
 // The home page pulls in the map and the charts: `pnpm dev` compiles it on the first visit.

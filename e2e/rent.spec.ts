@@ -1,5 +1,5 @@
 import path from "node:path";
-import AxeBuilder from "@axe-core/playwright";
+import { noSeriousA11yViolations } from "./a11y.ts";
 import { region } from "@gpumesh/core";
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
 import { Connection, Keypair, type PublicKey } from "@solana/web3.js";
@@ -18,12 +18,6 @@ const USDC = 1_000_000n;
 async function usdc(account: PublicKey): Promise<bigint> {
   const connection = new Connection(E2E_LOCALNET_URL, "confirmed");
   return BigInt((await connection.getTokenAccountBalance(account, "confirmed")).value.amount);
-}
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
 /** A screenshot of each step, kept with the test's artifacts; GPUMESH_README_SCREENSHOTS=1 also refreshes the README's (laptop). */

@@ -1,4 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
+import { noSeriousA11yViolations } from "./a11y.ts";
 import { associatedTokenAddress } from "@gpumesh/chain";
 import { airdrop, devSupplierKeypair, localnetAccounts } from "@gpumesh/chain/localnet";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
@@ -19,12 +19,6 @@ interface WalletRewards {
   claimable: string;
   posted: { epoch: number; cumulative: string } | null;
   epochs: { items: { epoch: number; pool: string; totalWeight: string; devices: { weight: string; amount: string; reason: string }[] }[] };
-}
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
 async function signIn(page: Page, key: Keypair) {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import AxeBuilder from "@axe-core/playwright";
+import { noSeriousA11yViolations } from "./a11y.ts";
 import { expect, test, type Page } from "@playwright/test";
 import { Keypair } from "@solana/web3.js";
 import { E2E_GATEWAY_URL, E2E_LOCALNET_URL } from "./playwright.config.ts";
@@ -15,12 +15,6 @@ import { fundRenter, installTestWallet } from "./wallet/index.ts";
 // so its proof timing is simulated too (GPUMESH_AGENT_PROOFS=simulated); the rest is real.
 
 const root = path.resolve(import.meta.dirname, "..");
-
-async function noSeriousA11yViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 async function signIn(page: Page, key: Keypair) {
   await installTestWallet(page, key.secretKey, { rpcUrl: E2E_LOCALNET_URL });
