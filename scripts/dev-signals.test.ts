@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { childProcesses, freePort, isPortFree, isRunning, processIdentity, ServiceRegistry, type ProcessIdentity } from "@gpumesh/devstack";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { childProcesses, isPortFree, isRunning, processIdentity, ServiceRegistry, type ProcessIdentity } from "@gpumesh/devstack";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 // `pnpm dev` stops every child on SIGTERM and SIGHUP, and a leftover of a run killed with SIGKILL
 // never blocks the next start. These run the real scripts/dev.ts with real Postgres and Redis; the
@@ -31,7 +31,22 @@ require("node:http").createServer(() => {}).listen(port, "127.0.0.1", () => cons
 `,
     { mode: 0o755 },
   );
-  for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
+});
+
+// Fresh ports for every test, below Linux's ephemeral range (32768–60999): a port the OS handed out
+// once (freePort) can be taken meanwhile as the local end of any outgoing connection of the parallel
+// unit tests, which once made localnet fail with EADDRINUSE here.
+beforeEach(async () => {
+  const taken = new Set<number>();
+  for (const key of Object.keys(ports) as (keyof typeof ports)[]) {
+    for (;;) {
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      if (taken.has(port) || !(await isPortFree(port))) continue;
+      taken.add(port);
+      ports[key] = port;
+      break;
+    }
+  }
 });
 
 afterAll(async () => {
