@@ -239,20 +239,24 @@ export class LivePlacement {
     });
   }
 
-  /**
-   * A reservation of these devices committed (this process's own, or one it lost a race to): taken now,
-   * and read again to confirm. The confirmation matters for a lost race: the winner may have released
-   * already, and its release's notice may have arrived before this call, which would otherwise leave
-   * a free device taken here until its next change.
-   */
+  /** This process's own reservation of these devices committed: taken now (its `taken:` notice follows). */
   markTaken(ids: readonly string[]): void {
     for (const id of ids) {
       this.taken.add(id);
       this.recount(id);
-      this.dirty.add(id);
     }
     if (this.index) this.sync(this.index, ids);
-    if (ids.length) this.scheduleFlush();
+  }
+
+  /**
+   * A reservation or hold lost these devices to others (`reasons` as the reservation reported them):
+   * those found reserved are taken now, and all of them are read again. The read matters even for the
+   * reserved ones: the winner may have released already, and its release's notice may have arrived
+   * before this call, which would otherwise leave a free device taken here until its next change.
+   */
+  lostRace(ids: readonly string[], reasons: Readonly<Record<string, string>>): void {
+    this.markTaken(ids.filter((id) => reasons[id] === "reserved"));
+    this.invalidate(ids);
   }
 
   /** These devices' state is in doubt (a reservation found them offline or locked): read them again. */

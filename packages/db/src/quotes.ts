@@ -249,11 +249,8 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
       held?.release();
       held = null;
       for (const id of outcome.unavailable) exclude.add(id);
-      const taken = outcome.unavailable.filter((id) => outcome.reasons[id] === "reserved");
-      if (live) {
-        live.markTaken(taken);
-        live.invalidate(outcome.unavailable.filter((id) => outcome.reasons[id] !== "reserved"));
-      } else if (taken.length) source = await read();
+      if (live) live.lostRace(outcome.unavailable, outcome.reasons);
+      else if (Object.values(outcome.reasons).includes("reserved")) source = await read();
     }
     const fromIndex = live?.place(query) ?? null;
     if (fromIndex?.ok) fromIndex.release();

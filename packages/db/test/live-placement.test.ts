@@ -179,7 +179,7 @@ describe("live placement index", () => {
     placed.release();
     const id = placed.devices[0]!.deviceId;
     // The race's winner reserved and released before the loser reports it: nothing holds it any more.
-    index.markTaken([id]);
+    index.lostRace([id], { [id]: "reserved" });
     expect(index.state(id)?.reserved).toBe(true);
     await index.settled();
     expect(index.state(id)?.reserved).toBe(false);

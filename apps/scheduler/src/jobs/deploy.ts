@@ -375,8 +375,7 @@ async function reserveFromIndex(
         return attempted;
       }
       const { deviceIds, reasons } = attempted.lost;
-      live.markTaken(deviceIds.filter((id) => reasons[id] === "reserved"));
-      live.invalidate(deviceIds.filter((id) => reasons[id] !== "reserved"));
+      live.lostRace(deviceIds, reasons);
       for (const id of deviceIds) query.excludeDeviceIds.add(id);
     } finally {
       placed.release();
