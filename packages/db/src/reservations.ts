@@ -50,8 +50,11 @@ export interface ReservedAllocation {
   endsAt: Date;
 }
 
-/** reserved: taken for the period; contended: another transaction is reserving it right now. */
-export type UnavailableReason = "reserved" | "contended" | "not-online" | "unknown";
+/**
+ * reserved: taken for the period; contended: another transaction is reserving it right now;
+ * no-runtime: the cluster brings a container image and the device's agent no longer runs images.
+ */
+export type UnavailableReason = "reserved" | "contended" | "not-online" | "no-runtime" | "unknown";
 
 export class DeviceUnavailableError extends Error {
   constructor(

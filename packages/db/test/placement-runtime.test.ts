@@ -1,7 +1,10 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import type { ClusterRequestInput } from "@gpumesh/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createDb, createHeldQuote, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, type Db, type HeldQuote, type HeldQuoteResult, type PlacementQuery } from "../src/index.ts";
+import {
+  createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
+  type Db, type HeldQuote, type HeldQuoteResult, type PlacementQuery,
+} from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
 
 // Devices whose agents run the process runtime refuse every assignment that brings a workload: placement
@@ -162,5 +165,66 @@ describe("the deploy step's candidate read", () => {
     const refused = await placeCluster(db, query(["us-west"], { workload }));
     expect(refused).toMatchObject({ ok: false, reason: "no free H100 80GB GPUs in us-west on devices that run container images" });
     expect(await placeCluster(db, query(["us-west"], { workload: null }))).toMatchObject({ ok: true, devices: [{ deviceId: ids["proc-usw"] }] });
+  });
+});
+
+describe("the statements that take devices check the runtime again", () => {
+  // Placement read the runtime a moment before; an agent that reconnects with the process runtime in
+  // between (or between a quote and its payment) must not be handed an image it will refuse.
+  const setRunsImages = (name: string, runsImages: boolean) => db.device.update({ where: { id: ids[name] }, data: { runsImages } });
+  const pay = async (quote: HeldQuote) => {
+    await db.cluster.update({ where: { id: quote.clusterId }, data: { status: "PAID" } });
+    const cluster = await db.cluster.findUniqueOrThrow({ where: { id: quote.clusterId }, select: { id: true, renterId: true, paymentToken: true } });
+    const endsAt = new Date(now.getTime() + 2 * 3_600_000);
+    return startMatchingWithHolds(db, { ...cluster, depositAmount: 0n }, { reason: "paid", at: now, endsAt, releaseReason: "replaced: held device gone" });
+  };
+  const releaseAll = (clusterId: string) => db.allocation.updateMany({ where: { clusterId, status: "ACTIVE" }, data: { status: "RELEASED", releasedAt: now } });
+
+  it("a paid quote whose device stopped running images is released for a replacement; one without an image keeps its device", async () => {
+    const withImage = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100(8, ["us-east"], { workload }), now, rates }));
+    const plain = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100(8, ["us-east"]), now, rates }));
+    expect(withImage.devices.map((d) => d.deviceId)).toEqual([ids["docker-use"]]);
+    expect(plain.devices.map((d) => d.deviceId)).toEqual([ids["proc-use-0"]]);
+    await setRunsImages("docker-use", false);
+    try {
+      const claimed = await pay(withImage);
+      expect(claimed.kept).toEqual([]);
+      expect(claimed.released.map((a) => a.deviceId)).toEqual([ids["docker-use"]]);
+      // The process-runtime device a plain cluster was quoted on is still fine for it.
+      const kept = await pay(plain);
+      expect(kept.kept.map((a) => a.deviceId)).toEqual([ids["proc-use-0"]]);
+      expect(kept.released).toEqual([]);
+    } finally {
+      await setRunsImages("docker-use", true);
+      await releaseAll(withImage.clusterId);
+      await releaseAll(plain.clusterId);
+    }
+  });
+
+  it("a deploy reservation of a device that does not run images is refused as no-runtime, for a cluster with an image only", async () => {
+    const withImage = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100(8, ["us-east"], { workload }), now, rates }));
+    const claimed = await pay(withImage);
+    expect(claimed.released).toEqual([]);
+    await releaseAll(withImage.clusterId); // as if its held device had been lost: the deploy step reserves anew
+    const endsAt = new Date(now.getTime() + 2 * 3_600_000);
+    const reserve = (clusterId: string, name: string) =>
+      reserveGang(db, { clusterId, devices: [{ deviceId: ids[name]!, gpuCount: 8, pricePerGpuHour: 1_100_000n }], startsAt: now, endsAt, expected: "MATCHING", reason: "matched", at: now, heldGpus: 0 });
+    const refused = await reserve(withImage.clusterId, "proc-use-1").catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DeviceUnavailableError);
+    expect((refused as DeviceUnavailableError).reasons).toEqual({ [ids["proc-use-1"]!]: "no-runtime" });
+    expect(await db.allocation.count({ where: { clusterId: withImage.clusterId, status: "ACTIVE" } })).toBe(0);
+    expect((await db.cluster.findUniqueOrThrow({ where: { id: withImage.clusterId } })).status).toBe("MATCHING");
+    // The same device for a cluster without an image: reserved.
+    const plain = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100(8, ["us-west"]), now, rates }));
+    await pay(plain);
+    await releaseAll(plain.clusterId);
+    try {
+      expect(await reserve(plain.clusterId, "proc-use-1")).toMatchObject({ outcome: "reserved" });
+      // And a device that runs images, for the cluster with one: reserved.
+      expect(await reserve(withImage.clusterId, "docker-use")).toMatchObject({ outcome: "reserved" });
+    } finally {
+      await releaseAll(plain.clusterId);
+      await releaseAll(withImage.clusterId);
+    }
   });
 });

@@ -16,7 +16,8 @@ function Sparkline({ points }: { points: ModelMarketWire["priceHistory"] }) {
   if (data.length < 2) return <span className="muted" aria-hidden>·</span>;
   return (
     <span aria-hidden style={{ display: "inline-block" }}>
-      <LineChart width={90} height={24} data={data}>
+      {/* No accessibility layer: it makes the svg focusable, and a focusable element inside aria-hidden is an axe violation. */}
+      <LineChart width={90} height={24} data={data} accessibilityLayer={false}>
         <Line type="monotone" dataKey="v" stroke="#5eead4" dot={false} strokeWidth={1.5} isAnimationActive={false} />
       </LineChart>
     </span>
