@@ -115,3 +115,51 @@ test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, termina
   expect(errors).toEqual([]);
 });
 
+
+test("a container workload: the command runs as typed, shell syntax says so, and only devices that run images are counted", async ({ page, request }) => {
+  test.setTimeout(240_000);
+  const renter = Keypair.generate();
+  await fundRenter(E2E_LOCALNET_URL, renter, { sol: 1, usdc: 10n * USDC });
+  await installTestWallet(page, renter.secretKey, { rpcUrl: E2E_LOCALNET_URL });
+  await page.goto("/deploy");
+  await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
+  await expect(page).toHaveURL(/\/deploy$/, { timeout: 90_000 });
+
+  await page.getByRole("radio", { name: /^Containers/ }).check();
+  await expect(page.getByTestId("image-availability")).toHaveCount(0);
+  await page.getByTestId("workload-image").fill("ghcr.io/acme/train:2");
+  await expect(page.getByTestId("image-availability")).toBeVisible();
+  // The H100 line counts the free GPUs on devices that run images, as the API says.
+  const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; forImages: { freeGpus: number } }[] };
+  const h100 = markets.filter((m) => m.gpuModelId === "h100-80gb");
+  const imageGpus = h100.reduce((sum, m) => sum + m.forImages.freeGpus, 0);
+  expect(imageGpus).toBeGreaterThan(0);
+  await expect(page.getByTestId("model-options").locator("label", { hasText: "H100 80GB" })).toContainText(`${imageGpus} free`);
+
+  const best = h100.sort((a, b) => b.forImages.freeGpus - a.forImages.freeGpus)[0]!;
+  await page.getByTestId("region-options").getByRole("checkbox", { name: new RegExp(`^${region(best.region)!.name} `) }).check();
+  expect(best.forImages.freeGpus).toBeGreaterThanOrEqual(8);
+  await page.getByRole("spinbutton", { name: /^GPUs/ }).fill("8");
+
+  const command = page.getByTestId("workload-command");
+  const preview = page.getByTestId("command-preview");
+  await command.fill('torchrun --nproc-per-node 8 "my dir/train.py"');
+  await expect(preview).toHaveText('Runs directly, no shell: "torchrun" "--nproc-per-node" "8" "my dir/train.py"');
+  await command.fill("pip install -r req.txt && python train.py");
+  await expect(preview).toHaveText("Runs with sh -c (it uses shell syntax), so the image needs /bin/sh.");
+  await command.fill("python -c 'print(1)");
+  await expect(preview).toHaveText("Command: a single quote is not closed.");
+  await expect(page.getByTestId("form-status")).toHaveText("Command: a single quote is not closed.");
+  await expect(page.getByTestId("get-quote")).toBeDisabled();
+  await noSeriousA11yViolations(page);
+
+  // Quoted: the server keeps the arguments exactly as previewed.
+  await command.fill('torchrun --nproc-per-node 8 "my dir/train.py"');
+  const quoted = page.waitForResponse((response) => response.url().endsWith("/api/v1/quotes") && response.request().method() === "POST");
+  await page.getByTestId("get-quote").click();
+  const response = await quoted;
+  expect(response.status()).toBe(201);
+  const body = (await response.json()) as { workload?: { image: string; command: string[] | null } };
+  expect(body.workload).toMatchObject({ image: "ghcr.io/acme/train:2", command: ["torchrun", "--nproc-per-node", "8", "my dir/train.py"] });
+  await expect(page.getByTestId("quote")).toBeVisible();
+});

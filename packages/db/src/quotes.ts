@@ -454,6 +454,11 @@ export interface MarketAvailability {
   pricePerGpuHour: bigint | null;
   /** Hyperscaler list price per GPU-hour in `token`; null where none rents the model. */
   hyperscalerPricePerGpuHour: bigint | null;
+  /**
+   * The same for a cluster that brings a container image: only devices whose agents run images can take
+   * it (placement's `runtime` constraint), so it may see fewer free GPUs and a dearer cheapest ask.
+   */
+  forImages: { freeGpus: number; cheapestAskPerGpuHour: bigint | null; pricePerGpuHour: bigint | null };
 }
 
 /**
@@ -477,13 +482,17 @@ export async function availability(
   const busy = models || regions
     ? Prisma.sql`((select true from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at <= ${options.now}::timestamptz and a.ends_at > ${options.now}::timestamptz limit 1) is not null)`
     : Prisma.sql`(d.id in (select a.device_id from allocation a where a.status = 'ACTIVE' and a.starts_at <= ${options.now}::timestamptz and a.ends_at > ${options.now}::timestamptz))`;
-  const rows = await db.$queryRaw<{ gpu_model_id: string; region: string; online: bigint; busy: bigint; free: bigint; cheapest: bigint | null; hyperscaler: bigint | null }[]>`
+  const rows = await db.$queryRaw<{
+    gpu_model_id: string; region: string; online: bigint; busy: bigint; free: bigint; cheapest: bigint | null; free_images: bigint; cheapest_images: bigint | null; hyperscaler: bigint | null;
+  }[]>`
     select x.gpu_model_id, x.region, sum(x.gpu_count)::bigint as online,
            coalesce(sum(x.gpu_count) filter (where x.busy), 0)::bigint as busy,
            coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int), 0)::bigint as free,
            min(x.price) filter (where not x.busy and x.score >= ${minScore}::int) as cheapest,
+           coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int and x.runs_images), 0)::bigint as free_images,
+           min(x.price) filter (where not x.busy and x.score >= ${minScore}::int and x.runs_images) as cheapest_images,
            m.hyperscaler_price_per_hour as hyperscaler
-      from (select d.gpu_model_id, d.region, d.gpu_count, d.price_per_gpu_hour as price, d.verification_score_bps as score,
+      from (select d.gpu_model_id, d.region, d.gpu_count, d.price_per_gpu_hour as price, d.verification_score_bps as score, d.runs_images,
                    ${busy} as busy
               from device d
              where d.status = 'ONLINE' and d.gpu_count > 0
@@ -496,6 +505,7 @@ export async function availability(
     const load = { onlineGpus: Number(row.online), busyGpus: Number(row.busy) };
     const u = utilisationBps(load);
     const cheapest = row.cheapest === null ? null : BigInt(row.cheapest);
+    const cheapestImages = row.cheapest_images === null ? null : BigInt(row.cheapest_images);
     return {
       gpuModelId: row.gpu_model_id,
       region: row.region,
@@ -506,6 +516,11 @@ export async function availability(
       cheapestAskPerGpuHour: cheapest,
       pricePerGpuHour: cheapest === null ? null : marketPricePerGpuHour(cheapest, load, token),
       hyperscalerPricePerGpuHour: row.hyperscaler === null ? null : toTokenUnits(BigInt(row.hyperscaler), token),
+      forImages: {
+        freeGpus: Number(row.free_images),
+        cheapestAskPerGpuHour: cheapestImages,
+        pricePerGpuHour: cheapestImages === null ? null : marketPricePerGpuHour(cheapestImages, load, token),
+      },
     };
   });
 }

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import type { ClusterRequestInput } from "@gpumesh/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
+  availability, createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
   type Db, type HeldQuote, type HeldQuoteResult, type PlacementQuery,
 } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
@@ -130,6 +130,16 @@ describe("quotes", () => {
     // Without an image the same request is quoted on the process-runtime server.
     const plain = expectHeld(await createHeldQuote(db, { accountId: renterId, request: h100(8, ["us-west"]), now, rates }));
     expect(plain.devices.map((d) => d.deviceId)).toEqual([ids["proc-usw"]]);
+  });
+
+  it("the configure table says what a cluster with an image can have: fewer free GPUs, at the cheapest device that runs images", async () => {
+    const [market] = await availability(db, { now, gpuModelIds: ["h100-80gb"], regions: ["us-east"] });
+    expect(market).toMatchObject({ freeGpus: 24, cheapestAskPerGpuHour: 1_000_000n });
+    expect(market!.forImages.freeGpus).toBe(8);
+    expect(market!.forImages.cheapestAskPerGpuHour).toBe(2_000_000n);
+    expect(market!.forImages.pricePerGpuHour! > market!.pricePerGpuHour!).toBe(true);
+    const [west] = await availability(db, { now, gpuModelIds: ["h100-80gb"], regions: ["us-west"] });
+    expect(west).toMatchObject({ freeGpus: 8, forImages: { freeGpus: 0, cheapestAskPerGpuHour: null, pricePerGpuHour: null } });
   });
 
   it("a market with no such model at all is still a region or model failure, not the runtime", async () => {

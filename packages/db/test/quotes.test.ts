@@ -237,6 +237,8 @@ describe("availability", () => {
     expect(row("h100-80gb", "us-east")).toEqual({
       gpuModelId: "h100-80gb", region: "us-east", onlineGpus: 40, busyGpus: 16, freeGpus: 16, utilisationBps: 4_000n, surgeBps: 0n,
       cheapestAskPerGpuHour: 2_100_000n, pricePerGpuHour: ratePerGpuSecond(2_100_000n) * 3_600n, hyperscalerPricePerGpuHour: 12_290_000n,
+      // No agent here said it runs images (placement-runtime.test.ts has those).
+      forImages: { freeGpus: 0, cheapestAskPerGpuHour: null, pricePerGpuHour: null },
     });
     expect(row("rtx-4090", "ap-south")).toMatchObject({ onlineGpus: 3, freeGpus: 3, hyperscalerPricePerGpuHour: null, pricePerGpuHour: 342_000n });
     // Filters use the device index; a fully busy market has no price.

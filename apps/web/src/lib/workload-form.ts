@@ -1,3 +1,5 @@
+import { parse } from "shell-quote";
+
 /**
  * The deploy form's workload fields as typed, turned into the API's `workload` (core Workload), or the
  * first problem a person should fix. The server checks everything again and names the field; this
@@ -5,7 +7,7 @@
  */
 export interface WorkloadFields {
   image: string;
-  /** One shell line; runs as `sh -c <line>` (empty: the image's own command). */
+  /** One line as in a shell; see `commandArgv` (empty: the image's own command). */
   command: string;
   /** KEY=value, one per line. */
   env: string;
@@ -29,7 +31,11 @@ export function workloadBody(fields: WorkloadFields): { workload: WorkloadBody |
   const rest = [fields.command, fields.env, fields.ports, fields.sshPublicKey].some((value) => value.trim() !== "");
   if (!image) return { workload: undefined, problem: rest ? "Name a container image to set a command, environment, ports or an SSH key." : null };
   const workload: WorkloadBody = { image };
-  if (fields.command.trim()) workload.command = ["sh", "-c", fields.command.trim()];
+  if (fields.command.trim()) {
+    const command = commandArgv(fields.command);
+    if (!command.ok) return { workload: undefined, problem: command.problem };
+    workload.command = command.argv;
+  }
   const env: Record<string, string> = {};
   for (const [index, raw] of fields.env.split("\n").entries()) {
     const line = raw.trim();
@@ -48,4 +54,41 @@ export function workloadBody(fields: WorkloadFields): { workload: WorkloadBody |
   if (ports.length) workload.ports = ports.map(Number);
   if (fields.sshPublicKey.trim()) workload.sshPublicKey = fields.sshPublicKey.trim();
   return { workload, problem: null };
+}
+
+/**
+ * A command line as people write it, as Docker runs CMD: split into arguments with shell quoting rules
+ * and run directly (exec form: no shell needed in the image, signals reach the program), unless it uses
+ * what only a shell can do — pipes, `&&`, redirections, globs, `$VARIABLES`, comments — in which case
+ * it runs as `sh -c <line>` (shell form: the image needs /bin/sh). `shell` says which one it is.
+ */
+export function commandArgv(line: string): { ok: true; argv: string[]; shell: boolean } | { ok: false; problem: string } {
+  const text = line.trim();
+  const open = unclosedQuote(text);
+  if (open) return { ok: false, problem: `Command: a ${open} quote is not closed.` };
+  let variables = false;
+  const entries = parse(text, (name: string) => {
+    variables = true;
+    return `$${name}`;
+  });
+  if (/`|\$\(/.test(text) || variables || entries.some((entry) => typeof entry !== "string")) return { ok: true, argv: ["sh", "-c", text], shell: true };
+  const argv = entries as string[];
+  if (argv.length === 0 || argv[0] === "") return { ok: false, problem: "Command: name the program to run." };
+  if (argv.length > 64) return { ok: false, problem: "Command: at most 64 arguments (use a script in the image for more)." };
+  return { ok: true, argv, shell: false };
+}
+
+/** The quote left open at the end of `text` (shell-quote silently closes it), or null. */
+function unclosedQuote(text: string): "single" | "double" | null {
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+    } else if (c === "\\") i++;
+    else if (quote === '"') {
+      if (c === '"') quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+  }
+  return quote === "'" ? "single" : quote === '"' ? "double" : null;
 }

@@ -16,6 +16,13 @@ export const MarketAvailability = z
     cheapestAskPerGpuHour: Amount.nullable().describe("Lowest ask per GPU-hour among free devices (USDC base units); null when none is free"),
     pricePerGpuHour: Amount.nullable().describe("What a one-device quote would cost per GPU-hour now, in the requested token"),
     hyperscalerPricePerGpuHour: Amount.nullable().describe("A hyperscaler's list price per GPU-hour, in the requested token"),
+    forImages: z
+      .object({
+        freeGpus: z.number().int().describe("Free GPUs on devices whose agents run container images"),
+        cheapestAskPerGpuHour: Amount.nullable().describe("Lowest ask per GPU-hour among them (USDC base units); null when none is free"),
+        pricePerGpuHour: Amount.nullable().describe("What a one-device quote on them would cost per GPU-hour now, in the requested token"),
+      })
+      .describe("The same for a cluster that brings a container image (workload.image): only devices that run images can take it"),
   })
   .meta({ id: "MarketAvailability" });
 

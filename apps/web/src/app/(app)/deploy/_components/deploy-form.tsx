@@ -5,7 +5,7 @@ import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { ClientFieldset } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
-import { EMPTY_WORKLOAD, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
+import { commandArgv, EMPTY_WORKLOAD, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
 import { QuoteCard, type Quote } from "./quote-card.tsx";
 
 export interface Market {
@@ -16,6 +16,8 @@ export interface Market {
   freeGpus: number;
   pricePerGpuHour: string | null;
   hyperscalerPricePerGpuHour: string | null;
+  /** The same counted on devices that run container images: what a cluster with an image can have. */
+  forImages: { freeGpus: number; pricePerGpuHour: string | null };
 }
 interface ModelOption { id: string; name: string; vramGb: number; architecture: string }
 interface RegionOption { id: string; name: string; continent: string }
@@ -71,19 +73,25 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     };
   }, [token]);
 
-  const free = (model: string | null, region: string | null) =>
-    markets.filter((m) => (model === null || m.gpuModelId === model) && (region === null || m.region === region)).reduce((sum, m) => sum + m.freeGpus, 0);
-  const freeForModel = (model: string) => (regionIds.length ? regionIds.reduce((sum, region) => sum + free(model, region), 0) : free(model, null));
-  const freeForRegion = (region: string) => modelIds.reduce((sum, model) => sum + free(model, region), 0);
-  const freeSelected = regionIds.reduce((sum, region) => sum + freeForRegion(region), 0);
-  const cheapest = (model: string) => {
-    const prices = markets.filter((m) => m.gpuModelId === model && m.freeGpus > 0 && m.pricePerGpuHour !== null && (!regionIds.length || regionIds.includes(m.region))).map((m) => BigInt(m.pricePerGpuHour!));
-    return prices.length ? prices.reduce((a, b) => (a < b ? a : b)).toString() : null;
-  };
   const hours = duration * UNITS[unit];
   // Kubernetes and bare-metal clusters are whole machines the renter sets up; the image is for the rest.
   const takesImage = type === "RAY" || type === "CONTAINER";
   const workload = takesImage ? workloadBody(workloadFields) : { workload: undefined, problem: null };
+  // A cluster with an image only goes to devices that run images: count and price those alone.
+  const withImage = workload.workload !== undefined;
+  const freeIn = (m: Market) => (withImage ? m.forImages.freeGpus : m.freeGpus);
+  const priceIn = (m: Market) => (withImage ? m.forImages.pricePerGpuHour : m.pricePerGpuHour);
+  const command = workloadFields.command.trim() ? commandArgv(workloadFields.command) : null;
+
+  const free = (model: string | null, region: string | null) =>
+    markets.filter((m) => (model === null || m.gpuModelId === model) && (region === null || m.region === region)).reduce((sum, m) => sum + freeIn(m), 0);
+  const freeForModel = (model: string) => (regionIds.length ? regionIds.reduce((sum, region) => sum + free(model, region), 0) : free(model, null));
+  const freeForRegion = (region: string) => modelIds.reduce((sum, model) => sum + free(model, region), 0);
+  const freeSelected = regionIds.reduce((sum, region) => sum + freeForRegion(region), 0);
+  const cheapest = (model: string) => {
+    const prices = markets.filter((m) => m.gpuModelId === model && freeIn(m) > 0 && priceIn(m) !== null && (!regionIds.length || regionIds.includes(m.region))).map((m) => BigInt(priceIn(m)!));
+    return prices.length ? prices.reduce((a, b) => (a < b ? a : b)).toString() : null;
+  };
 
   const shortage =
     !regionIds.length || !modelIds.length || freeSelected >= gpuCount
@@ -156,8 +164,17 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
               <input value={workloadFields.image} maxLength={255} placeholder={type === "RAY" ? "rayproject/ray:2.40.0-gpu" : "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"} spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, image: event.target.value })} data-testid="workload-image" />
             </label>
             <label className="field">
-              <span>Command <small>(optional; runs as sh -c)</small></span>
-              <input value={workloadFields.command} placeholder="python train.py --epochs 3" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, command: event.target.value })} />
+              <span>Command <small>(optional; the image&apos;s own when empty)</small></span>
+              <input value={workloadFields.command} placeholder="python train.py --epochs 3" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, command: event.target.value })} aria-describedby="command-hint" data-testid="workload-command" />
+              <small id="command-hint" data-testid="command-preview">
+                {command === null
+                  ? "Quote arguments as in a shell. Pipes, &&, redirections, globs and $VARIABLES run it with sh -c."
+                  : !command.ok
+                    ? command.problem
+                    : command.shell
+                      ? "Runs with sh -c (it uses shell syntax), so the image needs /bin/sh."
+                      : `Runs directly, no shell: ${command.argv.map((arg) => JSON.stringify(arg)).join(" ")}`}
+              </small>
             </label>
             <label className="field">
               <span>Environment <small>(KEY=value, one per line)</small></span>
@@ -177,6 +194,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
 
         <fieldset className="field">
           <legend>GPU models (any of)</legend>
+          {withImage ? <small data-testid="image-availability">Counting only devices whose agents run container images: your image cannot run on the others.</small> : null}
           <div className="options" data-testid="model-options">
             {props.models.map((model) => {
               const count = freeForModel(model.id);
