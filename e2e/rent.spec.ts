@@ -79,7 +79,7 @@ test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, termina
   await expect(page.getByTestId("receipt-deposit")).toBeVisible();
   await shot(page, info, "3-running");
   await noSeriousA11yViolations(page);
-  const view = async () => (await (await page.request.get(new URL(`/api/v1/clusters/${clusterId}`, page.url()).toString())).json()) as { status: string; pricePerSecond: string; gpuCount: number; receipts: { kind: string; amount: string }[]; settled: string; endsAt: string };
+  const view = async () => (await (await page.request.get(new URL(`/api/v1/clusters/${clusterId}`, page.url()).toString())).json()) as { status: string; pricePerSecond: string; gpuCount: number; receipts: { kind: string; amount: string }[]; settled: string; endsAt: string; usage: { amount: string }[] };
   const paid = await view();
   expect(paid.gpuCount).toBe(8);
   const deposit = BigInt(paid.receipts.find((r) => r.kind === "DEPOSIT")!.amount);
@@ -108,6 +108,11 @@ test("rent 8 × H100 from the browser: sign in, quote, pay, run, extend, termina
   expect(await usdc(usdcAccount)).toBe(start - deposit - extension + refund);
   // What left the wallet is exactly what the ledger billed for the time served.
   expect(deposit + extension - refund).toBe(BigInt(ended.settled));
+  // The served time, hour by hour: a chart, and the exact figures beneath it.
+  expect(ended.usage.length).toBeGreaterThan(0);
+  await expect(page.getByTestId("usage-chart")).toBeVisible();
+  await expect(page.getByTestId("usage-chart").locator(".recharts-bar-rectangle").first()).toBeAttached();
+  await expect(page.getByTestId("usage-table").locator("tbody tr")).toHaveCount(ended.usage.length);
 
   await page.goto("/clusters");
   await expect(page.getByTestId("cluster-row").filter({ hasText: "e2e-h100" })).toContainText("ended");

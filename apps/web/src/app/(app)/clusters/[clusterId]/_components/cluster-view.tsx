@@ -5,6 +5,7 @@ import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { money } from "@/lib/format.ts";
 import { ExtendForm } from "./extend-form.tsx";
 import { TerminateButton } from "./terminate-button.tsx";
+import { UsageChart } from "./usage-chart.tsx";
 
 /** The cluster as GET /api/v1/clusters/[id] and its event stream send it (bigints as strings). */
 export interface ClusterState {
@@ -79,7 +80,6 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
   const refund = cluster.receipts.filter((r) => r.kind === "REFUND").reduce((sum, r) => sum + BigInt(r.amount), 0n);
   const failed = cluster.status === "FAILED" || cluster.status === "REFUNDED";
   const lastReason = cluster.timeline.at(-1)?.reason;
-  const maxUsage = cluster.usage.reduce((max, row) => (BigInt(row.amount) > max ? BigInt(row.amount) : max), 1n);
 
   return (
     <>
@@ -208,15 +208,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
         <section className="panel" aria-labelledby="usage-title" tabIndex={0}>
           <h2 id="usage-title">Usage per hour</h2>
           {cluster.usage.length === 0 ? <p className="muted">Settled hours appear here (GPU-seconds and what they cost).</p> : (
-            <ul className="usage-chart" aria-label="Settled cost per hour">
-              {cluster.usage.map((row) => (
-                <li key={row.periodStart}>
-                  <span>{when(row.periodStart)}</span>
-                  <span className="bar" aria-hidden><span style={{ width: `${Number((BigInt(row.amount) * 100n) / maxUsage)}%` }} /></span>
-                  <span className="num">{money(row.amount, token)}</span>
-                </li>
-              ))}
-            </ul>
+            <UsageChart usage={cluster.usage} token={token} />
           )}
         </section>
         <section className="panel" aria-labelledby="receipts-title" tabIndex={0}>
