@@ -83,6 +83,70 @@ describe("node agent", () => {
     expect(wire.last("ack")).toMatchObject({ accepted: false, reason: "the node is draining (shutting down)" });
   });
 
+  it("a Ray worker waits for its head's address, then joins it; without one it refuses with RAY_HEAD_UNREACHABLE", async () => {
+    const wire = new Wire();
+    const runtime = new SimulatedRuntime();
+    new NodeAgent(wire as unknown as GatewayClient, runtime, { rayHeadWaitMs: 300 });
+    const headAllocationId = randomUUID();
+    const worker = { ...assignment(), ray: { role: "worker" as const, headAllocationId } };
+    await wire.deliver({ type: "assign", assignment: worker });
+    // Waiting: not acked, not started.
+    expect(wire.sent.filter((m) => m.type === "ack")).toEqual([]);
+    expect(runtime.running()).toEqual([]);
+    await wire.deliver({ type: "ray-head", allocationId: worker.allocationId, headAllocationId, address: "203.0.113.7:32768" });
+    expect(wire.last("ack")).toMatchObject({ allocationId: worker.allocationId, accepted: true });
+    expect(runtime.joined.get(worker.allocationId)).toBe("203.0.113.7:32768");
+    // The same address again (every reconnect sends it): nothing restarts.
+    const acks = wire.sent.length;
+    await wire.deliver({ type: "ray-head", allocationId: worker.allocationId, headAllocationId, address: "203.0.113.7:32768" });
+    expect(wire.sent.length).toBe(acks);
+
+    const lonely = new Wire();
+    new NodeAgent(lonely as unknown as GatewayClient, new SimulatedRuntime(), { rayHeadWaitMs: 200 });
+    const orphan = { ...assignment(), ray: { role: "worker" as const, headAllocationId } };
+    await lonely.deliver({ type: "assign", assignment: orphan });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lonely.last("ack")).toMatchObject({ allocationId: orphan.allocationId, accepted: false, reason: `RAY_HEAD_UNREACHABLE: no address from the Ray head (allocation ${headAllocationId}) within 0.2 s` });
+  });
+
+  it("a Ray worker whose head was replaced restarts against the new head; a revoke while waiting stops the wait", async () => {
+    const wire = new Wire();
+    const runtime = new SimulatedRuntime();
+    const rejoined: string[] = [];
+    new NodeAgent(wire as unknown as GatewayClient, runtime, { events: { rejoined: (_id, address) => rejoined.push(address) } });
+    const worker = { ...assignment(), ray: { role: "worker" as const, headAllocationId: randomUUID() } };
+    // The address came before the assignment (the gateway sends the outbox in one burst): used at once.
+    await wire.deliver({ type: "ray-head", allocationId: worker.allocationId, headAllocationId: worker.ray.headAllocationId, address: "old-head.example:6379" });
+    await wire.deliver({ type: "assign", assignment: worker });
+    expect(wire.last("ack")).toMatchObject({ allocationId: worker.allocationId, accepted: true });
+    expect(runtime.joined.get(worker.allocationId)).toBe("old-head.example:6379");
+    await wire.deliver({ type: "ray-head", allocationId: worker.allocationId, headAllocationId: randomUUID(), address: "new-head.example:6379" });
+    expect(runtime.joined.get(worker.allocationId)).toBe("new-head.example:6379");
+    expect(runtime.running()).toEqual([worker.allocationId]);
+    expect(rejoined).toEqual(["new-head.example:6379"]);
+
+    await wire.deliver({ type: "revoke", allocationId: worker.allocationId, reason: "ended" });
+    const waiting = { ...assignment(), ray: { role: "worker" as const, headAllocationId: randomUUID() } };
+    await wire.deliver({ type: "assign", assignment: waiting });
+    await wire.deliver({ type: "revoke", allocationId: waiting.allocationId, reason: "cluster ended" });
+    expect(wire.last("revoked")).toEqual({ type: "revoked", allocationId: waiting.allocationId });
+    expect(wire.sent.filter((m) => m.type === "ack" && m.allocationId === waiting.allocationId)).toEqual([]);
+    expect(runtime.running()).toEqual([]);
+  });
+
+  it("a Ray head reports its dashboard and address, and reports them again with a re-sent ack", async () => {
+    const wire = new Wire();
+    new NodeAgent(wire as unknown as GatewayClient, new SimulatedRuntime("sim-1.gpumesh.invalid"));
+    const head = { ...assignment(), ray: { role: "head" as const } };
+    await wire.deliver({ type: "assign", assignment: head });
+    const endpoints = () => wire.sent.filter((m) => m.type === "endpoint").map((m) => `${m.kind} ${m.url}`);
+    expect(endpoints()).toEqual(["ray-dashboard http://sim-1.gpumesh.invalid:8265/", "ray-head sim-1.gpumesh.invalid:6379"]);
+    // Our ack (and what followed it) was lost: the assignment comes again, and both go out again.
+    await wire.deliver({ type: "assign", assignment: head });
+    expect(endpoints()).toHaveLength(4);
+    expect(wire.last("endpoint")).toMatchObject({ kind: "ray-head", url: "sim-1.gpumesh.invalid:6379" });
+  });
+
   it("answers a challenge once (a re-delivery gets the same commitment) and opens rows that verify", async () => {
     const wire = new Wire();
     new NodeAgent(wire as unknown as GatewayClient, new SimulatedRuntime(), { proofs: "real" });

@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import { simulatedElapsedMs, type AgentAssignment, type GatewayMessage, type GatewayMessageOf } from "@gpumesh/agent-protocol";
 import { computeChallenge, RowCommitmentTree, type GemmChallenge, type GemmRowRequest } from "@gpumesh/core";
 import type { GatewayClient } from "./client.ts";
-import type { Runtime } from "./runtime/runtime.ts";
+import type { Runtime, RunningWorkload } from "./runtime/runtime.ts";
+
+/** A Ray worker's head never reported its address: the refusal's reason names it as such. */
+class RayHeadUnreachable extends Error {}
 
 /**
  * How this node answers proof-of-work challenges. `real`: computes C and reports the wall time it
@@ -12,8 +15,19 @@ import type { Runtime } from "./runtime/runtime.ts";
  */
 export type ProofMode = "real" | "simulated" | "wrong-rows" | "garbage-root";
 
+/**
+ * How long a Ray worker waits for its head's address before refusing (RAY_HEAD_UNREACHABLE). Below the
+ * scheduler's default ack deadline (DEPLOY_ACK_TIMEOUT_S, 120 s), so the worker's refusal names the
+ * reason instead of the scheduler timing it out without one; the head has that long to start and report.
+ */
+export const RAY_HEAD_WAIT_MS = 100_000;
+/** Ray head addresses remembered for allocations this agent has not been assigned (yet). */
+const MAX_EARLY_HEADS = 64;
+
 export interface NodeEvents {
   assigned?(assignment: AgentAssignment, outcome: { accepted: boolean; reason?: string }): void;
+  /** A running Ray worker was restarted against a new head (the old one was replaced). */
+  rejoined?(allocationId: string, address: string): void;
   revoked?(allocationId: string, reason: string): void;
   challenged?(challenge: GemmChallenge, elapsedMs: number): void;
   failed?(problem: string): void;
@@ -25,8 +39,20 @@ export interface NodeEvents {
  * item again after every reconnect until it is answered.
  */
 export class NodeAgent {
-  /** Answer given per allocation, re-sent if the assignment comes again (our ack may have been lost). */
-  private readonly answers = new Map<string, { accepted: boolean; reason?: string }>();
+  /**
+   * Answer given per allocation, re-sent if the assignment comes again (our ack may have been lost),
+   * with the endpoints reported after it (they may have been lost with it: a Ray head's address must
+   * reach the gateway, or its workers wait for nothing).
+   */
+  private readonly answers = new Map<string, { outcome: { accepted: boolean; reason?: string }; endpoints: RunningWorkload["endpoints"] }>();
+  /** Ray workers: the newest head address the gateway sent, per worker allocation. */
+  private readonly rayHeads = new Map<string, string>();
+  /** Ray workers: the head address each running worker was started with, and its assignment. */
+  private readonly joined = new Map<string, { assignment: AgentAssignment; address: string }>();
+  /** Ray workers waiting for their head's address: called with it, or with undefined when revoked. */
+  private readonly waitingForHead = new Map<string, (address: string | undefined) => void>();
+  /** Per Ray worker, the restart against a newer head in progress (one at a time). */
+  private readonly rejoining = new Map<string, Promise<void>>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly revoked = new Set<string>();
   /** Leases being stopped (a revoke in progress): new work waits for them instead of being refused. */
@@ -39,7 +65,7 @@ export class NodeAgent {
   constructor(
     private readonly client: GatewayClient,
     private readonly runtime: Runtime,
-    private readonly options: { proofs?: ProofMode; events?: NodeEvents } = {},
+    private readonly options: { proofs?: ProofMode; events?: NodeEvents; rayHeadWaitMs?: number } = {},
   ) {
     client.on("message", (message) => void this.handle(message));
     runtime.onLog((allocationId, lines) => {
@@ -65,6 +91,8 @@ export class NodeAgent {
         return this.challenge(message.challenge);
       case "rows":
         return this.open(message.request);
+      case "ray-head":
+        return this.rayHead(message);
     }
   }
 
@@ -73,7 +101,8 @@ export class NodeAgent {
     if (this.revoked.has(assignment.allocationId)) return refuse("this allocation was already revoked");
     const known = this.answers.get(assignment.allocationId);
     if (known) {
-      this.client.send({ type: "ack", allocationId: assignment.allocationId, ...known });
+      this.client.send({ type: "ack", allocationId: assignment.allocationId, ...known.outcome });
+      for (const endpoint of known.endpoints) this.client.send({ type: "endpoint", allocationId: assignment.allocationId, ...endpoint });
       return;
     }
     if (this.starting.has(assignment.allocationId)) return;
@@ -84,27 +113,98 @@ export class NodeAgent {
     // One lease at a time: new work only once the old allocation has been revoked (or is starting).
     const busy = [...this.runtime.running(), ...this.starting.keys()].find((id) => id !== assignment.allocationId && !this.revoked.has(id));
     if (busy) return refuse(`still serving allocation ${busy}, which has not been revoked`);
-    const start = this.runtime.start(assignment).then(
+    const start = this.startLease(assignment).then(
       (workload) => {
-        this.answer(assignment, { accepted: true });
+        if (!workload) return;
+        this.answer(assignment, { accepted: true }, workload.endpoints);
         for (const endpoint of workload.endpoints) this.client.send({ type: "endpoint", allocationId: assignment.allocationId, ...endpoint });
       },
-      (error: unknown) => refuse(`the workload did not start: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200)),
+      (error: unknown) => refuse((error instanceof RayHeadUnreachable ? error.message : `the workload did not start: ${error instanceof Error ? error.message : String(error)}`).slice(0, 200)),
     );
     this.starting.set(assignment.allocationId, start);
     await start.finally(() => this.starting.delete(assignment.allocationId));
   }
 
-  private answer(assignment: AgentAssignment, outcome: { accepted: boolean; reason?: string }): void {
-    this.answers.set(assignment.allocationId, outcome);
+  /**
+   * Starts the lease; a Ray worker first waits (bounded) for its head's address. Undefined: revoked
+   * while waiting (the revoke answers for it).
+   */
+  private async startLease(assignment: AgentAssignment): Promise<RunningWorkload | undefined> {
+    const ray = assignment.ray;
+    if (ray?.role !== "worker") return this.runtime.start(assignment);
+    const address = this.rayHeads.get(assignment.allocationId) ?? (await this.headAddress(assignment.allocationId, ray.headAllocationId));
+    if (address === undefined) return undefined;
+    const workload = await this.runtime.start(assignment, { rayHeadAddress: address });
+    this.joined.set(assignment.allocationId, { assignment, address });
+    // A newer head may have been announced while this one started.
+    void this.rejoin(assignment.allocationId);
+    return workload;
+  }
+
+  private headAddress(allocationId: string, headAllocationId: string): Promise<string | undefined> {
+    const waitMs = this.options.rayHeadWaitMs ?? RAY_HEAD_WAIT_MS;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waitingForHead.delete(allocationId);
+        reject(new RayHeadUnreachable(`RAY_HEAD_UNREACHABLE: no address from the Ray head (allocation ${headAllocationId}) within ${waitMs / 1000} s`));
+      }, waitMs);
+      this.waitingForHead.set(allocationId, (address) => {
+        clearTimeout(timer);
+        this.waitingForHead.delete(allocationId);
+        resolve(address);
+      });
+    });
+  }
+
+  /**
+   * Where a Ray worker's head is. A worker waiting for it starts now; one running against another
+   * address (its head was replaced: the old head's raylets are gone with it) is restarted to join the
+   * new one; the same address again (every reconnect sends it) changes nothing.
+   */
+  private async rayHead(message: GatewayMessageOf<"ray-head">): Promise<void> {
+    if (this.revoked.has(message.allocationId)) return;
+    if (!this.rayHeads.has(message.allocationId) && this.rayHeads.size >= MAX_EARLY_HEADS) {
+      // Bounded: drop the addresses of allocations this agent neither waits for nor runs.
+      for (const id of this.rayHeads.keys()) if (!this.joined.has(id) && !this.waitingForHead.has(id)) this.rayHeads.delete(id);
+    }
+    this.rayHeads.set(message.allocationId, message.address);
+    this.waitingForHead.get(message.allocationId)?.(message.address);
+    await this.rejoin(message.allocationId);
+  }
+
+  private rejoin(allocationId: string): Promise<void> {
+    const pending = this.rejoining.get(allocationId);
+    if (pending) return pending.then(() => this.rejoin(allocationId));
+    const worker = this.joined.get(allocationId);
+    const address = this.rayHeads.get(allocationId);
+    if (!worker || !address || worker.address === address || this.revoked.has(allocationId)) return Promise.resolve();
+    const restart = (async () => {
+      await this.runtime.stop(allocationId);
+      if (this.revoked.has(allocationId)) return;
+      this.joined.set(allocationId, { assignment: worker.assignment, address });
+      await this.runtime.start(worker.assignment, { rayHeadAddress: address });
+      this.options.events?.rejoined?.(allocationId, address);
+    })()
+      .catch((error: unknown) => this.options.events?.failed?.(`Ray worker ${allocationId} could not join its new head ${address}: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => this.rejoining.delete(allocationId));
+    this.rejoining.set(allocationId, restart);
+    return restart;
+  }
+
+  private answer(assignment: AgentAssignment, outcome: { accepted: boolean; reason?: string }, endpoints: RunningWorkload["endpoints"] = []): void {
+    this.answers.set(assignment.allocationId, { outcome, endpoints });
     this.client.send({ type: "ack", allocationId: assignment.allocationId, ...outcome });
     this.options.events?.assigned?.(assignment, outcome);
   }
 
   private async revoke(message: GatewayMessageOf<"revoke">): Promise<void> {
     this.revoked.add(message.allocationId);
+    this.waitingForHead.get(message.allocationId)?.(undefined);
+    this.rayHeads.delete(message.allocationId);
+    this.joined.delete(message.allocationId);
     const stop = (async () => {
       await this.starting.get(message.allocationId)?.catch(() => undefined);
+      await this.rejoining.get(message.allocationId);
       await this.runtime.stop(message.allocationId);
     })();
     this.stopping.set(message.allocationId, stop.catch(() => undefined));

@@ -18,7 +18,8 @@ export async function runSimulation(options: { devices: number; first: number; g
   const clients: GatewayClient[] = [];
   const nodes: NodeAgent[] = [];
   for (let i = 0; i < options.devices; i++) {
-    const runtime = new SimulatedRuntime();
+    // Each device's own reserved name: a Ray head's address says which simulated device it is.
+    const runtime = new SimulatedRuntime(`sim-${options.first + i}.gpumesh.invalid`);
     const client = new GatewayClient(options.gateway, devDeviceKey(options.first + i), {
       agentVersion: `${AGENT_VERSION}-sim`,
       running: () => runtime.running(),

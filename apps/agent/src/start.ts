@@ -54,6 +54,7 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
         say(outcome.accepted ? paint.green(`▶ lease ${assignment.allocationId} running (${assignment.clusterType}, ${assignment.gpuCount} GPU(s), until ${assignment.endsAt})`) : paint.yellow(`✗ lease ${assignment.allocationId} refused: ${outcome.reason}`));
         persist();
       },
+      rejoined: (allocationId, address) => say(`↻ lease ${allocationId}: its Ray head was replaced; rejoined at ${address}`),
       revoked: (allocationId, reason) => {
         say(`■ lease ${allocationId} stopped: ${reason}`);
         persist();

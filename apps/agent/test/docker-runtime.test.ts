@@ -2,14 +2,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS } from "../src/runtime/docker.ts";
+import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS, leaseShmBytes } from "../src/runtime/docker.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const IMAGE = "localhost/gpumesh-busybox:test";
@@ -60,6 +60,49 @@ describe("the Docker runtime's create body", () => {
     const spec = containerSpec(assignment({ clusterType: "RAY" }), { deviceId: "d", image: "rayproject/ray:2.40.0", gpus: true });
     expect(spec.Env).toContain("PORT=8265");
     expect(spec.ExposedPorts).toEqual({ "8265/tcp": {} });
+  });
+
+  it("a Ray head runs `ray start --head`, publishing its dashboard (PORT) and its GCS port for the workers", () => {
+    const lease = assignment({ clusterType: "RAY", gpuCount: 8, ray: { role: "head" } });
+    // The supplier's --command is for leases without a role: a head must start Ray's GCS.
+    const spec = containerSpec(lease, { deviceId: "d", image: "rayproject/ray:2.40.0-gpu", command: ["the-suppliers-default"], gpus: true, shmBytes: 8 * 1024 ** 3 });
+    expect(spec.Cmd).toEqual(["ray", "start", "--head", "--port=6379", "--dashboard-host=0.0.0.0", "--num-gpus=8", "--block"]);
+    expect(spec.Env).toEqual(expect.arrayContaining(["PORT=8265", "GPUMESH_RAY_ROLE=head"]));
+    expect(spec.Env!.some((entry) => entry.startsWith("GPUMESH_RAY_HEAD_ADDRESS="))).toBe(false);
+    expect(spec.ExposedPorts).toEqual({ "8265/tcp": {}, "6379/tcp": {} });
+    expect(spec.HostConfig?.ShmSize).toBe(8 * 1024 ** 3);
+    // Even in an image not named ray, the head serves its dashboard.
+    expect(containerSpec(lease, { deviceId: "d", image: "acme/train-on-ray:1", gpus: false }).Env).toContain("PORT=8265");
+  });
+
+  it("a Ray worker runs `ray start --address=<head>` and publishes nothing; it cannot be created without its head", () => {
+    const headAllocationId = randomUUID();
+    const lease = assignment({ clusterType: "RAY", gpuCount: 4, ray: { role: "worker", headAllocationId } });
+    const spec = containerSpec(lease, { deviceId: "d", image: "rayproject/ray:2.40.0", gpus: false, rayHeadAddress: "203.0.113.7:32768" });
+    // No GPU given to containers on this machine: Ray is told none.
+    expect(spec.Cmd).toEqual(["ray", "start", "--address=203.0.113.7:32768", "--num-gpus=0", "--block"]);
+    expect(spec.Env).toEqual(expect.arrayContaining(["GPUMESH_RAY_ROLE=worker", "GPUMESH_RAY_HEAD_ADDRESS=203.0.113.7:32768"]));
+    expect(spec.Env!.some((entry) => entry.startsWith("PORT="))).toBe(false);
+    expect(spec.ExposedPorts).toEqual({});
+    expect(() => containerSpec(lease, { deviceId: "d", image: "rayproject/ray:2.40.0", gpus: false })).toThrow("a Ray worker cannot start before its head's address has arrived");
+  });
+
+  it("a renter's command on a Ray node runs as given, told its role and its head's address", () => {
+    const workload = { image: "ghcr.io/acme/ray-train:3", command: ["sh", "-c", "ray start --address=$GPUMESH_RAY_HEAD_ADDRESS --block"] };
+    const worker = containerSpec(assignment({ clusterType: "RAY", workload, ray: { role: "worker", headAllocationId: randomUUID() } }), { deviceId: "d", image: workload.image, gpus: true, rayHeadAddress: "gpu-7.example.net:40001" });
+    expect(worker.Cmd).toEqual(workload.command);
+    expect(worker.Env).toEqual(expect.arrayContaining(["GPUMESH_RAY_ROLE=worker", "GPUMESH_RAY_HEAD_ADDRESS=gpu-7.example.net:40001"]));
+    const head = containerSpec(assignment({ clusterType: "RAY", workload: { ...workload, ports: [8888] }, ray: { role: "head" } }), { deviceId: "d", image: workload.image, gpus: true });
+    expect(head.Cmd).toEqual(workload.command);
+    // The renter's ports, and the GCS port its workers join.
+    expect(head.ExposedPorts).toEqual({ "8888/tcp": {}, "6379/tcp": {} });
+    expect(head.Env).toEqual(expect.arrayContaining(["PORT=8888", "GPUMESH_RAY_ROLE=head"]));
+  });
+
+  it("gives every lease a /dev/shm of 30 % of the machine's RAM (Docker's 64 MB default breaks Ray's object store and PyTorch loaders)", () => {
+    expect(leaseShmBytes(64 * 1024 ** 3)).toBe(Math.floor(64 * 1024 ** 3 * 0.3));
+    expect(leaseShmBytes(128 * 1024 ** 2)).toBe(64 * 1024 ** 2);
+    expect(containerSpec(assignment(), { deviceId: "d", image: "acme/service:1", gpus: false }).HostConfig?.ShmSize).toBe(leaseShmBytes());
   });
 
   it("runs the renter's workload: its command, its env and SSH key before ours, every port it serves published", () => {
@@ -149,6 +192,33 @@ const SERVE = [
   'mkdir -p /www; echo "$GPUMESH_ALLOCATION_ID" > /www/index.html; echo "serving $GPUMESH_ALLOCATION_ID on $PORT"; echo "a line on stderr" >&2; trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait',
 ];
 
+// A stand-in for Ray's CLI (no Ray image can be pulled here): `ray start --head --port=P` answers on its
+// GCS port P and on the dashboard port, then says what Ray says; `ray start --address=host:port` asks
+// the head's GCS port for a reply through that address, and fails as Ray would when nothing answers.
+const FAKE_RAY = `#!/bin/sh
+echo "ray $*"
+trap "exit 0" TERM
+case " $* " in
+*" --head "*)
+  gcs=$(echo " $* " | sed -n 's/.* --port=\\([0-9]*\\) .*/\\1/p')
+  mkdir -p /www && echo "head $GPUMESH_ALLOCATION_ID" > /www/index.html
+  httpd -p "$gcs" -h /www && httpd -p 8265 -h /www
+  echo "Ray runtime started."
+  sleep 600 & wait ;;
+*)
+  address=$(echo " $* " | sed -n 's/.* --address=\\([^ ]*\\) .*/\\1/p')
+  reply=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 "\${address%:*}" "\${address##*:}" | tail -n 1)
+  [ -n "$reply" ] || { echo "could not reach the head at $address" >&2; exit 1; }
+  echo "reached $reply"
+  echo "Ray runtime started."
+  sleep 600 & wait ;;
+esac
+`;
+const FAKE_RAY_IMAGE = "localhost/gpumesh-fake-ray:test";
+
+/** An address of this machine that its containers can reach (not loopback: theirs is their own). */
+const hostAddress = () => Object.values(os.networkInterfaces()).flat().find((entry) => entry?.family === "IPv4" && !entry.internal)?.address;
+
 const engineSuite = `DockerRuntime against Podman's Docker Engine API${podmanInstalled ? "" : " (skipped: podman is not installed)"}`;
 describe.skipIf(!podmanInstalled)(engineSuite, () => {
   let service: ChildProcess;
@@ -177,6 +247,14 @@ describe.skipIf(!podmanInstalled)(engineSuite, () => {
       20_000,
     );
     if (!up) throw new Error(`podman system service did not answer on ${socketPath}: ${stderr}`);
+    // The busybox image with the stand-in `ray` (built once, locally, like the image itself).
+    if (spawnSync("podman", ["image", "exists", FAKE_RAY_IMAGE]).status !== 0) {
+      writeFileSync(path.join(dir, "ray"), FAKE_RAY);
+      chmodSync(path.join(dir, "ray"), 0o755);
+      writeFileSync(path.join(dir, "Containerfile"), `FROM ${IMAGE}\nCOPY ray /bin/ray\n`);
+      const built = spawnSync("podman", ["build", "--pull=never", "-q", "-t", FAKE_RAY_IMAGE, dir], { encoding: "utf8" });
+      if (built.status !== 0) throw new Error(`could not build ${FAKE_RAY_IMAGE}: ${built.stderr}`);
+    }
   });
 
   afterEach(async () => {
@@ -277,6 +355,47 @@ describe.skipIf(!podmanInstalled)(engineSuite, () => {
     expect(endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ray-dashboard"]);
     expect(endpoints[1]!.url).toBe(endpoints[0]!.url);
     await docker_.stop(lease.allocationId);
+  });
+
+  it("runs a Ray head and a worker that joins it through the head's published GCS port (a stand-in `ray`: no Ray image offline)", async () => {
+    const host = hostAddress();
+    if (!host) throw new Error("this machine has no non-loopback IPv4 address for containers to reach it by");
+    // The supplier's default command (SERVE) is not what a Ray node runs: the role decides.
+    const docker_ = runtime({ image: () => FAKE_RAY_IMAGE, advertiseHost: host, shmBytes: 256 * 1024 ** 2 });
+    const logs: string[] = [];
+    docker_.onLog((_id, lines) => logs.push(...lines));
+    const clusterId = randomUUID();
+    const head = assignment({ deviceId, clusterId, clusterType: "RAY", ray: { role: "head" } });
+
+    const { endpoints } = await docker_.start(head);
+    expect(endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ray-dashboard", "ray-head"]);
+    const address = endpoints.find((endpoint) => endpoint.kind === "ray-head")!.url;
+    expect(address).toMatch(new RegExp(`^${host.replaceAll(".", "\\.")}:\\d+$`));
+    expect(await get(endpoints[1]!.url)).toEqual({ status: 200, body: `head ${head.allocationId}\n` });
+    const headInfo = await docker.getContainer(`gpumesh-${head.allocationId}`).inspect();
+    expect(headInfo.Config.Cmd).toEqual(["ray", "start", "--head", "--port=6379", "--dashboard-host=0.0.0.0", "--num-gpus=0", "--block"]);
+    expect(headInfo.Config.Env).toEqual(expect.arrayContaining(["PORT=8265", "GPUMESH_RAY_ROLE=head"]));
+    expect(headInfo.HostConfig.ShmSize).toBe(256 * 1024 ** 2);
+    expect(Object.keys(headInfo.NetworkSettings.Ports).sort()).toEqual(["6379/tcp", "8265/tcp"]);
+
+    const worker = assignment({ deviceId, clusterId, clusterType: "RAY", ray: { role: "worker", headAllocationId: head.allocationId } });
+    // Running once its output says Ray started, which the stand-in says only after the head answered.
+    expect(await docker_.start(worker, { rayHeadAddress: address })).toEqual({ endpoints: [] });
+    expect(logs).toEqual(expect.arrayContaining([`reached head ${head.allocationId}`, "Ray runtime started."]));
+    const workerInfo = await docker.getContainer(`gpumesh-${worker.allocationId}`).inspect();
+    expect(workerInfo.Config.Cmd).toEqual(["ray", "start", `--address=${address}`, "--num-gpus=0", "--block"]);
+    expect(workerInfo.Config.Env).toEqual(expect.arrayContaining(["GPUMESH_RAY_ROLE=worker", `GPUMESH_RAY_HEAD_ADDRESS=${address}`]));
+    expect(workerInfo.Config.Env!.some((entry) => entry.startsWith("PORT="))).toBe(false);
+    expect(docker_.running().sort()).toEqual([head.allocationId, worker.allocationId].sort());
+
+    // A worker whose head does not answer is refused, and its container goes.
+    const stray = assignment({ deviceId, clusterId, clusterType: "RAY", ray: { role: "worker", headAllocationId: randomUUID() } });
+    await expect(docker_.start(stray, { rayHeadAddress: `${host}:1` })).rejects.toThrow("the container exited with code 1 before serving");
+    expect(await ofAllocation(stray.allocationId)).toEqual([]);
+
+    await docker_.stop(worker.allocationId);
+    await docker_.stop(head.allocationId);
+    expect(docker_.running()).toEqual([]);
   });
 
   it("reports a container that exits on its own, and stop() still removes it", async () => {

@@ -10,6 +10,7 @@ import {
   newNonce,
   parseFrame,
   PROTOCOL_VERSION,
+  RayAddress,
   verifyAuth,
   type AgentMessageOf,
   type GatewayErrorCode,
@@ -53,7 +54,10 @@ interface Session {
   nonce: string;
   deviceId?: string;
   lastSeq: number;
-  /** Outbox fields already sent on this connection (a reconnect starts empty: everything is sent again). */
+  /**
+   * Outbox items already sent on this connection, as field and content (a reconnect starts empty:
+   * everything is sent again; an item whose content changed, a Ray worker's newer head, is sent again).
+   */
   sent: Set<string>;
   authTimer?: ReturnType<typeof setTimeout>;
   delivering?: Promise<void>;
@@ -132,13 +136,13 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
       do {
         session.redeliver = false;
         if (!session.deviceId) return;
-        const items = await outbox.pending(session.deviceId);
-        // Forget what left the outbox (answered elsewhere, revoked, expired): the set stays bounded.
-        const open = new Set(items.map((item) => item.field));
-        for (const field of session.sent) if (!open.has(field)) session.sent.delete(field);
-        for (const { field, message } of items) {
-          if (session.sent.has(field)) continue;
-          session.sent.add(field);
+        const items = (await outbox.pending(session.deviceId)).map((item) => ({ ...item, key: `${item.field} ${JSON.stringify(item.message)}` }));
+        // Forget what left the outbox (answered elsewhere, revoked, expired, overwritten): the set stays bounded.
+        const open = new Set(items.map((item) => item.key));
+        for (const key of session.sent) if (!open.has(key)) session.sent.delete(key);
+        for (const { key, message } of items) {
+          if (session.sent.has(key)) continue;
+          session.sent.add(key);
           send(session, message);
           metrics.delivered.inc({ type: message.type });
         }
@@ -205,8 +209,26 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
   /** Takes an answered item out of the outbox (and records it); refuses what this device was never sent. */
   const answer = async (session: Session, seq: number, field: string, entry: InboxEntry | null) => {
     const taken = await outbox.answer(session.deviceId!, field, entry);
-    session.sent.delete(field);
+    for (const key of session.sent) if (key.startsWith(`${field} `)) session.sent.delete(key);
     if (!taken) refuse(session, "NOT_YOURS", `nothing open for this device matches ${field.split(":")[0]} ${field.split(":")[1]}`, seq);
+  };
+
+  /**
+   * A Ray head's address: accepted only from the allocation the scheduler made its cluster's head (a
+   * worker cannot point the others elsewhere), recorded with its endpoints, then put in the outbox of
+   * every worker of the cluster. Recorded first: a worker assigned after this read of the workers finds
+   * it when its assignment is queued (AgentOutbox.assign).
+   */
+  const rayHead = async (session: Session, message: AgentMessageOf<"endpoint">) => {
+    const address = RayAddress.safeParse(message.url);
+    if (!address.success) return refuse(session, "BAD_MESSAGE", "a ray-head endpoint is host:port", message.seq);
+    const head = await db.allocation.findFirst({ where: { id: message.allocationId, deviceId: session.deviceId!, status: "ACTIVE", rayRole: "HEAD" }, select: { clusterId: true } });
+    if (!head) return refuse(session, "NOT_YOURS", `allocation ${message.allocationId} is not the Ray head of its cluster`, message.seq);
+    const key = keys.endpoints(message.allocationId);
+    await redis.multi().hset(key, "ray-head", address.data).expire(key, 30 * 86_400).exec();
+    const workers = await db.allocation.findMany({ where: { clusterId: head.clusterId, status: "ACTIVE", rayRole: "WORKER" }, select: { id: true, deviceId: true } });
+    await Promise.all(workers.map((worker) => outbox.rayHead(worker.deviceId, { allocationId: worker.id, headAllocationId: message.allocationId, address: address.data })));
+    logger.debug({ allocationId: message.allocationId, workers: workers.length }, "ray head address forwarded");
   };
 
   const handle = async (session: Session, message: AgentMessage) => {
@@ -255,7 +277,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
           if (session.allocations.size >= 64) session.allocations.clear();
           session.allocations.add(message.allocationId);
         }
-        const key = `${env.GATEWAY_PREFIX}:${message.type === "endpoint" ? "endpoints" : "logs"}:${message.allocationId}`;
+        if (message.type === "endpoint" && message.kind === "ray-head") return rayHead(session, message);
+        const key = message.type === "endpoint" ? keys.endpoints(message.allocationId) : `${env.GATEWAY_PREFIX}:logs:${message.allocationId}`;
         if (message.type === "endpoint") await redis.multi().hset(key, message.kind, message.url).expire(key, 30 * 86_400).exec();
         else await redis.multi().rpush(key, ...message.lines.map((line) => `${now.toISOString()} ${line}`)).ltrim(key, -1_000, -1).expire(key, 7 * 86_400).exec();
         return;

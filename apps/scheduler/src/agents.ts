@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AgentInbox, AgentOutbox, simulatedElapsedMs } from "@gpumesh/agent-protocol";
+import { AgentInbox, AgentOutbox, simulatedElapsedMs, type RayRole } from "@gpumesh/agent-protocol";
 import { Redis } from "ioredis";
 import type { Workload } from "@gpumesh/core";
 import {
@@ -31,6 +31,8 @@ export interface AgentAssignment {
   endsAt: string;
   /** What the renter runs on each node (core Workload); absent: the agent's default for the type. */
   workload?: Workload;
+  /** RAY clusters: head, or worker of which head (packages/db ray-roles.ts). */
+  ray?: RayRole;
 }
 
 export interface AgentResponse {

@@ -250,6 +250,51 @@ describe("deploy workflow", () => {
     }
   });
 
+  it("a RAY cluster gets one head and N−1 workers naming it; a lost head's replacement is the new head and the workers stay workers", async () => {
+    const cluster = await paidCluster(db, { nodes: 3 });
+    const other = await paidCluster(db, { nodes: 2 });
+    await db.cluster.update({ where: { id: other.id }, data: { type: "CONTAINER" } });
+    const agents = new SimulatedAgentChannel();
+    const scheduler = await start({ DEVICE_OFFLINE_AFTER_S: "60" }, { agents });
+    const rolesSent = (allocationId: string) => new Set(agents.assigned.filter((a) => a.allocationId === allocationId).map((a) => JSON.stringify(a.ray ?? null)));
+    try {
+      await scheduler.enqueueDeploy(cluster.id);
+      await scheduler.enqueueDeploy(other.id);
+      await waitForStatus(db, cluster.id, "RUNNING");
+      const gang = await db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      expect(gang).toHaveLength(3);
+      // The head: the first of the gang by (created_at, id); every assignment of it (resends too) says so.
+      const [head, ...workers] = gang;
+      expect(gang.map((a) => a.rayRole)).toEqual(["HEAD", "WORKER", "WORKER"]);
+      expect(rolesSent(head!.id)).toEqual(new Set([JSON.stringify({ role: "head" })]));
+      for (const worker of workers) expect(rolesSent(worker.id)).toEqual(new Set([JSON.stringify({ role: "worker", headAllocationId: head!.id })]));
+      // Other cluster types carry no role.
+      await waitForStatus(db, other.id, "RUNNING");
+      const plain = agents.assigned.filter((a) => a.clusterId === other.id);
+      expect(plain.length).toBeGreaterThanOrEqual(2);
+      expect(plain.every((a) => a.ray === undefined)).toBe(true);
+      expect(await db.allocation.count({ where: { clusterId: other.id, rayRole: { not: null } } })).toBe(0);
+
+      // The head's device goes offline: its replacement is the new head; the workers keep their role
+      // (their agents are told the new head's address by the gateway, not by a new assignment).
+      await db.device.updateMany({ where: { status: "ONLINE" }, data: { lastHeartbeatAt: new Date() } });
+      await db.device.update({ where: { id: head!.deviceId }, data: { lastHeartbeatAt: new Date(Date.now() - 120_000) } });
+      await scheduler.queues.health.add("sweep", {});
+      await waitFor("degraded and back", async () => (await timeline(db, cluster.id)).includes("DEGRADED->RUNNING"));
+      const after = await db.allocation.findMany({ where: { clusterId: cluster.id, status: "ACTIVE" } });
+      const replacement = after.find((a) => !gang.some((g) => g.id === a.id))!;
+      expect(replacement.rayRole).toBe("HEAD");
+      expect(after.filter((a) => a.rayRole === "HEAD").map((a) => a.id)).toEqual([replacement.id]);
+      expect(rolesSent(replacement.id)).toEqual(new Set([JSON.stringify({ role: "head" })]));
+      for (const worker of workers) {
+        expect(after.find((a) => a.id === worker.id)?.rayRole).toBe("WORKER");
+        expect(rolesSent(worker.id)).toEqual(new Set([JSON.stringify({ role: "worker", headAllocationId: head!.id })]));
+      }
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
   it("health: without a replacement the lease ends early and the unused time is refunded", async () => {
     const cluster = await paidCluster(db, { nodes: 1 });
     const scheduler = await start({ DEVICE_OFFLINE_AFTER_S: "60" }, { agents: new SimulatedAgentChannel() });

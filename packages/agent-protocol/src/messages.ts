@@ -19,6 +19,27 @@ const Uuid = z.uuid();
 const Iso = z.iso.datetime({ offset: true });
 const Seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+/** Ray's GCS port inside the head's container or process (Ray's default `ray start --head --port`). */
+export const RAY_GCS_PORT = 6379;
+/** Ray's dashboard port on the head (also where Ray's Jobs API answers). */
+export const RAY_DASHBOARD_PORT = 8265;
+
+/**
+ * `host:port` a Ray worker passes to `ray start --address`: a host name, IPv4 or bracketed IPv6 literal,
+ * and a port. Nothing that a shell or a URL would read as more than an address.
+ */
+export const RayAddress = z
+  .string()
+  .max(300)
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port");
+
+/**
+ * A RAY cluster's node role (packages/db ray-roles.ts): the head starts Ray's GCS and dashboard; a
+ * worker joins the head `headAllocationId` once that head's address has reached it (`ray-head`).
+ */
+export const RayRole = z.discriminatedUnion("role", [z.object({ role: z.literal("head") }), z.object({ role: z.literal("worker"), headAllocationId: Uuid })]);
+export type RayRole = z.infer<typeof RayRole>;
+
 export const AgentAssignment = z.object({
   /** The allocation id doubles as the assignment id: agents dedupe on it, so re-sending is safe. */
   allocationId: Uuid,
@@ -30,10 +51,17 @@ export const AgentAssignment = z.object({
   endsAt: Iso,
   /** The renter's image, command, env, ports and SSH key; absent: the agent's default for the type. */
   workload: Workload.optional(),
+  /** RAY clusters: this node's role. Absent for other types (and ignored by agents from before it). */
+  ray: RayRole.optional(),
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
 
-export const ENDPOINT_KINDS = ["ray-dashboard", "jupyter", "ssh", "kubeconfig", "url"] as const;
+/**
+ * `ray-head` is internal: the `host:port` of a Ray head's GCS that its workers join. The gateway accepts
+ * it only from the cluster's head and forwards it to the workers (`ray-head` message); the renter's
+ * page shows the head's dashboard, not this.
+ */
+export const ENDPOINT_KINDS = ["ray-dashboard", "jupyter", "ssh", "kubeconfig", "url", "ray-head"] as const;
 
 // ── gateway → agent ───────────────────────────────────────────────────────────────────────────────
 export const Hello = z.object({ type: z.literal("hello"), protocol: z.number().int(), audience: z.string(), nonce: z.string(), serverTime: Iso });
@@ -56,11 +84,18 @@ export const Revoke = z.object({ type: z.literal("revoke"), allocationId: Uuid, 
 export const ChallengeMessage = z.object({ type: z.literal("challenge"), challenge: GemmChallenge });
 export const RowsMessage = z.object({ type: z.literal("rows"), request: GemmRowRequest });
 export const HeartbeatAck = z.object({ type: z.literal("heartbeat-ack"), seq: Seq, serverTime: Iso });
+/**
+ * Where the Ray head of a worker's cluster is (the head's `ray-head` endpoint): for the worker
+ * allocation `allocationId`. Kept in the worker's outbox while the allocation lives and sent again on
+ * every reconnect; a newer head (the old one was replaced) overwrites it. Idempotent: an agent acts
+ * only on an address it has not used yet. Agents from before it drop it as an unknown frame.
+ */
+export const RayHeadMessage = z.object({ type: z.literal("ray-head"), allocationId: Uuid, headAllocationId: Uuid, address: RayAddress });
 
-export const GatewayMessage = z.discriminatedUnion("type", [Hello, Welcome, GatewayError, Assign, Revoke, ChallengeMessage, RowsMessage, HeartbeatAck]);
+export const GatewayMessage = z.discriminatedUnion("type", [Hello, Welcome, GatewayError, Assign, Revoke, ChallengeMessage, RowsMessage, HeartbeatAck, RayHeadMessage]);
 export type GatewayMessage = z.infer<typeof GatewayMessage>;
 /** What the gateway keeps in a device's outbox until the agent answers it (outbox.ts). */
-export type OutboxMessage = z.infer<typeof Assign> | z.infer<typeof Revoke> | z.infer<typeof ChallengeMessage> | z.infer<typeof RowsMessage>;
+export type OutboxMessage = z.infer<typeof Assign> | z.infer<typeof Revoke> | z.infer<typeof ChallengeMessage> | z.infer<typeof RowsMessage> | z.infer<typeof RayHeadMessage>;
 
 // ── agent → gateway ───────────────────────────────────────────────────────────────────────────────
 export const Auth = z.object({

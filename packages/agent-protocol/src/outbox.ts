@@ -1,7 +1,7 @@
 import type { GemmChallenge, GemmCommitment, GemmOpening, GemmRowRequest } from "@gpumesh/core";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { AgentAssignment, type OutboxMessage } from "./messages.ts";
+import { AgentAssignment, RayHeadMessage, type OutboxMessage } from "./messages.ts";
 
 /**
  * What the scheduler has for each device until its agent answers, kept in Redis so that any gateway
@@ -12,6 +12,8 @@ import { AgentAssignment, type OutboxMessage } from "./messages.ts";
  *   revoke:<allocationId>  until the agent confirms it stopped
  *   challenge:<id>         until the commitment arrives (or the deadline passes)
  *   rows:<id>              until the opening arrives (or the deadline passes)
+ *   ray-head:<allocationId> a Ray worker's head address, until the worker allocation is revoked (a
+ *                          newer head overwrites it; nothing answers it, it is sent on every connection)
  *
  * A change is announced on one pub/sub channel (the device id as payload); gateways holding that
  * device's connection send what it has not seen. Answers are taken out of the hash and appended to
@@ -28,6 +30,8 @@ export interface GatewayKeys {
   holder(deviceId: string): string;
   /** Announces a new holder so an older connection elsewhere closes. */
   takeover: string;
+  /** What an allocation's agent reported of how to reach it: a hash of endpoint kind → url. */
+  endpoints(allocationId: string): string;
 }
 
 export function gatewayKeys(prefix = "gw"): GatewayKeys {
@@ -38,6 +42,7 @@ export function gatewayKeys(prefix = "gw"): GatewayKeys {
     live: `${prefix}:live`,
     holder: (deviceId) => `${prefix}:holder:${deviceId}`,
     takeover: `${prefix}:takeover`,
+    endpoints: (allocationId) => `${prefix}:endpoints:${allocationId}`,
   };
 }
 
@@ -57,15 +62,23 @@ const INBOX_MAX_LENGTH = 2_000_000;
 /** How long a row request waits for its opening (well above any VERIFY_DEADLINE_S in use). */
 const ROWS_TTL_MS = 15 * 60_000;
 
-// Assign unless a revoke for the same allocation is already there (a revoked allocation never comes back).
+// Assign unless a revoke for the same allocation is already there (a revoked allocation never comes back);
+// a Ray worker's head address (ARGV[5], ARGV[6]) goes in with it when the head has reported one already.
 const ASSIGN = `
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], ARGV[5], ARGV[6]) end
+redis.call('PUBLISH', KEYS[2], ARGV[4])
+return 1`;
+// A Ray worker's head address, unless the worker allocation was revoked.
+const RAY_HEAD = `
 if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PUBLISH', KEYS[2], ARGV[4])
 return 1`;
-// Revoke: the assignment (if not yet answered) goes, the revoke stays until confirmed.
+// Revoke: the assignment (if not yet answered) and a Ray head address go, the revoke stays until confirmed.
 const REVOKE = `
-redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PUBLISH', KEYS[2], ARGV[4])
 return 1`;
@@ -86,16 +99,36 @@ export class AgentOutbox {
   }
 
   // ── the scheduler's side ────────────────────────────────────────────────────────────────────────
-  /** False when the allocation was already revoked (nothing is sent). */
+  /**
+   * False when the allocation was already revoked (nothing is sent). A Ray worker's assignment takes
+   * its head's address along when the head has reported it already (a worker placed after the head
+   * started, or one replacing a lost worker); otherwise the gateway sends it when the head reports.
+   * The head's report is recorded before the gateway reads the workers, and a worker's allocation is
+   * committed before it is assigned, so either this read or the gateway's finds the other.
+   */
   async assign(deviceId: string, assignment: AgentAssignment): Promise<boolean> {
     const message: OutboxMessage = { type: "assign", assignment: AgentAssignment.parse(assignment) };
-    const added = await this.redis.eval(ASSIGN, 2, this.keys.outbox(deviceId), this.keys.notify, `assign:${assignment.allocationId}`, JSON.stringify(message), `revoke:${assignment.allocationId}`, deviceId);
+    const ray = assignment.ray;
+    const address = ray?.role === "worker" ? await this.redis.hget(this.keys.endpoints(ray.headAllocationId), "ray-head") : null;
+    const head = ray?.role === "worker" && address && RayHeadMessage.safeParse({ type: "ray-head", allocationId: assignment.allocationId, headAllocationId: ray.headAllocationId, address }).data;
+    const added = await this.redis.eval(
+      ASSIGN, 2, this.keys.outbox(deviceId), this.keys.notify,
+      `assign:${assignment.allocationId}`, JSON.stringify(message), `revoke:${assignment.allocationId}`, deviceId,
+      head ? `ray-head:${assignment.allocationId}` : "", head ? JSON.stringify(head) : "",
+    );
+    return added === 1;
+  }
+
+  /** Tells a Ray worker where its head is (overwriting an older head's address); false if it was revoked. */
+  async rayHead(deviceId: string, message: { allocationId: string; headAllocationId: string; address: string }): Promise<boolean> {
+    const item: OutboxMessage = RayHeadMessage.parse({ type: "ray-head", ...message });
+    const added = await this.redis.eval(RAY_HEAD, 2, this.keys.outbox(deviceId), this.keys.notify, `ray-head:${message.allocationId}`, JSON.stringify(item), `revoke:${message.allocationId}`, deviceId);
     return added === 1;
   }
 
   async revoke(deviceId: string, allocationId: string, reason: string): Promise<void> {
     const message: OutboxMessage = { type: "revoke", allocationId, reason: reason.slice(0, 200) };
-    await this.redis.eval(REVOKE, 2, this.keys.outbox(deviceId), this.keys.notify, `assign:${allocationId}`, `revoke:${allocationId}`, JSON.stringify(message), deviceId);
+    await this.redis.eval(REVOKE, 2, this.keys.outbox(deviceId), this.keys.notify, `assign:${allocationId}`, `revoke:${allocationId}`, JSON.stringify(message), deviceId, `ray-head:${allocationId}`);
   }
 
   async challenge(deviceId: string, challenge: GemmChallenge): Promise<void> {
@@ -133,7 +166,9 @@ export class AgentOutbox {
       else items.push({ field, message });
     }
     if (expired.length) await this.redis.hdel(this.keys.outbox(deviceId), ...expired);
-    const order = { revoke: 0, assign: 1, challenge: 2, rows: 3 } as const;
+    // A Ray head address after the assignment it belongs to (the agent waits for it, or restarts the
+    // worker against a newer head).
+    const order = { revoke: 0, assign: 1, "ray-head": 2, challenge: 3, rows: 4 } as const;
     return items.sort((a, b) => order[a.message.type] - order[b.message.type] || a.field.localeCompare(b.field));
   }
 

@@ -18,6 +18,7 @@ export * from "./placement.ts";
 export * from "./live-placement.ts";
 export * from "./quotes.ts";
 export * from "./devices.ts";
+export * from "./ray-roles.ts";
 export * from "./directory.ts";
 export * from "./device-checks.ts";
 export * from "./directory-detail.ts";

@@ -1,8 +1,11 @@
 import net from "node:net";
+import os from "node:os";
 import { PassThrough, type Readable } from "node:stream";
-import type { AgentAssignment } from "@gpumesh/agent-protocol";
+import { RAY_DASHBOARD_PORT, RAY_GCS_PORT, type AgentAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
-import type { Runtime, RunningWorkload } from "./runtime.ts";
+import { rayEnv, type Runtime, type RunningWorkload, type StartOptions } from "./runtime.ts";
+
+export { RAY_DASHBOARD_PORT, RAY_GCS_PORT };
 
 /**
  * The labels on every container this runtime creates. It only ever lists, stops or removes containers
@@ -18,8 +21,8 @@ export const LABELS = {
 
 /** The port a workload listens on inside its container (its PORT); published on a free host port. */
 export const WORKLOAD_PORT = 8080;
-/** A Ray head serves its dashboard here; a Ray image gets this port published instead of 8080. */
-export const RAY_DASHBOARD_PORT = 8265;
+/** What `ray start` prints once the node runs (head or worker): a Ray worker is ready when it says so. */
+export const RAY_STARTED = /Ray runtime started/;
 /** All the machine's GPUs (`docker run --gpus all`): the lease has the whole device. */
 export const ALL_GPUS = [{ Driver: "nvidia", Count: -1, Capabilities: [["gpu"]] }];
 
@@ -45,6 +48,19 @@ export interface DockerRuntimeOptions {
   stopTimeoutS?: number;
   /** Seconds start() waits for the published port to accept connections; default 60. */
   startTimeoutS?: number;
+  /** Size of each container's /dev/shm; default leaseShmBytes() of this machine. */
+  shmBytes?: number;
+}
+
+/**
+ * /dev/shm for a lease: 30 % of the machine's RAM. Docker's default is 64 MB, and both Ray and PyTorch
+ * need far more: Ray's object store lives in /dev/shm (by default it takes 30 % of memory, and falls
+ * back to a much slower /tmp, with a warning, when /dev/shm is smaller) and PyTorch DataLoader workers
+ * pass batches through it (a 64 MB /dev/shm makes them crash with "bus error"). The lease has the whole
+ * machine, and shared memory takes RAM only when it is written.
+ */
+export function leaseShmBytes(totalMemoryBytes = os.totalmem()): number {
+  return Math.max(64 * 1024 * 1024, Math.floor(totalMemoryBytes * 0.3));
 }
 
 /** `DOCKER_HOST=unix:///path` → /path; anything else (unset, tcp://) → /var/run/docker.sock. */
@@ -71,8 +87,40 @@ export const containerPort = (image: string) => (isRayImage(image) ? RAY_DASHBOA
 /** The image a lease runs: the renter's, else this agent's default for the cluster type. */
 export const leaseImage = (assignment: AgentAssignment, fallback: (assignment: AgentAssignment) => string) => assignment.workload?.image ?? fallback(assignment);
 
-/** The ports published for a lease, the one it serves on (PORT) first: the renter's, else the image's. */
-export const leasePorts = (assignment: AgentAssignment, image: string) => (assignment.workload?.ports?.length ? assignment.workload.ports : [containerPort(image)]);
+/**
+ * The ports a lease serves on, the first as PORT: the renter's, else the image's. A Ray head started by
+ * this runtime serves its dashboard; a Ray worker serves nothing of its own (it is ready once Ray says
+ * it started, RAY_STARTED) unless the renter declared ports.
+ */
+export function leasePorts(assignment: AgentAssignment, image: string): number[] {
+  if (assignment.workload?.ports?.length) return assignment.workload.ports;
+  if (assignment.ray?.role === "worker") return [];
+  if (assignment.ray?.role === "head" && !assignment.workload?.command) return [RAY_DASHBOARD_PORT];
+  return [containerPort(image)];
+}
+
+/** Everything published: the lease's ports and, for a Ray head, its GCS port, where its workers join. */
+export function publishedPorts(assignment: AgentAssignment, image: string): number[] {
+  const ports = leasePorts(assignment, image);
+  return assignment.ray?.role === "head" && !ports.includes(RAY_GCS_PORT) ? [...ports, RAY_GCS_PORT] : ports;
+}
+
+/**
+ * The command of a Ray node when the renter gave none (the supplier's `--command` is for leases without
+ * a role): the head runs Ray's GCS on RAY_GCS_PORT and its dashboard for everyone (published, so the
+ * renter reaches it); a worker joins its head. Both claim the GPUs the lease has (none when this
+ * machine gives containers no GPU) and stay in the foreground (`--block`): the container lives as long
+ * as Ray does.
+ */
+export function rayCommand(assignment: AgentAssignment, options: { gpus: boolean; rayHeadAddress?: string }): string[] | undefined {
+  const gpus = `--num-gpus=${options.gpus ? assignment.gpuCount : 0}`;
+  if (assignment.ray?.role === "head") return ["ray", "start", "--head", `--port=${RAY_GCS_PORT}`, "--dashboard-host=0.0.0.0", gpus, "--block"];
+  if (assignment.ray?.role === "worker") {
+    if (!options.rayHeadAddress) throw new Error("a Ray worker cannot start before its head's address has arrived");
+    return ["ray", "start", `--address=${options.rayHeadAddress}`, gpus, "--block"];
+  }
+  return undefined;
+}
 
 /** The renter's env (never PORT or GPUMESH_*: core Workload refuses them) and SSH key, as KEY=value. */
 export function workloadEnv(assignment: AgentAssignment): string[] {
@@ -83,27 +131,31 @@ export function workloadEnv(assignment: AgentAssignment): string[] {
 
 /**
  * The Engine API create body for a lease (`POST /containers/create?name=gpumesh-<allocationId>`): the
- * labels, the process runtime's environment, one port published on a host port the engine picks, the
- * GPUs when asked, no restart policy (a lease that dies is reported, not resurrected).
+ * labels, the process runtime's environment (with the Ray role, rayEnv), its ports published on host
+ * ports the engine picks, the GPUs when asked, a /dev/shm Ray and PyTorch can work with, no restart
+ * policy (a lease that dies is reported, not resurrected). The command: the renter's, else a Ray node's
+ * (rayCommand), else the supplier's, else the image's.
  */
 export function containerSpec(
   assignment: AgentAssignment,
-  options: { deviceId: string; image: string; command?: string[]; gpus: boolean; stopTimeoutS?: number },
+  options: { deviceId: string; image: string; command?: string[]; gpus: boolean; stopTimeoutS?: number; shmBytes?: number } & StartOptions,
 ): Docker.ContainerCreateOptions {
-  const ports = leasePorts(assignment, options.image).map((port) => `${port}/tcp`);
-  const command = assignment.workload?.command ?? options.command;
+  const ports = publishedPorts(assignment, options.image).map((port) => `${port}/tcp`);
+  const servesOn = leasePorts(assignment, options.image)[0];
+  const command = assignment.workload?.command ?? rayCommand(assignment, options) ?? options.command;
   return {
     name: containerName(assignment.allocationId),
     Image: options.image,
     ...(command ? { Cmd: command } : {}),
     Env: [
       ...workloadEnv(assignment),
-      `PORT=${leasePorts(assignment, options.image)[0]}`,
+      ...(servesOn ? [`PORT=${servesOn}`] : []),
       `GPUMESH_ALLOCATION_ID=${assignment.allocationId}`,
       `GPUMESH_CLUSTER_ID=${assignment.clusterId}`,
       `GPUMESH_CLUSTER_TYPE=${assignment.clusterType}`,
       `GPUMESH_GPU_COUNT=${assignment.gpuCount}`,
       `GPUMESH_ENDS_AT=${assignment.endsAt}`,
+      ...Object.entries(rayEnv(assignment, options)).map(([name, value]) => `${name}=${value}`),
     ],
     Labels: {
       [LABELS.agent]: "1",
@@ -117,6 +169,7 @@ export function containerSpec(
       // An empty HostPort: the engine binds a free one (no race with a port probed here).
       PortBindings: Object.fromEntries(ports.map((port) => [port, [{ HostIp: "", HostPort: "" }]])),
       RestartPolicy: { Name: "no" },
+      ShmSize: options.shmBytes ?? leaseShmBytes(),
       ...(options.gpus ? { DeviceRequests: ALL_GPUS } : {}),
     },
   };
@@ -199,8 +252,10 @@ interface Tracked {
  * Runs each allocation as a container `gpumesh-<allocationId>` through the Docker Engine API
  * (dockerode; Podman's compatible API works too), labelled with this device and the allocation. The
  * image must already be on the machine (never pulled). One port is published on a free host port and
- * reported as the `url` endpoint (also `ray-dashboard` for RAY clusters); the workload is running once
- * that port accepts connections. Output is demultiplexed into lines for onLog; a container that exits
+ * reported as the `url` endpoint (also `ray-dashboard` for RAY clusters, but a worker's); the workload is
+ * running once that port accepts connections. A Ray head also publishes its GCS port, reported as
+ * `ray-head` (advertiseHost:hostPort, what its workers join); a Ray worker publishes nothing and is
+ * running once Ray says it started. Output is demultiplexed into lines for onLog; a container that exits
  * on its own is reported there and stays (stopped) until stop() or reconcile() removes it. stop() and
  * reconcile() find containers by their labels, so they also work for containers a previous agent
  * process started.
@@ -212,12 +267,14 @@ export class DockerRuntime implements Runtime {
   private readonly tracked = new Map<string, Tracked>();
   private readonly stopping = new Map<string, Promise<void>>();
   private readonly logListeners: ((allocationId: string, lines: string[]) => void)[] = [];
+  /** Leases whose output said Ray started (RAY_STARTED): how a Ray worker, which serves no port, is ready. */
+  private readonly rayStarted = new Set<string>();
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.docker = new Docker({ socketPath: options.socketPath ?? dockerSocketPath() });
   }
 
-  async start(assignment: AgentAssignment): Promise<RunningWorkload> {
+  async start(assignment: AgentAssignment, startOptions: StartOptions = {}): Promise<RunningWorkload> {
     const { allocationId } = assignment;
     const known = this.tracked.get(allocationId);
     if (known) return { endpoints: known.endpoints };
@@ -231,8 +288,9 @@ export class DockerRuntime implements Runtime {
     }
 
     let container: Docker.Container;
+    const spec = containerSpec(assignment, { ...this.options, ...startOptions, image });
     try {
-      container = await this.docker.createContainer(containerSpec(assignment, { ...this.options, image }));
+      container = await this.docker.createContainer(spec);
     } catch (error) {
       if (statusOf(error) === 409) throw new Error(`a container named ${containerName(allocationId)} already exists on this machine and is not this agent's`);
       if (statusOf(error) === 404) throw new Error(`image ${image} is not available on this machine`);
@@ -247,13 +305,18 @@ export class DockerRuntime implements Runtime {
     return this.serve(allocationId, container.id, { adopted: false });
   }
 
-  /** Tracks a started container, follows its output and exit, and waits until its port serves. */
+  /**
+   * Tracks a started container, follows its output and exit, and waits until its port serves; one that
+   * publishes none (a Ray worker) until its output says Ray started (or, adopted from an earlier agent
+   * process, while it runs).
+   */
   private async serve(allocationId: string, containerId: string, { adopted }: { adopted: boolean }): Promise<RunningWorkload> {
     const container = this.docker.getContainer(containerId);
     try {
+      this.rayStarted.delete(allocationId);
       const hostPort = await this.track(allocationId, container, adopted);
-      if (!hostPort) throw new Error("the container has no published port");
-      await this.waitUntilServing(container, hostPort);
+      if (hostPort) await this.waitUntilServing(container, () => acceptsConnections(hostPort), "did not accept connections on its port");
+      else if (!adopted) await this.waitUntilServing(container, async () => this.rayStarted.has(allocationId), 'did not report "Ray runtime started"');
       return { endpoints: this.tracked.get(allocationId)?.endpoints ?? [] };
     } catch (error) {
       if (this.tracked.get(allocationId)?.containerId === containerId) this.tracked.delete(allocationId);
@@ -270,6 +333,7 @@ export class DockerRuntime implements Runtime {
     const info = await container.inspect();
     const env = (name: string) => info.Config.Env?.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
     const clusterType = env("GPUMESH_CLUSTER_TYPE");
+    const rayRole = env("GPUMESH_RAY_ROLE");
     // Every published port, the one the workload serves on (PORT) first.
     const published = Object.entries(info.NetworkSettings.Ports ?? {})
       .map(([port, bindings]) => ({ port: Number.parseInt(port, 10), host: Number((bindings ?? []).find((entry) => entry.HostPort)?.HostPort ?? 0) }))
@@ -283,9 +347,15 @@ export class DockerRuntime implements Runtime {
         endpoints.push({ kind: "ssh", url: `ssh://root@${host}:${entry.host}` });
         continue;
       }
+      // A Ray head's GCS: the address its workers join (the gateway forwards it to them).
+      if (rayRole === "head" && entry.port === RAY_GCS_PORT) {
+        endpoints.push({ kind: "ray-head", url: `${host}:${entry.host}` });
+        continue;
+      }
       const url = `http://${host}:${entry.host}/`;
       endpoints.push({ kind: "url", url });
-      if (index === 0 && clusterType === "RAY") endpoints.push({ kind: "ray-dashboard", url });
+      // The dashboard is the head's alone (a worker runs none).
+      if (index === 0 && clusterType === "RAY" && rayRole !== "worker") endpoints.push({ kind: "ray-dashboard", url });
     }
     this.tracked.set(allocationId, { containerId: container.id, endpoints });
     const logsDone = this.follow(allocationId, container, adopted);
@@ -332,7 +402,7 @@ export class DockerRuntime implements Runtime {
     this.emit(allocationId, [`container exited with code ${code ?? "unknown"}`]);
   }
 
-  private async waitUntilServing(container: Docker.Container, hostPort: number): Promise<void> {
+  private async waitUntilServing(container: Docker.Container, ready: () => Promise<boolean>, notReady: string): Promise<void> {
     const timeoutS = this.options.startTimeoutS ?? 60;
     const deadline = Date.now() + timeoutS * 1000;
     while (Date.now() < deadline) {
@@ -340,10 +410,10 @@ export class DockerRuntime implements Runtime {
       if (!State.Running) {
         throw new Error(State.OOMKilled ? "the container was killed for using too much memory before serving" : `the container exited with code ${State.ExitCode} before serving`);
       }
-      if (await acceptsConnections(hostPort)) return;
+      if (await ready()) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    throw new Error(`the container did not accept connections on its port within ${timeoutS} s`);
+    throw new Error(`the container ${notReady} within ${timeoutS} s`);
   }
 
   private async requireImage(image: string, pull: boolean): Promise<void> {
@@ -405,6 +475,7 @@ export class DockerRuntime implements Runtime {
     if (pending) return pending;
     const stopping = (async () => {
       this.tracked.delete(allocationId);
+      this.rayStarted.delete(allocationId);
       const containers = await this.owned(allocationId).catch((error: unknown) => Promise.reject(readable(error, "list")));
       await Promise.all(containers.map((container) => this.remove(container.Id)));
     })().finally(() => this.stopping.delete(allocationId));
@@ -440,6 +511,7 @@ export class DockerRuntime implements Runtime {
   }
 
   private emit(allocationId: string, output: string[]): void {
+    if (this.tracked.has(allocationId) && output.some((line) => RAY_STARTED.test(line))) this.rayStarted.add(allocationId);
     for (const listener of this.logListeners) listener(allocationId, output);
   }
 }

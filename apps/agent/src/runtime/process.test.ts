@@ -26,4 +26,28 @@ describe("the process runtime", () => {
     await runtime.stop(plain.allocationId);
     expect(runtime.running()).toEqual([]);
   });
+
+  it("tells the owner's command its Ray role and its head's address; a head reports where its workers join", async () => {
+    // Serves its GPUMESH_RAY_* environment as the page.
+    const runtime = new ProcessRuntime({
+      advertiseHost: "203.0.113.9",
+      command: ["node", "-e", "require('http').createServer((_, r) => r.end(`${process.env.GPUMESH_RAY_ROLE} ${process.env.GPUMESH_RAY_HEAD_ADDRESS}`)).listen(process.env.PORT, '127.0.0.1')"],
+    });
+    const lease = (ray: NonNullable<Parameters<ProcessRuntime["start"]>[0]["ray"]>) => ({
+      allocationId: randomUUID(), clusterId: randomUUID(), deviceId: randomUUID(), clusterType: "RAY", gpuCount: 1,
+      startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString(), ray,
+    });
+    const page = async (url: string) => (await fetch(url.replace("203.0.113.9", "127.0.0.1"))).text();
+    const head = lease({ role: "head" });
+    const headRun = await runtime.start(head);
+    expect(headRun.endpoints.map((endpoint) => endpoint.kind)).toEqual(["url", "ray-head"]);
+    expect(headRun.endpoints[1]!.url).toBe("203.0.113.9:6379");
+    expect(await page(headRun.endpoints[0]!.url)).toBe("head undefined");
+    const worker = lease({ role: "worker", headAllocationId: head.allocationId });
+    const workerRun = await runtime.start(worker, { rayHeadAddress: "203.0.113.9:6379" });
+    expect(workerRun.endpoints.map((endpoint) => endpoint.kind)).toEqual(["url"]);
+    expect(await page(workerRun.endpoints[0]!.url)).toBe("worker 203.0.113.9:6379");
+    await runtime.stop(head.allocationId);
+    await runtime.stop(worker.allocationId);
+  });
 });

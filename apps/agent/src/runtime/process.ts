@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AgentAssignment } from "@gpumesh/agent-protocol";
-import type { Runtime, RunningWorkload } from "./runtime.ts";
+import { RAY_GCS_PORT, type AgentAssignment } from "@gpumesh/agent-protocol";
+import { rayEnv, type Runtime, type RunningWorkload, type StartOptions } from "./runtime.ts";
 
 /**
  * The workload when none is configured: a small HTTP service that reports its allocation
@@ -62,7 +62,7 @@ export class ProcessRuntime implements Runtime {
     private readonly options: { command?: string[]; advertiseHost?: string; graceMs?: number; startTimeoutMs?: number } = {},
   ) {}
 
-  async start(assignment: AgentAssignment): Promise<RunningWorkload> {
+  async start(assignment: AgentAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
     if (this.children.has(assignment.allocationId)) return { endpoints: [] };
     // Processes run on the host itself, unisolated: only the supplier's own command ever runs here,
     // never a renter's. A lease that brings its own workload is refused (with a reason the renter
@@ -81,6 +81,7 @@ export class ProcessRuntime implements Runtime {
         GPUMESH_CLUSTER_TYPE: assignment.clusterType,
         GPUMESH_GPU_COUNT: String(assignment.gpuCount),
         GPUMESH_ENDS_AT: assignment.endsAt,
+        ...rayEnv(assignment, options),
       },
     });
     this.children.set(assignment.allocationId, child);
@@ -102,7 +103,11 @@ export class ProcessRuntime implements Runtime {
       await this.stop(assignment.allocationId);
       throw error;
     }
-    return { endpoints: [{ kind: "url", url: `http://${this.options.advertiseHost ?? "127.0.0.1"}:${port}/` }] };
+    const host = this.options.advertiseHost ?? "127.0.0.1";
+    // A Ray head's command (the supplier's own) is told GPUMESH_RAY_ROLE=head and runs Ray's GCS on its
+    // default port on this host, as `ray start --head` does: that is the address its workers are sent.
+    const rayHead = assignment.ray?.role === "head" ? [{ kind: "ray-head" as const, url: `${host.includes(":") ? `[${host}]` : host}:${RAY_GCS_PORT}` }] : [];
+    return { endpoints: [{ kind: "url", url: `http://${host}:${port}/` }, ...rayHead] };
   }
 
   async stop(allocationId: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type PlacementQuery,
   placeAmong,
   publishSafely,
+  rayRoles,
   refundFailedSql,
   releaseAllocations,
   reservationFailure,
@@ -433,8 +434,10 @@ function withPaidCap(cluster: ClusterRow): ClusterRow {
 /** Hands out (again) the assignments not yet acknowledged and arms their deadlines. */
 async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: { id: string; deviceId: string; gpuCount: number; startsAt: Date; endsAt: Date }[]): Promise<void> {
   // Agents dedupe by allocation id, so a resumed worker can resend without knowing whether the first
-  // send happened.
+  // send happened. A RAY cluster's roles are fixed before the first send and read back on every resend.
+  const ray = cluster.type === "RAY" ? await rayRoles(deps.db, cluster.id) : undefined;
   for (const allocation of pending) {
+    const role = ray?.roles.get(allocation.id);
     await deps.agents.assign(allocation.deviceId, {
       allocationId: allocation.id,
       clusterId: cluster.id,
@@ -445,6 +448,7 @@ async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: {
       endsAt: allocation.endsAt.toISOString(),
       // Checked when the quote was made (core Workload); parsed again so a bad row fails loudly here.
       ...(cluster.workload ? { workload: Workload.parse(cluster.workload) } : {}),
+      ...(role === "HEAD" ? { ray: { role: "head" as const } } : role === "WORKER" && ray?.headAllocationId ? { ray: { role: "worker" as const, headAllocationId: ray.headAllocationId } } : {}),
     });
     await deps.schedule.ackDeadline(cluster.id, allocation.id, new Date(allocation.startsAt.getTime() + deps.config.ackTimeoutMs));
   }

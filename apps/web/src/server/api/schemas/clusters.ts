@@ -150,6 +150,7 @@ export const ClusterDetailResponse = z
         ratePerSecond: Amount.nullable(),
         servedSeconds: Amount,
         endpoints: z.array(z.object({ kind: z.string(), url: z.string() })),
+        rayRole: z.enum(["head", "worker"]).nullable().describe("RAY clusters: the Ray head (its dashboard is among its endpoints) or a worker that joins it; null for other types"),
       }),
     ),
     timeline: z.array(z.object({ id: z.string(), from: z.string().nullable(), to: z.string(), reason: z.string(), at: Timestamp })),

@@ -22,6 +22,8 @@ export interface ClusterNode {
   servedSeconds: bigint;
   /** How to reach it (Ray dashboard, Jupyter, SSH, URL), as its agent reported; only while serving. */
   endpoints: { kind: string; url: string }[];
+  /** RAY clusters: the Ray head (its dashboard is among its endpoints) or a worker that joins it. */
+  rayRole: "head" | "worker" | null;
 }
 
 /** An agent-reported address shown to the renter: http(s) or ssh only (never javascript: and the like). */
@@ -44,7 +46,9 @@ async function endpointsOf(allocationIds: string[]): Promise<Map<string, { kind:
     const results = (await pipeline.exec()) ?? [];
     allocationIds.forEach((id, i) => {
       const hash = (results[i]?.[1] ?? {}) as Record<string, string>;
-      found.set(id, Object.entries(hash).map(([kind, url]) => safeEndpoint(kind, url)).filter((entry): entry is { kind: string; url: string } => entry !== null));
+      // `ray-head` is the address workers join, internal to the cluster: the renter uses the dashboard.
+      const shown = Object.entries(hash).filter(([kind]) => kind !== "ray-head");
+      found.set(id, shown.map(([kind, url]) => safeEndpoint(kind, url)).filter((entry): entry is { kind: string; url: string } => entry !== null));
     });
   } catch {
     /* the page still shows everything else */
@@ -118,6 +122,7 @@ export async function getCluster(accountId: string, clusterId: string, now = new
         ratePerSecond: allocation.ratePerSecond,
         servedSeconds: served,
         endpoints: [] as { kind: string; url: string }[],
+        rayRole: allocation.rayRole === "HEAD" ? ("head" as const) : allocation.rayRole === "WORKER" ? ("worker" as const) : null,
       };
     });
   const endpoints = await endpointsOf(nodes.filter((node) => node.state === "serving").map((node) => node.allocationId));

@@ -28,7 +28,7 @@ export interface ClusterState {
   secondsLeft: number | null;
   costSoFar: string;
   settled: string;
-  nodes: { allocationId: string; deviceName: string; gpuModel: string | null; gpuCount: number; region: string; city: string; supplier: string; state: string; releaseReason: string | null; servedSeconds: string; endpoints?: { kind: string; url: string }[] }[];
+  nodes: { allocationId: string; deviceName: string; gpuModel: string | null; gpuCount: number; region: string; city: string; supplier: string; state: string; releaseReason: string | null; servedSeconds: string; endpoints?: { kind: string; url: string }[]; rayRole?: "head" | "worker" | null }[];
   timeline: { id: string; from: string | null; to: string; reason: string; at: string }[];
   receipts: { kind: string; amount: string; token: string; signature: string; at: string | null }[];
   usage: { periodStart: string; gpuSeconds: string; amount: string }[];
@@ -168,19 +168,21 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
             <p className="muted">The suppliers&apos; default for a {cluster.type.toLowerCase().replace("_", " ")} cluster.</p>
           )}
           <h3>Access</h3>
-          {cluster.nodes.some((node) => node.endpoints?.length) ? (
+          {cluster.nodes.some((node) => node.endpoints?.length || (node.rayRole === "worker" && node.state === "serving")) ? (
             <ul data-testid="endpoints">
-              {cluster.nodes.flatMap((node) =>
-                (node.endpoints ?? []).map((endpoint) => (
+              {cluster.nodes.flatMap((node) => [
+                ...(node.endpoints ?? []).map((endpoint) => (
                   <li key={`${node.allocationId}-${endpoint.kind}`}>
-                    {node.deviceName} · {endpoint.kind}:{" "}
+                    {node.deviceName}{node.rayRole === "head" ? " (Ray head)" : ""} · {endpoint.kind}:{" "}
                     {endpoint.url.startsWith("http") ? <a href={endpoint.url} target="_blank" rel="noopener noreferrer">{endpoint.url}</a> : <code>{endpoint.url}</code>}
                   </li>
                 )),
-              )}
+                // A worker serves once it has joined the head (its agent acknowledges only then).
+                ...(node.rayRole === "worker" && node.state === "serving" ? [<li key={`${node.allocationId}-ray-worker`}>{node.deviceName} · Ray worker: joined the head</li>] : []),
+              ])}
             </ul>
           ) : (
-            <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report none.</p>
+            <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report only a Ray head&apos;s dashboard, at a placeholder address.</p>
           )}
         </section>
 
