@@ -59,7 +59,9 @@ async function seed(db: Db, options: ExplorerBenchOptions) {
     insert into device (id, supplier_id, name, gpu_model_id, gpu_count, vram_gb, cpu_model, cpu_cores, ram_gb, disk_gb, region, country, city,
                         bandwidth_up_mbps, bandwidth_down_mbps, connectivity_tier, status, price_per_gpu_hour, verification_score_bps, last_heartbeat_at)
     select gen_random_uuid(), s.id, 'device ' || i, m.id, (array[1, 2, 4, 8, 8, 16])[1 + i % 6], 80, 'EPYC', 64, 512, 4000, r.id, 'US', 'city ' || (i % 40),
-           10000, 10000, (array['STANDARD', 'HIGH_SPEED', 'ULTRA_HIGH_SPEED'])[1 + i % 3]::"ConnectivityTier",
+           -- One link per tier (core connectivityTierFor): LOW, MEDIUM, HIGH, ULTRA_HIGH.
+           (array[1000, 4000, 8000, 16000])[1 + i % 4], (array[1000, 4000, 8000, 16000])[1 + i % 4],
+           (array['LOW', 'MEDIUM', 'HIGH', 'ULTRA_HIGH'])[1 + i % 4]::"ConnectivityTier",
            (case when i % 10 < 8 then 'ONLINE' when i % 10 = 8 then 'OFFLINE' else 'REGISTERED' end)::"DeviceStatus",
            800000 + (i * 7919) % 2000000, (array[0, 6000, 9000, 10000])[1 + i % 4], now()
       from generate_series(1, ${options.devices}) i
@@ -123,7 +125,7 @@ export async function runExplorerBench(options: ExplorerBenchOptions) {
     const handlers: [string, () => Promise<unknown>, number][] = [
       ["GET /api/v1/network (headline)", () => explorerHeadline(db), options.requests],
       ["GET /api/v1/capacity (default filters)", () => deployableCapacity(db, {}), options.requests],
-      ["GET /api/v1/capacity?model=h100-80gb&region=eu-west&tier=HIGH_SPEED&verification=high", () => deployableCapacity(db, { gpuModelId: "h100-80gb", region: "eu-west", connectivityTier: "HIGH_SPEED", verification: "high" }), options.requests],
+      ["GET /api/v1/capacity?model=h100-80gb&region=eu-west&tier=HIGH&verification=high", () => deployableCapacity(db, { gpuModelId: "h100-80gb", region: "eu-west", connectivityTier: "HIGH", verification: "high" }), options.requests],
       ["GET /api/v1/models", () => modelMarkets(db), options.requests],
       ["GET /api/v1/network/history?metric=gpusOnline&range=24h", () => networkHistory(db, "gpusOnline", "24h"), options.requests],
       ["baseline: networkSummary per request (the old GET /api/v1/network)", () => networkSummary(db), options.baselineRequests],

@@ -12,12 +12,13 @@
  */
 import {
   ClusterRequest,
+  ConnectivityTier,
+  connectivityTierFor,
   GPU_MODELS,
   PlacementIndex,
   REGIONS,
   SeededRandom,
   naivePlace,
-  type ConnectivityTier,
   type PlacementDevice,
   type SecurityTier,
   type SupplierNetwork,
@@ -111,9 +112,10 @@ export function syntheticNetwork(count: number, seed: number): PlacementDevice[]
     const models = supplier.datacenter ? DATACENTER_MODELS : PROSUMER_MODELS;
     const model = random.weighted(models, (m) => m.seedShare);
     const city = supplier.region.sites[random.int(0, supplier.region.sites.length - 1)]!.city;
-    const bandwidth = supplier.datacenter ? random.pick([10_000, 25_000, 100_000]) : random.pick([500, 1_000, 1_000, 2_500]);
+    // The links of core's simulateNetwork (the same draws), classed as a join classes them.
+    const bandwidth = supplier.datacenter ? random.pick([10_000, 25_000, 100_000]) : random.pick([500, 1_000, 2_500, 5_000]);
     const upload = supplier.datacenter ? bandwidth : Math.round(bandwidth * random.pick([0.2, 0.5, 1]));
-    const connectivity: ConnectivityTier = Math.min(upload, bandwidth) >= 10_000 ? "ULTRA_HIGH_SPEED" : Math.min(upload, bandwidth) >= 1_000 ? "HIGH_SPEED" : "STANDARD";
+    const connectivity = connectivityTierFor({ bandwidthDownMbps: bandwidth, bandwidthUpMbps: upload });
     devices.push({
       id: `dev-${i}`,
       supplierId: supplier.id,
@@ -165,7 +167,7 @@ export function syntheticRequests(gpus: number, count: number, random: SeededRan
         gpuModelIds: random.next() < 0.2 ? [primary.id, random.pick(DATACENTER_MODELS).id] : [primary.id],
         gpuCount: gpus,
         regions: [...regions],
-        connectivityTier: random.pick(["STANDARD", "HIGH_SPEED", "ULTRA_HIGH_SPEED"] as const),
+        connectivityTier: random.pick(ConnectivityTier.options),
         encryptedTraffic: random.next() < 0.3,
         complianceOnly: random.next() < 0.2,
         supplierNetworks: random.next() < 0.6 ? ["GPUMESH"] : ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"],

@@ -23,7 +23,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
-import { GPU_MODELS, REGIONS, SeededRandom, simulateNetwork, type ClusterRequestInput } from "@gpumesh/core";
+import { ConnectivityTier, GPU_MODELS, REGIONS, SeededRandom, simulateNetwork, type ClusterRequestInput } from "@gpumesh/core";
 import { availability, countDoubleBookings, createDb, createHeldQuote, insertInChunks, LivePlacement, migrate, seedCatalogue, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 
@@ -85,7 +85,7 @@ function requestFor(random: SeededRandom, i: number): ClusterRequestInput {
     gpuModelIds: models,
     gpuCount,
     regions,
-    connectivityTier: datacenter ? random.pick(["STANDARD", "HIGH_SPEED", "ULTRA_HIGH_SPEED"] as const) : "STANDARD",
+    connectivityTier: datacenter ? random.pick(ConnectivityTier.options) : "LOW",
     encryptedTraffic: random.next() < 0.3,
     complianceOnly: datacenter && random.next() < 0.2,
     supplierNetworks: random.next() < 0.4 ? ["GPUMESH"] : ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"],

@@ -27,8 +27,9 @@ const BIG_MACHINE = {
   diskGb: 4_000,
   os: "Linux 6.8 x64",
   gpus: Array.from({ length: 4 }, () => ({ name: "NVIDIA GeForce RTX 4090", vramMb: 24_564, gpuModelId: "rtx-4090" })),
-  bandwidthUpMbps: 1_000,
-  bandwidthDownMbps: 1_000,
+  // 1,250 / 625 MB/s: HIGH (≥ 800 / 600), its upload short of ULTRA_HIGH's 1,200.
+  bandwidthUpMbps: 5_000,
+  bandwidthDownMbps: 10_000,
 };
 
 beforeAll(async () => {
@@ -95,7 +96,7 @@ describe("join", () => {
     const first = await join({ token: joinToken, publicKey: key.publicKey, hardware: BIG_MACHINE, agentVersion: "test" });
     expect(first.status).toBe(201);
     const device = await db.device.findUniqueOrThrow({ where: { id: first.body.deviceId! } });
-    expect(device).toMatchObject({ status: "REGISTERED", gpuModelId: "rtx-4090", gpuCount: 4, vramGb: 24, cpuCores: 64, ramGb: 256, region: "eu-west", agentPublicKey: key.publicKey, connectivityTier: "HIGH_SPEED" });
+    expect(device).toMatchObject({ status: "REGISTERED", gpuModelId: "rtx-4090", gpuCount: 4, vramGb: 24, cpuCores: 64, ramGb: 256, region: "eu-west", agentPublicKey: key.publicKey, bandwidthDownMbps: 10_000, bandwidthUpMbps: 5_000, connectivityTier: "HIGH" });
     // The row holds only the hash of the token.
     const row = await db.deviceJoinToken.findFirstOrThrow({ where: { deviceId: device.id } });
     expect(row.tokenHash).not.toContain(joinToken);

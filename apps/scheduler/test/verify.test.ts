@@ -136,7 +136,7 @@ describe("verify queue", () => {
     const candidateQuery = {
       cluster: {
         id: "00000000-0000-4000-8000-000000000000", name: "probe", type: "RAY" as const, gpuModelIds: [cheaterDevice.gpuModelId!], minVramGb: 0, regions: [cheaterDevice.region],
-        connectivityTier: "STANDARD" as const, encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH" as const, "RENDER" as const, "FILECOIN" as const, "AETHIR" as const],
+        connectivityTier: "LOW" as const, encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH" as const, "RENDER" as const, "FILECOIN" as const, "AETHIR" as const],
         durationHours: 1, billingPeriod: "HOURLY" as const, paymentToken: "USDC" as const, maxPricePerGpuHour: null, workload: null,
       },
       gpuCount: 1, startsAt: new Date(), endsAt: new Date(Date.now() + 3_600_000), excludeDeviceIds: new Set<string>(), minVerificationScoreBps: 5_000,

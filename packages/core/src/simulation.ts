@@ -2,7 +2,7 @@ import { base58 } from "@scure/base";
 import { GPU_MODELS, type GpuModelSpec } from "./catalogue/gpu-models.ts";
 import { REGIONS, type Region } from "./catalogue/regions.ts";
 import { SeededRandom } from "./random.ts";
-import { connectivityTierFor, type DeviceStatus, type SecurityTier, type SupplierNetwork } from "./schemas/enums.ts";
+import { connectivityTierFor, type ConnectivityTier, type DeviceStatus, type SecurityTier, type SupplierNetwork } from "./schemas/enums.ts";
 
 /**
  * A realistic simulated network for development, demos and load tests: datacenter suppliers with
@@ -34,7 +34,7 @@ export interface SimulatedDevice {
   bandwidthUpMbps: number;
   bandwidthDownMbps: number;
   securityTier: SecurityTier;
-  connectivityTier: ReturnType<typeof connectivityTierFor>;
+  connectivityTier: ConnectivityTier;
   network: SupplierNetwork;
   status: DeviceStatus;
   pricePerGpuHour: bigint;
@@ -75,7 +75,10 @@ export function simulateNetwork(options: { suppliers: number; devices: number; s
     const site = region.sites[Number.parseInt(supplier.key.split("-")[1]!, 10) % region.sites.length]!;
     const datacenter = supplier.kind === "datacenter";
     const gpuCount = datacenter ? random.weighted([8, 8, 8, 4], () => 1) : random.weighted([1, 1, 2, 4], () => 1);
-    const bandwidth = datacenter ? random.pick([10_000, 25_000, 100_000]) : random.pick([500, 1_000, 1_000, 2_500]);
+    // Mbps. Datacenter links are symmetric: 10 Gbps is HIGH, 25 and 100 Gbps ULTRA_HIGH. Home and office
+    // links are often asymmetric: 5 Gbps is MEDIUM when its upload keeps up, the rest LOW (500 Mbps
+    // is below LOW's 100 MB/s download, and still LOW: the floor), so the fleet has all four tiers.
+    const bandwidth = datacenter ? random.pick([10_000, 25_000, 100_000]) : random.pick([500, 1_000, 2_500, 5_000]);
     const upload = datacenter ? bandwidth : Math.round(bandwidth * random.pick([0.2, 0.5, 1]));
     const statusRoll = random.next();
     const status: DeviceStatus = statusRoll < 0.86 ? "ONLINE" : statusRoll < 0.95 ? "OFFLINE" : "REGISTERED";
@@ -96,7 +99,7 @@ export function simulateNetwork(options: { suppliers: number; devices: number; s
       bandwidthUpMbps: upload,
       bandwidthDownMbps: bandwidth,
       securityTier: datacenter ? (random.next() < 0.7 ? "COMPLIANCE" : "ENCRYPTED") : random.next() < 0.3 ? "ENCRYPTED" : "STANDARD",
-      connectivityTier: connectivityTierFor(upload, bandwidth),
+      connectivityTier: connectivityTierFor({ bandwidthDownMbps: bandwidth, bandwidthUpMbps: upload }),
       network: supplier.network,
       status,
       // Rounded to a cent per GPU-hour, as suppliers set prices.

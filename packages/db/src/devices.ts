@@ -99,7 +99,7 @@ export async function joinDevice(db: Db, input: { token: string; publicKey: stri
           city: site.city.slice(0, 64),
           bandwidthUpMbps: up,
           bandwidthDownMbps: down,
-          connectivityTier: connectivityTierFor(up, down),
+          connectivityTier: connectivityTierFor({ bandwidthDownMbps: down, bandwidthUpMbps: up }),
           network: token.network,
           status: "REGISTERED",
           pricePerGpuHour: model?.referencePricePerHour ?? 0n,

@@ -1,3 +1,4 @@
+import type { ConnectivityTier } from "@gpumesh/core";
 import type { Db } from "./client.ts";
 import { deviceChecks, type DeviceChecksPage } from "./device-checks.ts";
 import { listDirectoryDevices, verificationLevel, VERIFIED_FROM_BPS, type DeviceDirectoryPage, type DirectoryDeviceStatus, type DirectoryNetwork, type VerificationLevel } from "./directory.ts";
@@ -107,7 +108,7 @@ export interface PublicDeviceDetail {
   device: {
     id: string; name: string; status: DirectoryDeviceStatus; statusReason: string; gpuModelId: string | null; gpuCount: number; vramGb: number;
     cpuModel: string; cpuCores: number; ramGb: number; diskGb: number; region: string; country: string; city: string;
-    bandwidthUpMbps: number; bandwidthDownMbps: number; connectivityTier: string; securityTier: string; network: DirectoryNetwork;
+    bandwidthUpMbps: number; bandwidthDownMbps: number; connectivityTier: ConnectivityTier; securityTier: string; network: DirectoryNetwork;
     pricePerGpuHour: bigint; verificationScoreBps: number; verificationLevel: VerificationLevel; verifiedAt: Date | null; lastHeartbeatAt: Date | null; createdAt: Date;
   };
   supplier: { id: string; name: string; network: DirectoryNetwork; registeredOnChain: boolean };

@@ -1,3 +1,4 @@
+import type { ConnectivityTier } from "@gpumesh/core";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { Db } from "./client.ts";
 
@@ -64,7 +65,8 @@ export interface DirectoryDevice {
   country: string;
   city: string;
   network: DirectoryNetwork;
-  connectivityTier: string;
+  /** From the bandwidth measured at join (core connectivityTierFor). */
+  connectivityTier: ConnectivityTier;
   /** USDC base units per GPU-hour (the supplier's ask). */
   pricePerGpuHour: bigint;
   verificationScoreBps: number;
@@ -164,7 +166,7 @@ interface DeviceRow {
   country: string;
   city: string;
   network: DirectoryNetwork;
-  connectivity_tier: string;
+  connectivity_tier: ConnectivityTier;
   price_per_gpu_hour: bigint;
   verification_score_bps: number;
   last_heartbeat_at: Date | null;

@@ -27,7 +27,7 @@ import {
 const FLOOR = 5_000;
 const MODELS = GPU_MODELS.slice(0, 3).map((m) => m.id);
 const REGIONS = ["us-east", "eu-west", "ap-south"];
-const TIERS: ConnectivityTier[] = ["STANDARD", "HIGH_SPEED", "ULTRA_HIGH_SPEED"];
+const TIERS: ConnectivityTier[] = ["LOW", "MEDIUM", "HIGH", "ULTRA_HIGH"];
 
 let database: TestDatabase;
 let db: Db;
@@ -265,10 +265,14 @@ describe("explorer rollups equal the raw data they summarise", () => {
         const deployed = await deployUntilFull(gpuModelId, gpuCount, now);
         expect(shapes[0]?.anyNodes ?? 0, `${gpuModelId} × ${gpuCount}`).toBe(deployed);
         deployedAny += deployed;
-        const high = await deployableCapacity(db, { gpuModelId, gpuCount, region: "us-east", connectivityTier: "HIGH_SPEED", verification: "high" });
-        const raw = await db.device.findMany({ where: { status: "ONLINE", gpuModelId, region: "us-east", connectivityTier: { in: ["HIGH_SPEED", "ULTRA_HIGH_SPEED"] }, verificationScoreBps: { gte: HIGH_VERIFICATION_BPS } } });
         const busy = new Set((await db.allocation.findMany({ where: { status: "ACTIVE", endsAt: { gt: now } }, select: { deviceId: true } })).map((a) => a.deviceId));
-        expect(high.shapes[0]?.singleNode ?? 0).toBe(raw.filter((d) => d.gpuCount === gpuCount && !busy.has(d.id)).length);
+        // Each tier filter counts that tier or better.
+        for (const [rank, tier] of TIERS.entries()) {
+          if (tier === "LOW") continue; // LOW or better is every device: the `*` row
+          const high = await deployableCapacity(db, { gpuModelId, gpuCount, region: "us-east", connectivityTier: tier, verification: "high" });
+          const raw = await db.device.findMany({ where: { status: "ONLINE", gpuModelId, region: "us-east", connectivityTier: { in: TIERS.slice(rank) }, verificationScoreBps: { gte: HIGH_VERIFICATION_BPS } } });
+          expect(high.shapes[0]?.singleNode ?? 0, `${gpuModelId} × ${gpuCount} ${tier}`).toBe(raw.filter((d) => d.gpuCount === gpuCount && !busy.has(d.id)).length);
+        }
       }
     }
     // The history must have left something deployable, or the comparison above proves nothing.
@@ -283,7 +287,7 @@ async function deployUntilFull(gpuModelId: string, gpuCount: number, now: Date):
   for (;;) {
     const placed = await placeCluster(db, {
       cluster: {
-        id: `shape-${deployed}`, name: "shape", type: "RAY", gpuModelIds: [gpuModelId], minVramGb: 0, regions: REGIONS, connectivityTier: "STANDARD",
+        id: `shape-${deployed}`, name: "shape", type: "RAY", gpuModelIds: [gpuModelId], minVramGb: 0, regions: REGIONS, connectivityTier: "LOW",
         encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"], durationHours: 1, billingPeriod: "HOURLY",
         paymentToken: "USDC", maxPricePerGpuHour: null, workload: null,
       },

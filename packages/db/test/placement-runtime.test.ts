@@ -151,7 +151,7 @@ describe("quotes", () => {
 describe("the deploy step's candidate read", () => {
   const query = (regions: string[], cluster: { workload: unknown }): PlacementQuery => ({
     cluster: {
-      id: "00000000-0000-4000-8000-000000000001", name: "runtime", type: "RAY", gpuModelIds: ["h100-80gb"], minVramGb: 0, regions, connectivityTier: "STANDARD",
+      id: "00000000-0000-4000-8000-000000000001", name: "runtime", type: "RAY", gpuModelIds: ["h100-80gb"], minVramGb: 0, regions, connectivityTier: "LOW",
       encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH"], durationHours: 1, billingPeriod: "HOURLY", paymentToken: "USDC",
       maxPricePerGpuHour: null, workload: cluster.workload as PlacementQuery["cluster"]["workload"],
     },

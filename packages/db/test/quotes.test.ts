@@ -33,7 +33,7 @@ async function device(name: string, data: { supplierId: string; gpuModelId: stri
     data: {
       supplierId: data.supplierId, name, gpuModelId: data.gpuModelId, gpuCount: data.gpuCount, vramGb: data.gpuModelId === "rtx-4090" ? 24 : 80,
       cpuModel: "EPYC", cpuCores: 64, ramGb: 512, diskGb: 4096, region: data.region, country: "US", city: data.city,
-      bandwidthUpMbps: 10_000, bandwidthDownMbps: 10_000, securityTier: "ENCRYPTED", connectivityTier: "HIGH_SPEED",
+      bandwidthUpMbps: 10_000, bandwidthDownMbps: 10_000, securityTier: "ENCRYPTED", connectivityTier: "HIGH",
       pricePerGpuHour: data.ask, status: data.status ?? "ONLINE", verificationScoreBps: data.score ?? 9_000, lastHeartbeatAt: now,
     },
     select: { id: true },

@@ -57,10 +57,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database for one test file. */
-export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database for one test file; `{ empty: true }` gives one without any migration
+ * applied (Postgres' template0), for tests that migrate step by step.
+ */
+export async function createTestDatabase(label = "t", options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = requireEnv(TEST_ENV.pgAdminUrl);
-  const template = requireEnv(TEST_ENV.pgTemplate);
+  const template = options.empty ? "template0" : requireEnv(TEST_ENV.pgTemplate);
   const name = `${label.replace(/[^a-z0-9_]/gi, "_").toLowerCase().slice(0, 40)}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

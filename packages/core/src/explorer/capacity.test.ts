@@ -28,7 +28,7 @@ function deployUntilFull(devices: PlacementDevice[], total: number, regions: str
   let free = devices.map((d) => ({ device: d, online: true, reserved: false }));
   let deployed = 0;
   for (;;) {
-    const placed = naivePlace(free, request({ gpuCount: total, regions, connectivityTier: "STANDARD" }), { seed: `run-${deployed}` });
+    const placed = naivePlace(free, request({ gpuCount: total, regions, connectivityTier: "LOW" }), { seed: `run-${deployed}` });
     if (!placed.ok) return deployed;
     const taken = new Set(placed.devices.map((d) => d.id));
     free = free.filter((state) => !taken.has(state.device.id));

@@ -47,7 +47,7 @@ describe("constraints", () => {
     { name: "region", excluded: { region: "eu-west" }, constraint: "region" },
     { name: "runtime", excluded: { runsImages: false }, req: { workload: { image: "ghcr.io/acme/train:1" } }, constraint: "runtime" },
     { name: "VRAM", excluded: { vramGb: 40 }, req: { minVramGb: 48 }, constraint: "vram" },
-    { name: "connectivity", excluded: { connectivityTier: "HIGH_SPEED" }, req: { connectivityTier: "ULTRA_HIGH_SPEED" }, constraint: "connectivity" },
+    { name: "connectivity", excluded: { connectivityTier: "HIGH" }, req: { connectivityTier: "ULTRA_HIGH" }, constraint: "connectivity" },
     { name: "compliance", excluded: { securityTier: "ENCRYPTED" }, req: { complianceOnly: true }, constraint: "security" },
     { name: "encryption", excluded: { securityTier: "STANDARD" }, req: { encryptedTraffic: true }, constraint: "security" },
     { name: "supplier network", excluded: { network: "RENDER" }, req: { supplierNetworks: ["GPUMESH", "AETHIR"] }, constraint: "network" },
@@ -103,8 +103,8 @@ describe("constraints", () => {
   });
 
   it("accepts better tiers than requested (encrypted request on compliance device, standard on ultra)", () => {
-    const d = device({ securityTier: "COMPLIANCE", connectivityTier: "ULTRA_HIGH_SPEED" });
-    expect(ids(place(indexOf([d]), request({ encryptedTraffic: true, connectivityTier: "HIGH_SPEED" })))).toEqual([d.id]);
+    const d = device({ securityTier: "COMPLIANCE", connectivityTier: "ULTRA_HIGH" });
+    expect(ids(place(indexOf([d]), request({ encryptedTraffic: true, connectivityTier: "HIGH" })))).toEqual([d.id]);
   });
 
   it("accepts any of the requested models and regions", () => {
@@ -181,6 +181,15 @@ describe("infeasible requests explain themselves", () => {
     const reason = failed(place(index, request({ minVramGb: 80, maxPricePerGpuHour: 1_000_000n })));
     expect(reason.constraint).toBe("vram");
     expect(reason.message).toBe("no free H100 80GB GPUs in us-east with at least 80 GB of VRAM per GPU");
+  });
+
+  it("connectivity failure names the tier and its measured minimums; a lower tier is served by a higher one", () => {
+    const index = indexOf([device({ connectivityTier: "MEDIUM" })]);
+    const reason = failed(place(index, request({ connectivityTier: "HIGH" })));
+    expect(reason.constraint).toBe("connectivity");
+    expect(reason.message).toBe("no free H100 80GB GPUs in us-east with high (≥ 800 / 600 MB/s) connectivity or better");
+    expect(place(index, request({ connectivityTier: "MEDIUM" })).ok).toBe(true);
+    expect(place(index, request({ connectivityTier: "LOW" })).ok).toBe(true);
   });
 
   it("price failure quotes the cap", () => {

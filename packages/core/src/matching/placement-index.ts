@@ -2,7 +2,7 @@
  * The placement index: free capacity bucketed so a placement never scans the network.
  *
  * Layout: bucket (gpuModelId × region) → sub-bucket (runsImages × securityTier × connectivityTier ×
- * network × vramGb: ≤ 72 per VRAM size) → per GPU count (1…16) a SortedList of free devices in stored rank
+ * network × vramGb: ≤ 96 per VRAM size) → per GPU count (1…16) a SortedList of free devices in stored rank
  * order (price ↑, verification ↓, uptime ↓, supplier hash, id). A request picks whole sub-buckets
  * by their attributes (no per-device filtering). It handles a price cap by stopping at the first
  * device above it (price is the primary key) and walks only as far as it picks.
@@ -19,7 +19,7 @@
  * Selection/scoring lives in ./select.ts (shared with the naive matcher); see its header.
  */
 import type { ClusterRequest } from "../schemas/cluster.ts";
-import { CONNECTIVITY_TIER_RANK, SECURITY_TIER_RANK } from "../schemas/enums.ts";
+import { CONNECTIVITY_TIER_RANK, CONNECTIVITY_TIERS, SECURITY_TIER_RANK } from "../schemas/enums.ts";
 import type { ConnectivityTier, SecurityTier } from "../schemas/enums.ts";
 import {
   MAX_GPUS_PER_DEVICE,
@@ -319,7 +319,7 @@ const NETWORK_CODE: Record<PlacementDevice["network"], number> = { GPUMESH: 0, R
 
 /** A number unique per (vram, security, connectivity, network, runtime): cheaper Map keys than strings. */
 function subBucketKey(device: PlacementDevice): number {
-  return (((device.vramGb * 3 + SECURITY_TIER_RANK[device.securityTier]) * 3 + CONNECTIVITY_TIER_RANK[device.connectivityTier]) * 4 + NETWORK_CODE[device.network]) * 2 + (device.runsImages ? 1 : 0);
+  return (((device.vramGb * 3 + SECURITY_TIER_RANK[device.securityTier]) * CONNECTIVITY_TIERS.length + CONNECTIVITY_TIER_RANK[device.connectivityTier]) * 4 + NETWORK_CODE[device.network]) * 2 + (device.runsImages ? 1 : 0);
 }
 
 /** Compares the seed-independent prefix of the rank: price ↑, verification ↓, uptime ↓. */

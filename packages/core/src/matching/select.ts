@@ -26,6 +26,7 @@
 import { gpuModel } from "../catalogue/gpu-models.ts";
 import { formatAmount } from "../money.ts";
 import type { ClusterRequest } from "../schemas/cluster.ts";
+import { connectivityTierSpec } from "../schemas/enums.ts";
 import {
   ATTRIBUTE_STAGES,
   CONSTRAINT_ORDER,
@@ -432,7 +433,7 @@ function attributeClause(constraint: PlacementConstraint, request: ClusterReques
     case "vram":
       return `with at least ${request.minVramGb} GB of VRAM per GPU`;
     case "connectivity":
-      return `with ${request.connectivityTier.toLowerCase().replace(/_/g, "-")} connectivity or better`;
+      return `with ${connectivityTierSpec(request.connectivityTier).label.replace(/^\w/, (c) => c.toLowerCase())} connectivity or better`;
     case "security":
       return request.complianceOnly ? "from compliance-grade suppliers" : "with end-to-end encrypted traffic";
     case "network":

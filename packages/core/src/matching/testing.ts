@@ -16,7 +16,7 @@ export function device(overrides: Partial<PlacementDevice> = {}): PlacementDevic
     gpuCount: 8,
     vramGb: 80,
     region: "us-east",
-    connectivityTier: "ULTRA_HIGH_SPEED",
+    connectivityTier: "ULTRA_HIGH",
     securityTier: "COMPLIANCE",
     network: "GPUMESH",
     runsImages: true,

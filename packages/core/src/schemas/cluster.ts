@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BaseUnits, GpuModelId, RegionId } from "./common.ts";
-import { BillingPeriod, ClusterType, ConnectivityTier, PaymentToken, SupplierNetwork } from "./enums.ts";
+import { BillingPeriod, ClusterType, CONNECTIVITY_TIER_FIGURES, ConnectivityTier, PaymentToken, SupplierNetwork } from "./enums.ts";
 import { Workload } from "./workload.ts";
 
 /** The renter's cluster configuration: the quote form, the API body and the matcher's input. */
@@ -12,7 +12,8 @@ export const ClusterRequest = z.object({
   gpuCount: z.number().int().min(1).max(1024),
   minVramGb: z.number().int().min(0).max(1024).default(0),
   regions: z.array(RegionId).min(1).max(16),
-  connectivityTier: ConnectivityTier.default("STANDARD"),
+  /** The lowest acceptable connectivity tier: devices of that tier or better. */
+  connectivityTier: ConnectivityTier.default("LOW").describe(`Lowest acceptable connectivity tier; devices of that tier or better. ${CONNECTIVITY_TIER_FIGURES}`),
   encryptedTraffic: z.boolean().default(false),
   complianceOnly: z.boolean().default(false),
   supplierNetworks: z.array(SupplierNetwork).min(1).default(["GPUMESH"]),

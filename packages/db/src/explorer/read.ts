@@ -1,6 +1,7 @@
 import { EMISSION_CAP, GENESIS_SUPPLY, GPU_MODELS, gpuModel, region as regionInfo } from "@gpumesh/core";
 import type { Db } from "../client.ts";
 import { Prisma, type NetworkSnapshot } from "../generated/prisma/client.ts";
+import type { CapacityTier } from "./rollup.ts";
 
 /**
  * The explorer's reads. Each reads rollup rows only (packages/db/src/explorer/rollup.ts) through their
@@ -236,8 +237,8 @@ export interface CapacityFilter {
   gpuCount?: number | undefined;
   /** A region id, or `*` (any region; the default). */
   region?: string | undefined;
-  /** `*` (any; the default), HIGH_SPEED or ULTRA_HIGH_SPEED: that tier or better. */
-  connectivityTier?: string | undefined;
+  /** `*` (any; the default), MEDIUM, HIGH or ULTRA_HIGH: that tier or better (CAPACITY_TIERS). */
+  connectivityTier?: CapacityTier | undefined;
   /** `verified` (the matcher's floor; the default) or `high` (≥ 90 %). */
   verification?: "verified" | "high" | undefined;
 }

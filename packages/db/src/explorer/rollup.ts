@@ -23,8 +23,9 @@ export const HOUR_RETENTION_MS = 365 * 24 * 3_600_000;
 export const SETTLE_GRACE_MS = 60_000;
 /** Shapes the explorer shows: GPUs per cluster. */
 export const CAPACITY_SHAPES = [1, 8, 64] as const;
-/** Connectivity filters: `*` is any tier; a tier means that tier or better. */
-export const CAPACITY_TIERS = ["*", "HIGH_SPEED", "ULTRA_HIGH_SPEED"] as const;
+/** Connectivity filters: `*` is any tier (LOW or better: every device); a tier means that tier or better. */
+export const CAPACITY_TIERS = ["*", "MEDIUM", "HIGH", "ULTRA_HIGH"] as const satisfies readonly ("*" | ConnectivityTier)[];
+export type CapacityTier = (typeof CAPACITY_TIERS)[number];
 /** The stricter verification level shown beside the matcher's floor. */
 export const HIGH_VERIFICATION_BPS = 9_000;
 /** How long a shape is asked for: the shortest lease (an hour) starting now. */

@@ -1,13 +1,14 @@
 "use client";
 
+import { CONNECTIVITY_TIERS } from "@gpumesh/core";
 import { useEffect, useRef, useState } from "react";
 import { ClientSelect } from "@/components/ui/client-controls.tsx";
 import { count, type ShapeWire } from "./wire.ts";
 
+// LOW or better is every device: "Any connectivity" (`*`) stands for it.
 const TIERS = [
   { value: "*", label: "Any connectivity" },
-  { value: "HIGH_SPEED", label: "High speed or better" },
-  { value: "ULTRA_HIGH_SPEED", label: "Ultra high speed" },
+  ...CONNECTIVITY_TIERS.filter((t) => t.tier !== "LOW").map((t) => ({ value: t.tier, label: t.tier === "ULTRA_HIGH" ? t.label : `${t.label} or better` })),
 ];
 
 /**

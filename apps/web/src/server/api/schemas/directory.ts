@@ -1,5 +1,5 @@
 import { DEVICE_SORTS, VERIFICATION_LEVELS } from "@gpumesh/db";
-import { GPU_MODEL_IDS, REGION_IDS } from "@gpumesh/core";
+import { CONNECTIVITY_TIER_FIGURES, ConnectivityTier, GPU_MODEL_IDS, REGION_IDS } from "@gpumesh/core";
 import { z } from "zod";
 import { Page, PageQuery } from "../pagination.ts";
 import { Amount, Timestamp } from "./common.ts";
@@ -55,7 +55,7 @@ export const DirectoryDeviceView = z
     country: z.string(),
     city: z.string(),
     network: Network,
-    connectivityTier: z.string().describe("From the bandwidth measured at join"),
+    connectivityTier: ConnectivityTier.describe(`From the bandwidth measured at join. ${CONNECTIVITY_TIER_FIGURES}`),
     pricePerGpuHour: Amount.describe("The supplier's ask per GPU-hour, USDC base units"),
     verificationScoreBps: z.number().int(),
     verificationLevel: Level,

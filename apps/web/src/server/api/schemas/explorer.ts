@@ -1,4 +1,5 @@
-import { GpuModelId, RegionId } from "@gpumesh/core";
+import { CONNECTIVITY_TIER_FIGURES, GpuModelId, RegionId } from "@gpumesh/core";
+import { CAPACITY_TIERS } from "@gpumesh/db";
 import { z } from "zod";
 import { Amount, Timestamp } from "./common.ts";
 
@@ -74,7 +75,7 @@ export const CapacityQuery = z.object({
   model: GpuModelId.optional().describe("Only this GPU model"),
   gpus: z.enum(["1", "8", "64"], { error: "must be 1, 8 or 64" }).transform(Number).optional().describe("Only this shape (GPUs per cluster)"),
   region: z.union([RegionId, z.literal("*")]).default("*").describe("A region id, or * for any region (the default)"),
-  tier: z.enum(["*", "HIGH_SPEED", "ULTRA_HIGH_SPEED"], { error: "must be *, HIGH_SPEED or ULTRA_HIGH_SPEED" }).default("*").describe("Connectivity tier or better; * for any"),
+  tier: z.enum(CAPACITY_TIERS, { error: `must be ${CAPACITY_TIERS.slice(0, -1).join(", ")} or ${CAPACITY_TIERS.at(-1)}` }).default("*").describe(`Connectivity tier or better; * for any. ${CONNECTIVITY_TIER_FIGURES}`),
   verification: z.enum(["verified", "high"], { error: "must be verified or high" }).default("verified").describe("verified: the placement floor; high: a proof-of-work score of 90 % or more"),
 });
 
@@ -84,7 +85,7 @@ export const CapacityShape = z
     name: z.string(),
     gpuCount: Int.describe("GPUs per cluster"),
     region: z.string().describe("Region id, or * for any region"),
-    connectivityTier: z.string(),
+    connectivityTier: z.enum(CAPACITY_TIERS).describe("The tier filter this row counts (that tier or better); * for any"),
     minVerificationBps: Int,
     singleNode: Int.describe("Clusters of this shape that fit on one device each"),
     anyNodes: Int.describe("Clusters of this shape that fit on one or several devices (whole devices, as a deploy takes them)"),

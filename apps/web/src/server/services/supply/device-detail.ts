@@ -1,6 +1,6 @@
 import "server-only";
 import { fetchDeviceStake, isStakeActive, requiredStake, stakeWithdrawableAt } from "@gpumesh/chain";
-import { gpuModel } from "@gpumesh/core";
+import { gpuModel, type ConnectivityTier } from "@gpumesh/core";
 import { deviceChecks, Prisma } from "@gpumesh/db";
 import { chain } from "../../chain.ts";
 import { notFound } from "../../api/errors.ts";
@@ -31,7 +31,7 @@ export interface DailyEarnings {
 export interface SupplierDeviceDetail {
   device: {
     id: string; name: string; status: string; gpuModelId: string | null; gpuCount: number; vramGb: number; cpuModel: string; cpuCores: number; ramGb: number; diskGb: number;
-    region: string; country: string; city: string; bandwidthUpMbps: number; bandwidthDownMbps: number; connectivityTier: string; network: string;
+    region: string; country: string; city: string; bandwidthUpMbps: number; bandwidthDownMbps: number; connectivityTier: ConnectivityTier; network: string;
     pricePerGpuHour: bigint; verificationScoreBps: number; verifiedAt: Date | null; lastHeartbeatAt: Date | null; nextChallengeAt: Date; createdAt: Date; removed: boolean;
   };
   lease: { clusterId: string; startsAt: Date; endsAt: Date; ratePerSecond: bigint | null } | null;

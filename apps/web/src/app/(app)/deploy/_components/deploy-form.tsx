@@ -1,5 +1,6 @@
 "use client";
 
+import { CONNECTIVITY_TIERS, type ConnectivityTier } from "@gpumesh/core";
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { ClientFieldset } from "@/components/ui/client-controls.tsx";
@@ -29,11 +30,6 @@ const TYPES = [
   { id: "CONTAINER", label: "Containers", hint: "Your container image on every node." },
   { id: "BARE_METAL", label: "Bare metal", hint: "Whole machines with SSH access." },
 ] as const;
-const TIERS = [
-  { id: "STANDARD", label: "Standard", hint: "At least 400 Mbps both ways, measured by GPUMesh (not declared)." },
-  { id: "HIGH_SPEED", label: "High speed", hint: "At least 1 Gbps both ways, measured." },
-  { id: "ULTRA_HIGH_SPEED", label: "Ultra-high speed", hint: "At least 10 Gbps both ways, measured: for multi-node training." },
-] as const;
 const UNITS = { hours: 1, days: 24, weeks: 168 } as const;
 const MAX_HOURS = 24 * 90;
 
@@ -48,7 +44,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   const [modelIds, setModelIds] = useState<string[]>(["h100-80gb"]);
   const [regionIds, setRegionIds] = useState<string[]>([]);
   const [gpuCount, setGpuCount] = useState(8);
-  const [tier, setTier] = useState<(typeof TIERS)[number]["id"]>("STANDARD");
+  const [tier, setTier] = useState<ConnectivityTier>("LOW");
   const [encrypted, setEncrypted] = useState(false);
   const [compliance, setCompliance] = useState(false);
   const [duration, setDuration] = useState(2);
@@ -239,10 +235,10 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
 
         <fieldset className="field">
           <legend>Connectivity</legend>
-          {TIERS.map((option) => (
-            <label key={option.id} className="choice">
-              <input type="radio" name="tier" checked={tier === option.id} onChange={() => setTier(option.id)} />
-              <span><strong>{option.label}</strong> <small>{option.hint}</small></span>
+          {CONNECTIVITY_TIERS.map((option) => (
+            <label key={option.tier} className="choice">
+              <input type="radio" name="tier" checked={tier === option.tier} onChange={() => setTier(option.tier)} />
+              <span><strong>{option.label}</strong> <small>{option.explanation}</small></span>
             </label>
           ))}
         </fieldset>

@@ -1,9 +1,9 @@
-import { formatAmount, gpuModel, region as regionInfo } from "@gpumesh/core";
+import { connectivityTierSpec, formatAmount, gpuModel, region as regionInfo } from "@gpumesh/core";
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { EvidenceTable } from "@/components/devices/evidence-table.tsx";
 import { UptimeChart } from "@/components/devices/uptime-chart.tsx";
-import { utcTime } from "@/lib/format.ts";
+import { measuredLink, utcTime } from "@/lib/format.ts";
 import { ApiError } from "@/server/api/errors.ts";
 import { DeviceIdParams } from "@/server/api/schemas/directory.ts";
 import { devicePage } from "@/server/services/explorer/directory.ts";
@@ -49,7 +49,7 @@ export default async function DevicePage({ params }: { params: Promise<{ deviceI
             <dt>GPUs</dt><dd>{model ? `${device.gpuCount} × ${model} (${device.vramGb} GB VRAM each)` : "none (CPU device)"}</dd>
             <dt>CPU</dt><dd>{device.cpuModel}, {device.cpuCores} threads</dd>
             <dt>Memory and disk</dt><dd>{device.ramGb} GB RAM, {device.diskGb} GB disk</dd>
-            <dt>Connectivity</dt><dd>{device.bandwidthDownMbps} Mbps down, {device.bandwidthUpMbps} Mbps up (measured at join) · {tier(device.connectivityTier)} tier</dd>
+            <dt>Connectivity</dt><dd>{measuredLink(device)} (measured at join) · {connectivityTierSpec(device.connectivityTier).label} tier</dd>
             <dt>Security</dt><dd>{tier(device.securityTier)}</dd>
             <dt>Supplier network</dt><dd>{device.network}</dd>
             <dt>Ask</dt><dd>{device.gpuCount > 0 ? `${formatAmount(device.pricePerGpuHour, "USDC")} USDC per GPU-hour` : "—"}</dd>

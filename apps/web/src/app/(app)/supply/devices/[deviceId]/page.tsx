@@ -1,6 +1,6 @@
-import { formatAmount, REGIONS, unitsPerToken } from "@gpumesh/core";
+import { connectivityTierSpec, formatAmount, REGIONS, unitsPerToken } from "@gpumesh/core";
 import type { Metadata } from "next";
-import { utcTime } from "@/lib/format.ts";
+import { measuredLink, utcTime } from "@/lib/format.ts";
 import { notFound } from "next/navigation";
 import { DeviceParams } from "@/server/api/schemas/supply.ts";
 import { ApiError } from "@/server/api/errors.ts";
@@ -41,7 +41,7 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
           <dl className="facts">
             <dt>CPU</dt><dd>{device.cpuModel}, {device.cpuCores} threads</dd>
             <dt>Memory and disk</dt><dd>{device.ramGb} GB RAM, {device.diskGb} GB disk</dd>
-            <dt>Link (measured at join)</dt><dd>{device.bandwidthDownMbps} Mbps down, {device.bandwidthUpMbps} Mbps up · {device.connectivityTier.toLowerCase().replaceAll("_", " ")} tier</dd>
+            <dt>Link (measured at join)</dt><dd>{measuredLink(device)} · {connectivityTierSpec(device.connectivityTier).label} tier</dd>
             <dt>Supplier network</dt><dd>{device.network}</dd>
             <dt>Ask</dt><dd>{device.gpuCount > 0 ? `${formatAmount(device.pricePerGpuHour, "USDC")} USDC per GPU-hour` : "—"}</dd>
             <dt>Last heartbeat</dt><dd>{when(device.lastHeartbeatAt)}</dd>
