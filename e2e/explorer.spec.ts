@@ -108,6 +108,12 @@ test("deployable now follows its filters and equals the capacity API", async ({ 
   await check("");
   await page.getByTestId("capacity-region").selectOption("us-east");
   await check("region=us-east");
+  // A renter with an image: only devices that run images (in dev every simulated agent does).
+  await page.getByTestId("capacity-runtime").selectOption("image");
+  await check("region=us-east&runtime=image");
+  const badRuntime = await request.get("/api/v1/capacity?runtime=gpu");
+  expect(badRuntime.status()).toBe(422);
+  expect(JSON.stringify(await badRuntime.json())).toContain("runtime");
 
   // Bad filters are 422s naming the field.
   const bad = await request.get("/api/v1/capacity?region=mars&gpus=3");

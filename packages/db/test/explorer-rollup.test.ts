@@ -54,6 +54,7 @@ interface RawDevice {
   status: DeviceStatus;
   price: bigint;
   score: number;
+  runsImages: boolean;
 }
 
 /** What the plain way says about the network at `now` (the old per-request computation, extended). */
@@ -125,6 +126,7 @@ describe("explorer rollups equal the raw data they summarise", () => {
           status: random.pick(["ONLINE", "ONLINE", "ONLINE", "OFFLINE", "REGISTERED", "SUSPENDED"] as const),
           price: BigInt(random.int(8, 30)) * 100_000n,
           score: random.pick([0, 4_000, 6_000, 9_000, 10_000]),
+          runsImages: random.next() < 0.6,
         });
         const d = devices.at(-1)!;
         await db.device.create({
@@ -134,7 +136,7 @@ describe("explorer rollups equal the raw data they summarise", () => {
             // Its own city: every device is its own site, so co-location never changes a mix (core capacity.ts).
             city: `city-${d.id.slice(0, 8)}`,
             bandwidthUpMbps: 10_000, bandwidthDownMbps: 10_000, connectivityTier: d.connectivityTier, status: d.status,
-            pricePerGpuHour: d.price, verificationScoreBps: d.score,
+            pricePerGpuHour: d.price, verificationScoreBps: d.score, runsImages: d.runsImages,
           },
         });
       }
@@ -259,8 +261,14 @@ describe("explorer rollups equal the raw data they summarise", () => {
 
     // Deployable shapes equal what consecutive deploys through the real placement get.
     let deployedAny = 0;
+    let deployedWithImage = 0;
     for (const gpuModelId of MODELS) {
       for (const gpuCount of [1, 8]) {
+        // A cluster with an image: only devices that run images, as placement takes them.
+        const forImages = await deployableCapacity(db, { gpuModelId, gpuCount, runtime: "image" });
+        const withImage = await deployUntilFull(gpuModelId, gpuCount, now, { image: "ghcr.io/acme/train:2" });
+        expect(forImages.shapes[0]?.anyNodes ?? 0, `${gpuModelId} × ${gpuCount} with an image`).toBe(withImage);
+        deployedWithImage += withImage;
         const { shapes } = await deployableCapacity(db, { gpuModelId, gpuCount });
         const deployed = await deployUntilFull(gpuModelId, gpuCount, now);
         expect(shapes[0]?.anyNodes ?? 0, `${gpuModelId} × ${gpuCount}`).toBe(deployed);
@@ -277,11 +285,13 @@ describe("explorer rollups equal the raw data they summarise", () => {
     }
     // The history must have left something deployable, or the comparison above proves nothing.
     expect(deployedAny).toBeGreaterThan(0);
+    expect(deployedWithImage).toBeGreaterThan(0);
+    expect(deployedWithImage).toBeLessThan(deployedAny);
   });
 });
 
 /** Deploys the shape again and again with the scheduler's own placement, excluding what each took. */
-async function deployUntilFull(gpuModelId: string, gpuCount: number, now: Date): Promise<number> {
+async function deployUntilFull(gpuModelId: string, gpuCount: number, now: Date, workload: { image: string } | null = null): Promise<number> {
   const exclude = new Set<string>();
   let deployed = 0;
   for (;;) {
@@ -289,7 +299,7 @@ async function deployUntilFull(gpuModelId: string, gpuCount: number, now: Date):
       cluster: {
         id: `shape-${deployed}`, name: "shape", type: "RAY", gpuModelIds: [gpuModelId], minVramGb: 0, regions: REGIONS, connectivityTier: "LOW",
         encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"], durationHours: 1, billingPeriod: "HOURLY",
-        paymentToken: "USDC", maxPricePerGpuHour: null, workload: null,
+        paymentToken: "USDC", maxPricePerGpuHour: null, workload,
       },
       gpuCount,
       startsAt: now,

@@ -1,7 +1,7 @@
 import { EMISSION_CAP, GENESIS_SUPPLY, GPU_MODELS, gpuModel, region as regionInfo } from "@gpumesh/core";
 import type { Db } from "../client.ts";
 import { Prisma, type NetworkSnapshot } from "../generated/prisma/client.ts";
-import type { CapacityTier } from "./rollup.ts";
+import { HIGH_VERIFICATION_BPS, type CapacityRuntime, type CapacityTier } from "./rollup.ts";
 
 /**
  * The explorer's reads. Each reads rollup rows only (packages/db/src/explorer/rollup.ts) through their
@@ -241,6 +241,8 @@ export interface CapacityFilter {
   connectivityTier?: CapacityTier | undefined;
   /** `verified` (the matcher's floor; the default) or `high` (≥ 90 %). */
   verification?: "verified" | "high" | undefined;
+  /** `any` (the default) or `image`: only devices that run container images (CAPACITY_RUNTIMES). */
+  runtime?: CapacityRuntime | undefined;
 }
 
 export interface CapacityShapeView {
@@ -250,6 +252,7 @@ export interface CapacityShapeView {
   region: string;
   connectivityTier: string;
   minVerificationBps: number;
+  runtime: CapacityRuntime;
   singleNode: number;
   anyNodes: number;
   freeGpus: number;
@@ -263,14 +266,16 @@ export async function deployableCapacity(db: Db, filter: CapacityFilter): Promis
       ...(filter.gpuCount ? { gpuCount: filter.gpuCount } : {}),
       region: filter.region ?? "*",
       connectivityTier: filter.connectivityTier ?? "*",
+      runtime: filter.runtime ?? "any",
     },
   });
-  // The floor is the rollup's MIN_VERIFICATION_SCORE_BPS: the lower of the two levels stored.
+  // The floor is the rollup's MIN_VERIFICATION_SCORE_BPS: the lower of the two levels stored. A key
+  // with no device at the high level has only floor rows, and they must not answer for "high".
   const levels = [...new Set(rows.map((r) => r.minVerificationBps))].sort((a, b) => a - b);
-  const level = filter.verification === "high" ? levels[levels.length - 1] : levels[0];
+  const level = filter.verification === "high" ? levels.find((bps) => bps >= HIGH_VERIFICATION_BPS) : levels[0];
   const shapes = rows
     .filter((r) => r.minVerificationBps === level)
     .sort((a, b) => modelOrder(a.gpuModelId) - modelOrder(b.gpuModelId) || a.gpuCount - b.gpuCount)
-    .map((r) => ({ gpuModelId: r.gpuModelId, name: gpuModel(r.gpuModelId)?.name ?? r.gpuModelId, gpuCount: r.gpuCount, region: r.region, connectivityTier: r.connectivityTier, minVerificationBps: r.minVerificationBps, singleNode: r.singleNode, anyNodes: r.anyNodes, freeGpus: r.freeGpus }));
+    .map((r) => ({ gpuModelId: r.gpuModelId, name: gpuModel(r.gpuModelId)?.name ?? r.gpuModelId, gpuCount: r.gpuCount, region: r.region, connectivityTier: r.connectivityTier, minVerificationBps: r.minVerificationBps, runtime: r.runtime as CapacityRuntime, singleNode: r.singleNode, anyNodes: r.anyNodes, freeGpus: r.freeGpus }));
   return { takenAt: rows[0]?.takenAt ?? null, shapes };
 }

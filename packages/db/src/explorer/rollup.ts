@@ -26,6 +26,9 @@ export const CAPACITY_SHAPES = [1, 8, 64] as const;
 /** Connectivity filters: `*` is any tier (LOW or better: every device); a tier means that tier or better. */
 export const CAPACITY_TIERS = ["*", "MEDIUM", "HIGH", "ULTRA_HIGH"] as const satisfies readonly ("*" | ConnectivityTier)[];
 export type CapacityTier = (typeof CAPACITY_TIERS)[number];
+/** `any`: every device; `image`: only devices whose agents run container images (placement's `runtime` constraint). */
+export const CAPACITY_RUNTIMES = ["any", "image"] as const;
+export type CapacityRuntime = (typeof CAPACITY_RUNTIMES)[number];
 /** The stricter verification level shown beside the matcher's floor. */
 export const HIGH_VERIFICATION_BPS = 9_000;
 /** How long a shape is asked for: the shortest lease (an hour) starting now. */
@@ -54,6 +57,7 @@ interface DeviceGroup {
   status: string;
   gpu_count: number;
   connectivity_tier: ConnectivityTier;
+  runs_images: boolean;
   verified: boolean;
   high: boolean;
   free: boolean;
@@ -72,14 +76,14 @@ interface PriceRow {
 /** Every device, grouped by what the snapshot and the shapes count (a few thousand groups at most). */
 function deviceGroups(tx: DbTransaction, now: Date, floorBps: number) {
   return tx.$queryRaw<DeviceGroup[]>`
-    select d.gpu_model_id, d.region, d.status::text as status, d.gpu_count, d.connectivity_tier::text as connectivity_tier,
+    select d.gpu_model_id, d.region, d.status::text as status, d.gpu_count, d.connectivity_tier::text as connectivity_tier, d.runs_images,
            d.verification_score_bps >= ${floorBps} as verified,
            d.verification_score_bps >= ${HIGH_VERIFICATION_BPS} as high,
            (d.status = 'ONLINE' and d.gpu_count > 0 and d.gpu_model_id is not null and d.verification_score_bps >= ${floorBps} and probe.taken is null) as free,
            count(*)::int as devices, sum(d.cpu_cores)::int as cpu_cores
       from device d
       ${takenProbe(now, new Date(now.getTime() + SHAPE_DURATION_MS))}
-     group by 1, 2, 3, 4, 5, 6, 7, 8`;
+     group by 1, 2, 3, 4, 5, 6, 7, 8, 9`;
 }
 
 /**
@@ -152,6 +156,7 @@ export interface CapacityRow {
   region: string;
   connectivityTier: string;
   minVerificationBps: number;
+  runtime: CapacityRuntime;
   singleNode: number;
   anyNodes: number;
   freeGpus: number;
@@ -163,24 +168,27 @@ export function capacityRows(groups: readonly DeviceGroup[], floorBps: number): 
   const free = groups.filter((g) => g.free && g.gpu_model_id !== null && g.gpu_count <= MAX_GPUS_PER_DEVICE);
   const models = [...new Set(free.map((g) => g.gpu_model_id!))].sort();
   for (const model of models) {
-    for (const tier of CAPACITY_TIERS) {
-      for (const level of [floorBps, HIGH_VERIFICATION_BPS]) {
-        const byRegion = new Map<string, number[]>();
-        for (const g of free) {
-          if (g.gpu_model_id !== model) continue;
-          if (tier !== "*" && CONNECTIVITY_TIER_RANK[g.connectivity_tier] < CONNECTIVITY_TIER_RANK[tier]) continue;
-          if (level === HIGH_VERIFICATION_BPS && !g.high) continue;
-          const sizes = byRegion.get(g.region) ?? emptySizes();
-          sizes[g.gpu_count]! += g.devices;
-          byRegion.set(g.region, sizes);
+    for (const runtime of CAPACITY_RUNTIMES) {
+      for (const tier of CAPACITY_TIERS) {
+        for (const level of [floorBps, HIGH_VERIFICATION_BPS]) {
+          const byRegion = new Map<string, number[]>();
+          for (const g of free) {
+            if (g.gpu_model_id !== model) continue;
+            if (runtime === "image" && !g.runs_images) continue;
+            if (tier !== "*" && CONNECTIVITY_TIER_RANK[g.connectivity_tier] < CONNECTIVITY_TIER_RANK[tier]) continue;
+            if (level === HIGH_VERIFICATION_BPS && !g.high) continue;
+            const sizes = byRegion.get(g.region) ?? emptySizes();
+            sizes[g.gpu_count]! += g.devices;
+            byRegion.set(g.region, sizes);
+          }
+          for (const gpuCount of CAPACITY_SHAPES) {
+            const counted = deployableByRegion(byRegion, gpuCount);
+            const base = { gpuModelId: model, gpuCount, connectivityTier: tier, minVerificationBps: level, runtime };
+            rows.push({ ...base, region: "*", ...counted.anyRegion });
+            for (const [region, deployable] of counted.byRegion) rows.push({ ...base, region, ...deployable });
+          }
+          if (floorBps >= HIGH_VERIFICATION_BPS) break;
         }
-        for (const gpuCount of CAPACITY_SHAPES) {
-          const counted = deployableByRegion(byRegion, gpuCount);
-          const base = { gpuModelId: model, gpuCount, connectivityTier: tier, minVerificationBps: level };
-          rows.push({ ...base, region: "*", ...counted.anyRegion });
-          for (const [region, deployable] of counted.byRegion) rows.push({ ...base, region, ...deployable });
-        }
-        if (floorBps >= HIGH_VERIFICATION_BPS) break;
       }
     }
   }

@@ -17,7 +17,7 @@ const TIERS = [
  * snapshot (`version`) re-queries too.
  */
 export function Deployable({ initial, regions, version }: { initial: ShapeWire[]; regions: { id: string; name: string }[]; version: string | null }) {
-  const [filters, setFilters] = useState({ region: "*", tier: "*", verification: "verified" });
+  const [filters, setFilters] = useState({ region: "*", tier: "*", verification: "verified", runtime: "any" });
   const [shapes, setShapes] = useState(initial);
   const [problem, setProblem] = useState<string | null>(null);
   // The server rendered the default filters at this snapshot: no need to fetch them again.
@@ -48,6 +48,7 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
       <h2 id="deployable-title">Deployable now</h2>
       <p className="muted" style={{ marginTop: 0 }}>
         Clusters that could be placed this minute on free, verified devices, whole devices only (as a deploy takes them): on one node, or on any number of nodes.
+        {filters.runtime === "image" ? " With your own container image, only devices whose agents run images count." : ""}
       </p>
       <div className="filters" role="group" aria-label="Capacity filters">
         <label>
@@ -65,6 +66,13 @@ export function Deployable({ initial, regions, version }: { initial: ShapeWire[]
             {TIERS.map((t) => (
               <option key={t.value} value={t.value}>{t.label}</option>
             ))}
+          </ClientSelect>
+        </label>
+        <label>
+          <span>Workload</span>
+          <ClientSelect value={filters.runtime} onChange={set("runtime")} data-testid="capacity-runtime">
+            <option value="any">Suppliers&apos; default</option>
+            <option value="image">Your container image</option>
           </ClientSelect>
         </label>
         <label>

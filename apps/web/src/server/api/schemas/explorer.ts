@@ -1,5 +1,5 @@
 import { CONNECTIVITY_TIER_FIGURES, GpuModelId, RegionId } from "@gpumesh/core";
-import { CAPACITY_TIERS } from "@gpumesh/db";
+import { CAPACITY_RUNTIMES, CAPACITY_TIERS } from "@gpumesh/db";
 import { z } from "zod";
 import { Amount, Timestamp } from "./common.ts";
 
@@ -77,6 +77,10 @@ export const CapacityQuery = z.object({
   region: z.union([RegionId, z.literal("*")]).default("*").describe("A region id, or * for any region (the default)"),
   tier: z.enum(CAPACITY_TIERS, { error: `must be ${CAPACITY_TIERS.slice(0, -1).join(", ")} or ${CAPACITY_TIERS.at(-1)}` }).default("*").describe(`Connectivity tier or better; * for any. ${CONNECTIVITY_TIER_FIGURES}`),
   verification: z.enum(["verified", "high"], { error: "must be verified or high" }).default("verified").describe("verified: the placement floor; high: a proof-of-work score of 90 % or more"),
+  runtime: z
+    .enum(CAPACITY_RUNTIMES, { error: "must be any or image" })
+    .default("any")
+    .describe("any: every device; image: only devices whose agents run container images, the ones a cluster with workload.image can use"),
 });
 
 export const CapacityShape = z
@@ -87,6 +91,7 @@ export const CapacityShape = z
     region: z.string().describe("Region id, or * for any region"),
     connectivityTier: z.enum(CAPACITY_TIERS).describe("The tier filter this row counts (that tier or better); * for any"),
     minVerificationBps: Int,
+    runtime: z.enum(CAPACITY_RUNTIMES).describe("The runtime filter this row counts: any, or image (devices that run container images)"),
     singleNode: Int.describe("Clusters of this shape that fit on one device each"),
     anyNodes: Int.describe("Clusters of this shape that fit on one or several devices (whole devices, as a deploy takes them)"),
     freeGpus: Int.describe("Free GPUs of the model passing the filters"),

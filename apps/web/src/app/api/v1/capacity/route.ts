@@ -6,5 +6,5 @@ export const dynamic = "force-dynamic";
 
 /** Public: how many clusters of each shape could be deployed this minute. */
 export const GET = route({ auth: "public", query: CapacityQuery }, ({ query }) =>
-  capacity({ gpuModelId: query.model, gpuCount: query.gpus, region: query.region, connectivityTier: query.tier, verification: query.verification }),
+  capacity({ gpuModelId: query.model, gpuCount: query.gpus, region: query.region, connectivityTier: query.tier, verification: query.verification, runtime: query.runtime }),
 );
