@@ -135,16 +135,29 @@ test("a container workload: the command runs as typed, shell syntax says so, and
   await page.getByTestId("workload-image").fill("ghcr.io/acme/train:2");
   await expect(page.getByTestId("image-availability")).toBeVisible();
   // The H100 line counts the free GPUs on devices that run images, as the API says.
-  const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; forImages: { freeGpus: number } }[] };
-  const h100 = markets.filter((m) => m.gpuModelId === "h100-80gb");
-  const imageGpus = h100.reduce((sum, m) => sum + m.forImages.freeGpus, 0);
+  const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; segments: { runsImages: boolean; freeGpus: number; connectivityTier: string; securityTier: string; network: string }[] }[] };
+  const h100 = markets.filter((m) => m.gpuModelId === "h100-80gb").map((m) => ({ ...m, imageGpus: m.segments.filter((s) => s.runsImages).reduce((sum, s) => sum + s.freeGpus, 0) }));
+  const imageGpus = h100.reduce((sum, m) => sum + m.imageGpus, 0);
   expect(imageGpus).toBeGreaterThan(0);
   await expect(page.getByTestId("model-options").locator("label", { hasText: "H100 80GB" })).toContainText(`${imageGpus} free`);
 
-  const best = h100.sort((a, b) => b.forImages.freeGpus - a.forImages.freeGpus)[0]!;
+  const best = h100.sort((a, b) => b.imageGpus - a.imageGpus)[0]!;
   await page.getByTestId("region-options").getByRole("checkbox", { name: new RegExp(`^${region(best.region)!.name} `) }).check();
-  expect(best.forImages.freeGpus).toBeGreaterThanOrEqual(8);
+  expect(best.imageGpus).toBeGreaterThanOrEqual(8);
   await page.getByRole("spinbutton", { name: /^GPUs/ }).fill("8");
+
+  // Every other option says what it would leave free, counted the way the matcher filters.
+  const inBest = best.segments.filter((s) => s.runsImages);
+  const hint = (gpus: number) => (gpus === 0 ? "none free with your other choices" : `${gpus} free with your other choices`);
+  const sum = (segments: typeof inBest) => segments.reduce((total, s) => total + s.freeGpus, 0);
+  await expect(page.getByTestId("tier-options").locator("label", { hasText: "Ultra-high" })).toContainText(hint(sum(inBest.filter((s) => s.connectivityTier === "ULTRA_HIGH"))));
+  await expect(page.getByTestId("security-options").locator("label", { hasText: "Compliance-grade" })).toContainText(hint(sum(inBest.filter((s) => s.securityTier === "COMPLIANCE"))));
+  await expect(page.getByTestId("network-options").locator("label", { hasText: "Render" })).toContainText(hint(sum(inBest.filter((s) => s.network === "RENDER"))));
+  // Leaving out GPUMesh's own suppliers changes what the region offers.
+  await page.getByTestId("network-options").getByRole("checkbox", { name: /^GPUMesh/ }).uncheck();
+  const others = sum(inBest.filter((s) => s.network !== "GPUMESH"));
+  await expect(page.getByTestId("region-options").locator("label", { hasText: region(best.region)!.name })).toContainText(others ? `${others} matching GPUs free` : "no matching GPU free");
+  await page.getByTestId("network-options").getByRole("checkbox", { name: /^GPUMesh/ }).check();
 
   const command = page.getByTestId("workload-command");
   const preview = page.getByTestId("command-preview");

@@ -18,7 +18,9 @@ import {
   type ClusterTransitionEvent,
   type PaymentToken,
   type PlacementConstraint,
+  type FreeSegment,
   type QuoteBreakdown,
+  type SupplierNetwork,
   type WorkloadView,
 } from "@gpumesh/core";
 import { randomUUID } from "node:crypto";
@@ -455,10 +457,17 @@ export interface MarketAvailability {
   /** Hyperscaler list price per GPU-hour in `token`; null where none rents the model. */
   hyperscalerPricePerGpuHour: bigint | null;
   /**
-   * The same for a cluster that brings a container image: only devices whose agents run images can take
-   * it (placement's `runtime` constraint), so it may see fewer free GPUs and a dearer cheapest ask.
+   * The free GPUs split by what a request filters on besides model and region (connectivity tier,
+   * security tier, supplier network, whether the agent runs container images), each part with its
+   * cheapest price: a client can count and price any combination of those options without asking
+   * again (the deploy form shows every option's availability this way).
    */
-  forImages: { freeGpus: number; cheapestAskPerGpuHour: bigint | null; pricePerGpuHour: bigint | null };
+  segments: MarketSegment[];
+}
+
+/** `pricePerGpuHour`: what a one-device quote on the cheapest of them would cost now, in `token` (the market's surge applies). */
+export interface MarketSegment extends FreeSegment {
+  cheapestAskPerGpuHour: bigint;
 }
 
 /**
@@ -482,31 +491,35 @@ export async function availability(
   const busy = models || regions
     ? Prisma.sql`((select true from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at <= ${options.now}::timestamptz and a.ends_at > ${options.now}::timestamptz limit 1) is not null)`
     : Prisma.sql`(d.id in (select a.device_id from allocation a where a.status = 'ACTIVE' and a.starts_at <= ${options.now}::timestamptz and a.ends_at > ${options.now}::timestamptz))`;
-  const rows = await db.$queryRaw<{
-    gpu_model_id: string; region: string; online: bigint; busy: bigint; free: bigint; cheapest: bigint | null; free_images: bigint; cheapest_images: bigint | null; hyperscaler: bigint | null;
-  }[]>`
-    select x.gpu_model_id, x.region, sum(x.gpu_count)::bigint as online,
-           coalesce(sum(x.gpu_count) filter (where x.busy), 0)::bigint as busy,
-           coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int), 0)::bigint as free,
-           min(x.price) filter (where not x.busy and x.score >= ${minScore}::int) as cheapest,
-           coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int and x.runs_images), 0)::bigint as free_images,
-           min(x.price) filter (where not x.busy and x.score >= ${minScore}::int and x.runs_images) as cheapest_images,
-           m.hyperscaler_price_per_hour as hyperscaler
-      from (select d.gpu_model_id, d.region, d.gpu_count, d.price_per_gpu_hour as price, d.verification_score_bps as score, d.runs_images,
-                   ${busy} as busy
+  const from = Prisma.sql`
+      from (select d.gpu_model_id, d.region, d.gpu_count, d.price_per_gpu_hour as price, d.verification_score_bps as score, d.connectivity_tier::text as tier,
+                   d.security_tier::text as security, d.network::text as network, d.runs_images, ${busy} as busy
               from device d
              where d.status = 'ONLINE' and d.gpu_count > 0
                and (${models}::text[] is null or d.gpu_model_id = any(${models}::text[]))
-               and (${regions}::text[] is null or d.region = any(${regions}::text[]))) x
-      join gpu_model m on m.id = x.gpu_model_id
-     group by x.gpu_model_id, x.region, m.hyperscaler_price_per_hour
+               and (${regions}::text[] is null or d.region = any(${regions}::text[]))) x`;
+  // One scan, two groupings: the market rows, and the free devices' segments of each market.
+  const rows = await db.$queryRaw<{
+    gpu_model_id: string; region: string; tier: ConnectivityTier | null; security: SecurityTier | null; network: SupplierNetwork | null; runs_images: boolean | null;
+    online: bigint; busy: bigint; free: bigint; cheapest: bigint | null;
+  }[]>`
+    select x.gpu_model_id, x.region, x.tier, x.security, x.network, x.runs_images, sum(x.gpu_count)::bigint as online,
+           coalesce(sum(x.gpu_count) filter (where x.busy), 0)::bigint as busy,
+           coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int), 0)::bigint as free,
+           min(x.price) filter (where not x.busy and x.score >= ${minScore}::int) as cheapest
+      ${from}
+     group by grouping sets ((x.gpu_model_id, x.region), (x.gpu_model_id, x.region, x.tier, x.security, x.network, x.runs_images))
      order by x.gpu_model_id, x.region`;
-  return rows.map((row) => {
+  const hyperscaler = new Map((await db.gpuModel.findMany({ select: { id: true, hyperscalerPricePerHour: true } })).map((m) => [m.id, m.hyperscalerPricePerHour]));
+  const markets: MarketAvailability[] = [];
+  const byMarket = new Map<string, MarketAvailability>();
+  const key = (row: { gpu_model_id: string; region: string }) => `${row.gpu_model_id}|${row.region}`;
+  for (const row of rows.filter((r) => r.tier === null)) {
     const load = { onlineGpus: Number(row.online), busyGpus: Number(row.busy) };
     const u = utilisationBps(load);
     const cheapest = row.cheapest === null ? null : BigInt(row.cheapest);
-    const cheapestImages = row.cheapest_images === null ? null : BigInt(row.cheapest_images);
-    return {
+    const hyperscalerPrice = hyperscaler.get(row.gpu_model_id) ?? null;
+    const market: MarketAvailability = {
       gpuModelId: row.gpu_model_id,
       region: row.region,
       ...load,
@@ -515,14 +528,22 @@ export async function availability(
       surgeBps: surgeBps(u),
       cheapestAskPerGpuHour: cheapest,
       pricePerGpuHour: cheapest === null ? null : marketPricePerGpuHour(cheapest, load, token),
-      hyperscalerPricePerGpuHour: row.hyperscaler === null ? null : toTokenUnits(BigInt(row.hyperscaler), token),
-      forImages: {
-        freeGpus: Number(row.free_images),
-        cheapestAskPerGpuHour: cheapestImages,
-        pricePerGpuHour: cheapestImages === null ? null : marketPricePerGpuHour(cheapestImages, load, token),
-      },
+      hyperscalerPricePerGpuHour: hyperscalerPrice === null ? null : toTokenUnits(BigInt(hyperscalerPrice), token),
+      segments: [],
     };
-  });
+    markets.push(market);
+    byMarket.set(key(row), market);
+  }
+  for (const row of rows) {
+    if (row.tier === null || row.cheapest === null) continue;
+    const market = byMarket.get(key(row))!;
+    const ask = BigInt(row.cheapest);
+    market.segments.push({
+      connectivityTier: row.tier, securityTier: row.security!, network: row.network!, runsImages: row.runs_images!, freeGpus: Number(row.free),
+      cheapestAskPerGpuHour: ask, pricePerGpuHour: marketPricePerGpuHour(ask, { onlineGpus: market.onlineGpus, busyGpus: market.busyGpus }, token),
+    });
+  }
+  return markets;
 }
 
 // -- infeasibility and alternatives ------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
-import type { ClusterRequestInput } from "@gpumesh/core";
+import { freeFor, type ClusterRequestInput, type SegmentFilter } from "@gpumesh/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   availability, createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
@@ -135,11 +135,15 @@ describe("quotes", () => {
   it("the configure table says what a cluster with an image can have: fewer free GPUs, at the cheapest device that runs images", async () => {
     const [market] = await availability(db, { now, gpuModelIds: ["h100-80gb"], regions: ["us-east"] });
     expect(market).toMatchObject({ freeGpus: 24, cheapestAskPerGpuHour: 1_000_000n });
-    expect(market!.forImages.freeGpus).toBe(8);
-    expect(market!.forImages.cheapestAskPerGpuHour).toBe(2_000_000n);
-    expect(market!.forImages.pricePerGpuHour! > market!.pricePerGpuHour!).toBe(true);
+    const filter: SegmentFilter = { connectivityTier: "LOW", encryptedTraffic: false, complianceOnly: false, supplierNetworks: ["GPUMESH"], needsImages: false };
+    expect(freeFor(market!.segments, filter)).toEqual({ freeGpus: 24, pricePerGpuHour: market!.pricePerGpuHour });
+    const withImage = freeFor(market!.segments, { ...filter, needsImages: true });
+    expect(withImage.freeGpus).toBe(8);
+    expect(market!.segments.filter((s) => s.runsImages).map((s) => s.cheapestAskPerGpuHour)).toEqual([2_000_000n]);
+    expect(withImage.pricePerGpuHour! > market!.pricePerGpuHour!).toBe(true);
     const [west] = await availability(db, { now, gpuModelIds: ["h100-80gb"], regions: ["us-west"] });
-    expect(west).toMatchObject({ freeGpus: 8, forImages: { freeGpus: 0, cheapestAskPerGpuHour: null, pricePerGpuHour: null } });
+    expect(west!.freeGpus).toBe(8);
+    expect(freeFor(west!.segments, { ...filter, needsImages: true })).toEqual({ freeGpus: 0, pricePerGpuHour: null });
   });
 
   it("a market with no such model at all is still a region or model failure, not the runtime", async () => {

@@ -237,8 +237,11 @@ describe("availability", () => {
     expect(row("h100-80gb", "us-east")).toEqual({
       gpuModelId: "h100-80gb", region: "us-east", onlineGpus: 40, busyGpus: 16, freeGpus: 16, utilisationBps: 4_000n, surgeBps: 0n,
       cheapestAskPerGpuHour: 2_100_000n, pricePerGpuHour: ratePerGpuSecond(2_100_000n) * 3_600n, hyperscalerPricePerGpuHour: 12_290_000n,
-      // No agent here said it runs images (placement-runtime.test.ts has those).
-      forImages: { freeGpus: 0, cheapestAskPerGpuHour: null, pricePerGpuHour: null },
+      // The free GPUs by what else a request filters on: here one segment (the two free servers are alike).
+      segments: [{
+        connectivityTier: expect.any(String), securityTier: "ENCRYPTED", network: "GPUMESH", runsImages: false, freeGpus: 16,
+        cheapestAskPerGpuHour: 2_100_000n, pricePerGpuHour: ratePerGpuSecond(2_100_000n) * 3_600n,
+      }],
     });
     expect(row("rtx-4090", "ap-south")).toMatchObject({ onlineGpus: 3, freeGpus: 3, hyperscalerPricePerGpuHour: null, pricePerGpuHour: 342_000n });
     // Filters use the device index; a fully busy market has no price.

@@ -116,7 +116,7 @@ export function isFreeCandidate(state: DeviceState, config: MatcherConfig): bool
   );
 }
 
-export function requiredSecurityRank(request: ClusterRequest): number {
+export function requiredSecurityRank(request: Pick<ClusterRequest, "encryptedTraffic" | "complianceOnly">): number {
   if (request.complianceOnly) return SECURITY_TIER_RANK.COMPLIANCE;
   if (request.encryptedTraffic) return SECURITY_TIER_RANK.ENCRYPTED;
   return SECURITY_TIER_RANK.STANDARD;

@@ -4,6 +4,13 @@ import { z } from "zod";
 // packages/db keeps them identical.
 export const SupplierNetwork = z.enum(["GPUMESH", "RENDER", "FILECOIN", "AETHIR"]);
 export type SupplierNetwork = z.infer<typeof SupplierNetwork>;
+/** Each supplier network's name and what renting from it means, for the forms that offer the choice. */
+export const SUPPLIER_NETWORKS: readonly { network: SupplierNetwork; name: string; explanation: string }[] = [
+  { network: "GPUMESH", name: "GPUMesh", explanation: "Machines whose owners joined GPUMesh directly with the node agent." },
+  { network: "RENDER", name: "Render", explanation: "GPUs of Render Network node operators, also serving GPUMesh." },
+  { network: "FILECOIN", name: "Filecoin", explanation: "GPUs of Filecoin storage providers, also serving GPUMesh." },
+  { network: "AETHIR", name: "Aethir", explanation: "Aethir's enterprise GPU suppliers, also serving GPUMesh." },
+];
 
 /** STANDARD < ENCRYPTED (end-to-end encrypted traffic) < COMPLIANCE (audited, SOC 2 / HIPAA-grade). */
 export const SecurityTier = z.enum(["STANDARD", "ENCRYPTED", "COMPLIANCE"]);

@@ -1,4 +1,4 @@
-import { PaymentToken } from "@gpumesh/core";
+import { ConnectivityTier, PaymentToken, SecurityTier, SupplierNetwork } from "@gpumesh/core";
 import { z } from "zod";
 import { Amount, BpsString } from "./common.ts";
 
@@ -16,13 +16,19 @@ export const MarketAvailability = z
     cheapestAskPerGpuHour: Amount.nullable().describe("Lowest ask per GPU-hour among free devices (USDC base units); null when none is free"),
     pricePerGpuHour: Amount.nullable().describe("What a one-device quote would cost per GPU-hour now, in the requested token"),
     hyperscalerPricePerGpuHour: Amount.nullable().describe("A hyperscaler's list price per GPU-hour, in the requested token"),
-    forImages: z
-      .object({
-        freeGpus: z.number().int().describe("Free GPUs on devices whose agents run container images"),
-        cheapestAskPerGpuHour: Amount.nullable().describe("Lowest ask per GPU-hour among them (USDC base units); null when none is free"),
-        pricePerGpuHour: Amount.nullable().describe("What a one-device quote on them would cost per GPU-hour now, in the requested token"),
-      })
-      .describe("The same for a cluster that brings a container image (workload.image): only devices that run images can take it"),
+    segments: z
+      .array(
+        z.object({
+          connectivityTier: ConnectivityTier,
+          securityTier: SecurityTier,
+          network: SupplierNetwork,
+          runsImages: z.boolean().describe("The devices' agents run container images (needed by a cluster with workload.image)"),
+          freeGpus: z.number().int(),
+          cheapestAskPerGpuHour: Amount.describe("Lowest ask per GPU-hour among them (USDC base units)"),
+          pricePerGpuHour: Amount.describe("What a one-device quote on the cheapest of them would cost per GPU-hour now, in the requested token"),
+        }),
+      )
+      .describe("The free GPUs split by the other options a request filters on (connectivity, security, supplier network, runtime), so any combination can be counted and priced"),
   })
   .meta({ id: "MarketAvailability" });
 

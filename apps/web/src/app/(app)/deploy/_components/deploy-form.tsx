@@ -1,6 +1,6 @@
 "use client";
 
-import { CONNECTIVITY_TIERS, type ConnectivityTier } from "@gpumesh/core";
+import { CONNECTIVITY_TIERS, freeFor, SUPPLIER_NETWORKS, type ConnectivityTier, type FreeSegment, type SegmentFilter, type SupplierNetwork } from "@gpumesh/core";
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { ClientFieldset } from "@/components/ui/client-controls.tsx";
@@ -17,8 +17,8 @@ export interface Market {
   freeGpus: number;
   pricePerGpuHour: string | null;
   hyperscalerPricePerGpuHour: string | null;
-  /** The same counted on devices that run container images: what a cluster with an image can have. */
-  forImages: { freeGpus: number; pricePerGpuHour: string | null };
+  /** The free GPUs by connectivity, security, supplier network and runtime: every option is counted from these. */
+  segments: FreeSegment<string>[];
 }
 interface ModelOption { id: string; name: string; vramGb: number; architecture: string }
 interface RegionOption { id: string; name: string; continent: string }
@@ -47,6 +47,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   const [tier, setTier] = useState<ConnectivityTier>("LOW");
   const [encrypted, setEncrypted] = useState(false);
   const [compliance, setCompliance] = useState(false);
+  const [networks, setNetworks] = useState<SupplierNetwork[]>(SUPPLIER_NETWORKS.map((n) => n.network));
   const [duration, setDuration] = useState(2);
   const [unit, setUnit] = useState<keyof typeof UNITS>("hours");
   const [workloadFields, setWorkloadFields] = useState<WorkloadFields>(EMPTY_WORKLOAD);
@@ -73,21 +74,32 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   // Kubernetes and bare-metal clusters are whole machines the renter sets up; the image is for the rest.
   const takesImage = type === "RAY" || type === "CONTAINER";
   const workload = takesImage ? workloadBody(workloadFields) : { workload: undefined, problem: null };
-  // A cluster with an image only goes to devices that run images: count and price those alone.
+  // Every count and price below applies all the other choices (as the matcher will): a cluster with an
+  // image only goes to devices that run images, a tier means that tier or better, and so on.
   const withImage = workload.workload !== undefined;
-  const freeIn = (m: Market) => (withImage ? m.forImages.freeGpus : m.freeGpus);
-  const priceIn = (m: Market) => (withImage ? m.forImages.pricePerGpuHour : m.pricePerGpuHour);
+  const filter: SegmentFilter = { connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, supplierNetworks: networks, needsImages: withImage };
   const command = workloadFields.command.trim() ? commandArgv(workloadFields.command) : null;
 
-  const free = (model: string | null, region: string | null) =>
-    markets.filter((m) => (model === null || m.gpuModelId === model) && (region === null || m.region === region)).reduce((sum, m) => sum + freeIn(m), 0);
-  const freeForModel = (model: string) => (regionIds.length ? regionIds.reduce((sum, region) => sum + free(model, region), 0) : free(model, null));
-  const freeForRegion = (region: string) => modelIds.reduce((sum, model) => sum + free(model, region), 0);
-  const freeSelected = regionIds.reduce((sum, region) => sum + freeForRegion(region), 0);
-  const cheapest = (model: string) => {
-    const prices = markets.filter((m) => m.gpuModelId === model && freeIn(m) > 0 && priceIn(m) !== null && (!regionIds.length || regionIds.includes(m.region))).map((m) => BigInt(priceIn(m)!));
-    return prices.length ? prices.reduce((a, b) => (a < b ? a : b)).toString() : null;
+  /** Free GPUs and the cheapest price among the chosen (or all, when none is chosen) models and regions. */
+  const offer = (scope: { models?: string[]; regions?: string[] } = {}, choices: Partial<SegmentFilter> = {}) => {
+    const models = scope.models ?? modelIds;
+    const regions = scope.regions ?? regionIds;
+    let gpus = 0;
+    let price: string | null = null;
+    for (const m of markets) {
+      if ((models.length && !models.includes(m.gpuModelId)) || (regions.length && !regions.includes(m.region))) continue;
+      const found = freeFor(m.segments, { ...filter, ...choices });
+      gpus += found.freeGpus;
+      if (found.pricePerGpuHour !== null && (price === null || BigInt(found.pricePerGpuHour) < BigInt(price))) price = found.pricePerGpuHour;
+    }
+    return { gpus, price };
   };
+  const freeForModel = (model: string) => offer({ models: [model] }).gpus;
+  const freeForRegion = (region: string) => offer({ regions: [region] }).gpus;
+  const freeSelected = regionIds.length ? offer().gpus : 0;
+  const cheapest = (model: string) => offer({ models: [model] }).price;
+  /** What an option would leave free, the rest of the form as it is: "24 free" or why none. */
+  const optionHint = (gpus: number) => (gpus === 0 ? "none free with your other choices" : `${gpus} free with your other choices`);
 
   const shortage =
     !regionIds.length || !modelIds.length || freeSelected >= gpuCount
@@ -105,6 +117,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     !name.trim() ? "Give the cluster a name." :
     !modelIds.length ? "Choose at least one GPU model." :
     !regionIds.length ? "Choose at least one region." :
+    !networks.length ? "Choose at least one supplier network." :
     !Number.isInteger(gpuCount) || gpuCount < 1 ? "The GPU count must be a whole number, at least 1." :
     !Number.isInteger(duration) || duration < 1 ? "The duration must be a whole number, at least 1." :
     hours > MAX_HOURS ? "A lease lasts at most 90 days." :
@@ -115,7 +128,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     setProblem(null);
     setQuote(null);
     try {
-      const body = { name: name.trim(), type, gpuModelIds: modelIds, gpuCount, regions: regionIds, connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, durationHours: hours, paymentToken: token, ...(workload.workload ? { workload: workload.workload } : {}) };
+      const body = { name: name.trim(), type, gpuModelIds: modelIds, gpuCount, regions: regionIds, connectivityTier: tier, encryptedTraffic: encrypted, complianceOnly: compliance, supplierNetworks: networks, durationHours: hours, paymentToken: token, ...(workload.workload ? { workload: workload.workload } : {}) };
       setQuote(await api<Quote>("/api/v1/quotes", { body }));
     } catch (error) {
       if (error instanceof ApiClientError) {
@@ -128,7 +141,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     }
   }
 
-  const toggle = (list: string[], id: string) => (list.includes(id) ? list.filter((entry) => entry !== id) : [...list, id]);
+  const toggle = <T extends string>(list: T[], id: T) => (list.includes(id) ? list.filter((entry) => entry !== id) : [...list, id]);
 
   return (
     <div className="deploy">
@@ -233,26 +246,43 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
           </p>
         ) : null}
 
-        <fieldset className="field">
+        <fieldset className="field" data-testid="tier-options">
           <legend>Connectivity</legend>
-          {CONNECTIVITY_TIERS.map((option) => (
-            <label key={option.tier} className="choice">
-              <input type="radio" name="tier" checked={tier === option.tier} onChange={() => setTier(option.tier)} />
-              <span><strong>{option.label}</strong> <small>{option.explanation}</small></span>
+          {CONNECTIVITY_TIERS.map((option) => {
+            const gpus = offer({}, { connectivityTier: option.tier }).gpus;
+            return (
+              <label key={option.tier} className={`choice ${gpus === 0 ? "unavailable" : ""}`}>
+                <input type="radio" name="tier" checked={tier === option.tier} disabled={gpus === 0 && tier !== option.tier} onChange={() => setTier(option.tier)} />
+                <span><strong>{option.label}</strong> <small>{option.explanation} {optionHint(gpus)}.</small></span>
+              </label>
+            );
+          })}
+        </fieldset>
+
+        <fieldset className="field" data-testid="security-options">
+          <legend>Security</legend>
+          {[
+            { id: "encrypted", label: "End-to-end encrypted traffic", hint: "Only devices whose agent supports encrypted tunnels between nodes.", checked: encrypted, toggle: () => setEncrypted(!encrypted), gpus: offer({}, { encryptedTraffic: true }).gpus },
+            { id: "compliance", label: "Compliance-grade suppliers only", hint: "Data-centre suppliers with a verified compliance tier.", checked: compliance, toggle: () => setCompliance(!compliance), gpus: offer({}, { complianceOnly: true }).gpus },
+          ].map((option) => (
+            <label key={option.id} className={`choice ${option.gpus === 0 ? "unavailable" : ""}`}>
+              <input type="checkbox" checked={option.checked} disabled={option.gpus === 0 && !option.checked} onChange={option.toggle} />
+              <span><strong>{option.label}</strong> <small>{option.hint} {optionHint(option.gpus)}.</small></span>
             </label>
           ))}
         </fieldset>
 
-        <fieldset className="field">
-          <legend>Security</legend>
-          <label className="choice">
-            <input type="checkbox" checked={encrypted} onChange={() => setEncrypted(!encrypted)} />
-            <span><strong>End-to-end encrypted traffic</strong> <small>Only devices whose agent supports encrypted tunnels between nodes.</small></span>
-          </label>
-          <label className="choice">
-            <input type="checkbox" checked={compliance} onChange={() => setCompliance(!compliance)} />
-            <span><strong>Compliance-grade suppliers only</strong> <small>Data-centre suppliers with a verified compliance tier.</small></span>
-          </label>
+        <fieldset className="field" data-testid="network-options">
+          <legend>Supplier networks (any of)</legend>
+          {SUPPLIER_NETWORKS.map((option) => {
+            const gpus = offer({}, { supplierNetworks: [option.network] }).gpus;
+            return (
+              <label key={option.network} className={`choice ${gpus === 0 ? "unavailable" : ""}`}>
+                <input type="checkbox" checked={networks.includes(option.network)} disabled={gpus === 0 && !networks.includes(option.network)} onChange={() => setNetworks(toggle(networks, option.network))} />
+                <span><strong>{option.name}</strong> <small>{option.explanation} {optionHint(gpus)}.</small></span>
+              </label>
+            );
+          })}
         </fieldset>
 
         <div className="field inline">

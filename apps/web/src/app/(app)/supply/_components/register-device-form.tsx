@@ -1,5 +1,6 @@
 "use client";
 
+import { SUPPLIER_NETWORKS } from "@gpumesh/core";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ClientButton, ClientFieldset } from "@/components/ui/client-controls.tsx";
@@ -12,12 +13,7 @@ interface Registered {
   commands: { join: string; start: string };
 }
 
-const NETWORKS = [
-  { id: "GPUMESH", name: "GPUMesh" },
-  { id: "RENDER", name: "Render" },
-  { id: "FILECOIN", name: "Filecoin" },
-  { id: "AETHIR", name: "Aethir" },
-];
+const NETWORKS = SUPPLIER_NETWORKS.map((n) => ({ id: n.network, name: n.name }));
 
 /** The region whose name best matches the browser's time zone (editable; a guess, not a measurement). */
 function guessRegion(regions: { id: string }[]): string {
