@@ -23,7 +23,7 @@ import { EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { Connection } from "@solana/web3.js";
 import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
 import {
-  assertPortFree, childProcesses, processIdentity, reachableDataDir, releaseSignalHandlers, ServiceRegistry, startPostgres, startRedis, startWatchdog, stopProcess,
+  assertPortFree, childProcesses, DEV_WORKLOAD_SECRETS_KEY, processIdentity, reachableDataDir, releaseSignalHandlers, ServiceRegistry, startPostgres, startRedis, startWatchdog, stopProcess,
   type RunningPostgres, type RunningRedis,
 } from "@gpumesh/devstack";
 import { z } from "zod";
@@ -267,7 +267,12 @@ try {
     await registerSeededSuppliers(connection, accounts, postgres.url);
   } else say(`using ${solanaRpcUrl} (not bootstrapped: a remote cluster is initialized by its operator)`);
 
-  const serviceEnv = { DATABASE_URL: postgres.url, REDIS_URL: redis.url, SOLANA_RPC_URL: solanaRpcUrl, NEXT_TELEMETRY_DISABLED: "1" };
+  // Renters' env values are sealed at rest with this key (web writes, scheduler reads): the published dev
+  // key unless one is set.
+  const serviceEnv = {
+    DATABASE_URL: postgres.url, REDIS_URL: redis.url, SOLANA_RPC_URL: solanaRpcUrl, NEXT_TELEMETRY_DISABLED: "1",
+    WORKLOAD_SECRETS_KEY: process.env.WORKLOAD_SECRETS_KEY ?? DEV_WORKLOAD_SECRETS_KEY,
+  };
   // The scheduler signs settlements and reward roots. A chain bootstrapped here uses the published dev
   // keys; a remote one needs its operator's keypair files (the scheduler names a missing one).
   const bootstrapped = solanaRpcUrl === localnet?.url || isLoopback(solanaRpcUrl);

@@ -1,11 +1,11 @@
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
-import type { AgentAssignment, GatewayMessage } from "@gpumesh/agent-protocol";
+import { generateDeviceKey, sealWorkload, type AgentAssignment, type GatewayMessage, type OpenedAssignment } from "@gpumesh/agent-protocol";
 import { sampleRows, verifyOpening, type GemmCommitment, type GemmOpening } from "@gpumesh/core";
 import { describe, expect, it } from "vitest";
 import type { GatewayClient, OutgoingMessage } from "./client.ts";
 import { NodeAgent } from "./node.ts";
-import { SimulatedRuntime } from "./runtime/runtime.ts";
+import { SimulatedRuntime, type StartOptions } from "./runtime/runtime.ts";
 
 /** The connection side of the node, in memory: what the gateway would send, what the node sends back. */
 class Wire extends EventEmitter {
@@ -20,6 +20,15 @@ class Wire extends EventEmitter {
   }
   last<T extends OutgoingMessage["type"]>(type: T): Extract<OutgoingMessage, { type: T }> {
     return this.sent.filter((m) => m.type === type).at(-1) as Extract<OutgoingMessage, { type: T }>;
+  }
+}
+
+/** The simulated runtime, keeping what each lease was started with (its opened env included). */
+class RecordingRuntime extends SimulatedRuntime {
+  readonly started: OpenedAssignment[] = [];
+  override async start(assignment: OpenedAssignment, options: StartOptions = {}) {
+    this.started.push(assignment);
+    return super.start(assignment, options);
   }
 }
 
@@ -81,6 +90,36 @@ describe("node agent", () => {
     expect(wire.last("drain")).toEqual({ type: "drain", reason: "SIGTERM" });
     await wire.deliver({ type: "assign", assignment: assignment() });
     expect(wire.last("ack")).toMatchObject({ accepted: false, reason: "the node is draining (shutting down)" });
+  });
+
+  it("opens the env sealed to its device key and runs the workload with it; a seal it cannot open is refused with SEALED_ENV_UNREADABLE", async () => {
+    const key = generateDeviceKey();
+    const wire = new Wire();
+    const runtime = new RecordingRuntime();
+    new NodeAgent(wire as unknown as GatewayClient, runtime, { deviceKey: key });
+    const workload = { image: "ghcr.io/acme/train:2", env: { WANDB_API_KEY: "wandb-secret-42" } };
+    const sealedFor = (publicKey: string, base: AgentAssignment) => ({ ...base, workload: sealWorkload(workload, publicKey, base) });
+    const mine = sealedFor(key.publicKey, assignment());
+    await wire.deliver({ type: "assign", assignment: mine });
+    expect(wire.last("ack")).toMatchObject({ allocationId: mine.allocationId, accepted: true });
+    expect(runtime.started.map((a) => a.workload)).toEqual([workload]);
+    await wire.deliver({ type: "revoke", allocationId: mine.allocationId, reason: "ended" });
+
+    // Sealed to another device, or to this device for another allocation (ids swapped on the way): refused, nothing runs.
+    const other = sealedFor(generateDeviceKey().publicKey, assignment());
+    const sealedElsewhere = sealWorkload(workload, key.publicKey, assignment());
+    const swapped = { ...assignment(), workload: sealedElsewhere };
+    for (const refused of [other, swapped]) {
+      await wire.deliver({ type: "assign", assignment: refused });
+      expect(wire.last("ack")).toMatchObject({ allocationId: refused.allocationId, accepted: false, reason: expect.stringMatching(/^SEALED_ENV_UNREADABLE: the workload's env was not sealed to this device's key/) });
+    }
+    expect(runtime.started).toHaveLength(1);
+    // An agent started without its key cannot open any.
+    const keyless = new Wire();
+    new NodeAgent(keyless as unknown as GatewayClient, new SimulatedRuntime());
+    const sealed = sealedFor(key.publicKey, assignment());
+    await keyless.deliver({ type: "assign", assignment: sealed });
+    expect(keyless.last("ack")).toMatchObject({ accepted: false, reason: expect.stringMatching(/^SEALED_ENV_UNREADABLE: this agent was started without its device key/) });
   });
 
   it("a Ray worker waits for its head's address, then joins it; without one it refuses with RAY_HEAD_UNREACHABLE", async () => {

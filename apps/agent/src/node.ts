@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { simulatedElapsedMs, type AgentAssignment, type GatewayMessage, type GatewayMessageOf } from "@gpumesh/agent-protocol";
+import { openAssignment, simulatedElapsedMs, type AgentAssignment, type DeviceKey, type GatewayMessage, type GatewayMessageOf, type OpenedAssignment } from "@gpumesh/agent-protocol";
 import { computeChallenge, RowCommitmentTree, type GemmChallenge, type GemmRowRequest } from "@gpumesh/core";
 import type { GatewayClient } from "./client.ts";
 import type { Runtime, RunningWorkload } from "./runtime/runtime.ts";
@@ -48,7 +48,7 @@ export class NodeAgent {
   /** Ray workers: the newest head address the gateway sent, per worker allocation. */
   private readonly rayHeads = new Map<string, string>();
   /** Ray workers: the head address each running worker was started with, and its assignment. */
-  private readonly joined = new Map<string, { assignment: AgentAssignment; address: string }>();
+  private readonly joined = new Map<string, { assignment: OpenedAssignment; address: string }>();
   /** Ray workers waiting for their head's address: called with it, or with undefined when revoked. */
   private readonly waitingForHead = new Map<string, (address: string | undefined) => void>();
   /** Per Ray worker, the restart against a newer head in progress (one at a time). */
@@ -65,7 +65,13 @@ export class NodeAgent {
   constructor(
     private readonly client: GatewayClient,
     private readonly runtime: Runtime,
-    private readonly options: { proofs?: ProofMode; events?: NodeEvents; rayHeadWaitMs?: number } = {},
+    private readonly options: {
+      proofs?: ProofMode;
+      events?: NodeEvents;
+      rayHeadWaitMs?: number;
+      /** This device's key: opens the env values sealed to it (sealed-env.ts). Without it a sealed env is refused. */
+      deviceKey?: DeviceKey;
+    } = {},
   ) {
     client.on("message", (message) => void this.handle(message));
     runtime.onLog((allocationId, lines) => {
@@ -113,7 +119,15 @@ export class NodeAgent {
     // One lease at a time: new work only once the old allocation has been revoked (or is starting).
     const busy = [...this.runtime.running(), ...this.starting.keys()].find((id) => id !== assignment.allocationId && !this.revoked.has(id));
     if (busy) return refuse(`still serving allocation ${busy}, which has not been revoked`);
-    const start = this.startLease(assignment).then(
+    // The env values travel sealed to this device for this allocation; one that does not open is not
+    // run without them (the renter's workload would start half-configured).
+    let opened: OpenedAssignment;
+    try {
+      opened = openAssignment(assignment, this.options.deviceKey);
+    } catch (error) {
+      return refuse(`SEALED_ENV_UNREADABLE: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200));
+    }
+    const start = this.startLease(opened).then(
       (workload) => {
         if (!workload) return;
         this.answer(assignment, { accepted: true }, workload.endpoints);
@@ -129,7 +143,7 @@ export class NodeAgent {
    * Starts the lease; a Ray worker first waits (bounded) for its head's address. Undefined: revoked
    * while waiting (the revoke answers for it).
    */
-  private async startLease(assignment: AgentAssignment): Promise<RunningWorkload | undefined> {
+  private async startLease(assignment: OpenedAssignment): Promise<RunningWorkload | undefined> {
     const ray = assignment.ray;
     if (ray?.role !== "worker") return this.runtime.start(assignment);
     const address = this.rayHeads.get(assignment.allocationId) ?? (await this.headAddress(assignment.allocationId, ray.headAllocationId));

@@ -20,7 +20,8 @@ export async function runSimulation(options: { devices: number; first: number; g
   for (let i = 0; i < options.devices; i++) {
     // Each device's own reserved name: a Ray head's address says which simulated device it is.
     const runtime = new SimulatedRuntime(`sim-${options.first + i}.gpumesh.invalid`);
-    const client = new GatewayClient(options.gateway, devDeviceKey(options.first + i), {
+    const key = devDeviceKey(options.first + i);
+    const client = new GatewayClient(options.gateway, key, {
       agentVersion: `${AGENT_VERSION}-sim`,
       running: () => runtime.running(),
       runsImages: runtime.runsImages,
@@ -31,6 +32,8 @@ export async function runSimulation(options: { devices: number; first: number; g
     client.on("refused", (error: { code: string }) => refusals.set(error.code, (refusals.get(error.code) ?? 0) + 1));
     nodes.push(
       new NodeAgent(client, runtime, {
+        // Its own key opens the env values sealed to it, as a real agent's does.
+        deviceKey: key,
         proofs: "simulated",
         events: { assigned: () => counts.assigned++, revoked: () => counts.revoked++, challenged: () => counts.proofs++ },
       }),

@@ -46,6 +46,7 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
   const persist = () => void saveState({ ...state, running: runtime.running() }).catch(() => undefined);
 
   const node = new NodeAgent(client, runtime, {
+    deviceKey: identity.key,
     // `simulated` (dev and tests only: a machine whose GPU is itself simulated) reports a simulated GPU's
     // time; a real agent reports the time it really took, and without a GPU kernel a GPU claim fails.
     proofs: process.env.GPUMESH_AGENT_PROOFS === "simulated" ? "simulated" : "real",

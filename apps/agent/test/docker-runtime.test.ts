@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AgentAssignment } from "@gpumesh/agent-protocol";
+import type { OpenedAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS, leaseShmBytes } from "../src/runtime/docker.ts";
@@ -14,7 +14,7 @@ import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRu
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const IMAGE = "localhost/gpumesh-busybox:test";
 
-function assignment(overrides: Partial<AgentAssignment> = {}): AgentAssignment {
+function assignment(overrides: Partial<OpenedAssignment> = {}): OpenedAssignment {
   return {
     allocationId: randomUUID(),
     clusterId: randomUUID(),

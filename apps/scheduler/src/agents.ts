@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { AgentInbox, AgentOutbox, simulatedElapsedMs, type RayRole } from "@gpumesh/agent-protocol";
+import { AgentInbox, AgentOutbox, simulatedElapsedMs, type AssignedWorkload, type RayRole } from "@gpumesh/agent-protocol";
 import { Redis } from "ioredis";
-import type { Workload } from "@gpumesh/core";
 import {
   computeChallenge,
   RowCommitmentTree,
@@ -29,8 +28,11 @@ export interface AgentAssignment {
   /** ISO 8601. */
   startsAt: string;
   endsAt: string;
-  /** What the renter runs on each node (core Workload); absent: the agent's default for the type. */
-  workload?: Workload;
+  /**
+   * What the renter runs on each node, its env values sealed to this device for this allocation
+   * (agent-protocol sealed-env.ts); absent: the agent's default for the type.
+   */
+  workload?: AssignedWorkload;
   /** RAY clusters: head, or worker of which head (packages/db ray-roles.ts). */
   ray?: RayRole;
 }

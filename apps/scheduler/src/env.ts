@@ -1,4 +1,4 @@
-import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { EnvError, envFields, parseEnv, secretKeyFromEnv } from "@gpumesh/core";
 import { DEFAULT_CHAIN_RETRY, DEFAULT_QUEUE_PREFIX } from "@gpumesh/queue";
 import { z } from "zod";
 
@@ -93,6 +93,12 @@ export const schedulerEnvShape = {
    * the process manager's kill timeout (Kubernetes: terminationGracePeriodSeconds, 30 by default).
    */
   SHUTDOWN_GRACE_S: envFields.positiveInt.default(25),
+  /**
+   * The key renters' env values are sealed with at rest (32 bytes, base64; the web's same setting): the
+   * deploy job opens them to seal them to each device. Required in production; read below, never echoed.
+   */
+  WORKLOAD_SECRETS_KEY: z.string().optional(),
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 };
 
 export const MIN_ADMIN_TOKEN_LENGTH = 24;
@@ -114,5 +120,6 @@ export function loadSchedulerEnv(source: Record<string, string | undefined> = pr
       if (env[field] === undefined) throw new EnvError(field, "is required when SOLANA_RPC_URL is set (a keypair file, or `dev` on localnet)");
     }
   }
-  return env;
+  const workloadSecretsKey = secretKeyFromEnv("WORKLOAD_SECRETS_KEY", env.WORKLOAD_SECRETS_KEY, env.NODE_ENV === "production" && "in production");
+  return { ...env, WORKLOAD_SECRETS_KEY: workloadSecretsKey };
 }

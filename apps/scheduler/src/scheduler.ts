@@ -132,6 +132,7 @@ export async function startScheduler(
     ...(placement ? { placement } : {}),
     inflight: new Set<string>(),
     metrics: metrics.deploy,
+    ...(env.WORKLOAD_SECRETS_KEY ? { workloadSecretsKey: env.WORKLOAD_SECRETS_KEY } : {}),
     agents,
     publish,
     logger,

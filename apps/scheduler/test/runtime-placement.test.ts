@@ -1,3 +1,4 @@
+import { generateDeviceKey } from "@gpumesh/agent-protocol";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
 import { createDb, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { pino } from "pino";
@@ -49,6 +50,8 @@ describe("deploying a cluster with a workload", () => {
     const images = market.filter((d) => d.gpuCount === size).slice(0, 2).map((d) => d.id);
     await db.device.updateMany({ where: { id: { in: market.map((d) => d.id) } }, data: { runsImages: false } });
     await db.device.updateMany({ where: { id: { in: images } }, data: { runsImages: true } });
+    // Their agents' keys: the workload's env values are sealed to them (a device that runs anything has one).
+    for (const id of images) await db.device.update({ where: { id }, data: { agentPublicKey: generateDeviceKey().publicKey } });
     const processRuntime = new Set(market.map((d) => d.id).filter((id) => !images.includes(id)));
     expect(processRuntime.size).toBeGreaterThan(0);
 
@@ -63,6 +66,8 @@ describe("deploying a cluster with a workload", () => {
       expect(allocations.every((a) => a.status === "ACTIVE" && a.acknowledgedAt !== null)).toBe(true);
       expect(await timeline(db, cluster.id)).toEqual(["PAID->MATCHING", "MATCHING->DEPLOYING", "DEPLOYING->RUNNING"]);
       expect(agents.assigned.every((a) => a.workload?.image === workload.image)).toBe(true);
+      // A row from before sealing at rest (env in clear) deploys as before, its env sealed to each device on the way out.
+      expect(agents.assigned.every((a) => a.workload?.sealedEnv !== undefined && !("env" in a.workload))).toBe(true);
     } finally {
       await scheduler.stop();
     }

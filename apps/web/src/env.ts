@@ -1,10 +1,10 @@
-import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { EnvError, envFields, parseEnv, secretKeyFromEnv } from "@gpumesh/core";
 import { z } from "zod";
 
 /** The web app's configuration, validated once at start (see .env.example). */
 function load() {
   try {
-    return parseEnv(
+    const env = parseEnv(
       {
         DATABASE_URL: envFields.postgresUrl,
         /** Sign-in nonces (single use, short TTL), rate limits and the scheduler's queues. */
@@ -60,10 +60,16 @@ function load() {
          * until it is ready), or `read`, a candidate read from Postgres per quote.
          */
         QUOTE_PLACEMENT: z.enum(["live", "read"]).default("live"),
+        /**
+         * The key renters' env values are sealed with in `cluster.workload` (32 bytes, base64; the
+         * scheduler's same setting opens them). Required in production; read below, never echoed.
+         */
+        WORKLOAD_SECRETS_KEY: z.string().optional(),
         NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
       },
       process.env,
     );
+    return { ...env, WORKLOAD_SECRETS_KEY: secretKeyFromEnv("WORKLOAD_SECRETS_KEY", env.WORKLOAD_SECRETS_KEY, env.NODE_ENV === "production" && "in production") };
   } catch (error) {
     if (error instanceof EnvError) {
       console.error(`[web] invalid configuration: ${error.message}`);

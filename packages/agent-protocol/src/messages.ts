@@ -1,5 +1,6 @@
 import { GemmChallenge, GemmCommitment, GemmOpening, GemmRowRequest, Workload } from "@gpumesh/core";
 import { z } from "zod";
+import { SealedEnv } from "./sealed-env.ts";
 
 /**
  * The agent ↔ gateway wire format: JSON text frames over one WebSocket per device. The gateway opens
@@ -40,6 +41,18 @@ export const RayAddress = z
 export const RayRole = z.discriminatedUnion("role", [z.object({ role: z.literal("head") }), z.object({ role: z.literal("worker"), headAllocationId: Uuid })]);
 export type RayRole = z.infer<typeof RayRole>;
 
+/**
+ * A workload as it travels to the agent: the renter's core Workload with its env values replaced by
+ * `sealedEnv`, sealed to the target device's key for this one allocation (sealed-env.ts). Strict: a
+ * plaintext `env` is refused here, so none can enter an outbox or cross a gateway; an agent from before
+ * sealing refuses the whole frame (strict core Workload) and the scheduler replaces it after the ack
+ * deadline, rather than that agent running the workload without its env.
+ */
+export const AssignedWorkload = Workload.omit({ env: true })
+  .extend({ sealedEnv: SealedEnv.optional() })
+  .strict();
+export type AssignedWorkload = z.infer<typeof AssignedWorkload>;
+
 export const AgentAssignment = z.object({
   /** The allocation id doubles as the assignment id: agents dedupe on it, so re-sending is safe. */
   allocationId: Uuid,
@@ -49,12 +62,14 @@ export const AgentAssignment = z.object({
   gpuCount: z.number().int().min(0).max(1_024),
   startsAt: Iso,
   endsAt: Iso,
-  /** The renter's image, command, env, ports and SSH key; absent: the agent's default for the type. */
-  workload: Workload.optional(),
+  /** The renter's image, command, sealed env, ports and SSH key; absent: the agent's default for the type. */
+  workload: AssignedWorkload.optional(),
   /** RAY clusters: this node's role. Absent for other types (and ignored by agents from before it). */
   ray: RayRole.optional(),
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
+/** An assignment as the agent's runtime runs it: its sealed env opened back into `workload.env` (openAssignment). */
+export type OpenedAssignment = Omit<AgentAssignment, "workload"> & { workload?: Workload };
 
 /**
  * `ray-head` is internal: the `host:port` of a Ray head's GCS that its workers join. The gateway accepts

@@ -32,3 +32,19 @@ export const envFields = {
   positiveInt: z.coerce.number().int().positive("must be a positive integer"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 };
+
+/**
+ * A 32-byte secret key given as base64 (`openssl rand -base64 32`), such as WORKLOAD_SECRETS_KEY. Checked
+ * here rather than in a zod shape so that the error line never echoes the value. Unset: undefined, or
+ * an EnvError where `required` says why it may not be.
+ */
+export function secretKeyFromEnv(variable: string, value: string | undefined, required: string | false): Uint8Array | undefined {
+  if (value === undefined || value === "") {
+    if (required) throw new EnvError(variable, `is required ${required} (32 random bytes in base64: openssl rand -base64 32)`);
+    return undefined;
+  }
+  const bytes = Buffer.from(value, "base64");
+  // Buffer.from skips what is not base64: re-encoding tells a real 32-byte key from anything else.
+  if (bytes.length !== 32 || bytes.toString("base64") !== value.trim()) throw new EnvError(variable, "must be 32 bytes in base64 (openssl rand -base64 32); the value is not shown");
+  return new Uint8Array(bytes);
+}

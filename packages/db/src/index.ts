@@ -17,6 +17,7 @@ export * from "./reconciliation.ts";
 export * from "./placement.ts";
 export * from "./live-placement.ts";
 export * from "./quotes.ts";
+export * from "./workload-secrets.ts";
 export * from "./devices.ts";
 export * from "./ray-roles.ts";
 export * from "./directory.ts";

@@ -1,5 +1,6 @@
 import { ClusterRequest, gpuModel, naivePlace, type DeviceState, type PlacementFailure, type PlacementResult } from "@gpumesh/core";
 import type { Db } from "./client.ts";
+import { storedWorkloadWithoutEnv } from "./workload-secrets.ts";
 import { Prisma, type Cluster } from "./generated/prisma/client.ts";
 
 /**
@@ -160,7 +161,8 @@ export function placementRequest(query: PlacementQuery): { ok: true; request: Cl
     ...(c.maxPricePerGpuHour !== null ? { maxPricePerGpuHour: c.maxPricePerGpuHour } : {}),
     // The matcher keeps a cluster with a workload to devices that run images (checked again here: a
     // stored workload that no longer validates is reported, as sending it to an agent would fail).
-    ...(c.workload !== null && c.workload !== undefined ? { workload: c.workload } : {}),
+    // Its env values are not needed to place it (and are sealed at rest: workload-secrets.ts).
+    ...(c.workload !== null && c.workload !== undefined ? { workload: storedWorkloadWithoutEnv(c.workload) ?? c.workload } : {}),
   });
   if (!parsed.success) return { ok: false, reason: `cluster request is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
   return { ok: true, request: parsed.data };

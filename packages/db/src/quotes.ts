@@ -29,6 +29,7 @@ import { publishSafely, transitionSql, type PublishClusterEvent, type Transition
 import { Prisma } from "./generated/prisma/client.ts";
 import type { HeldPlacement, LivePlacement } from "./live-placement.ts";
 import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, runtimeFilter, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
+import { sealWorkloadAtRest, type StoredWorkload } from "./workload-secrets.ts";
 import { depositJournalCall, failAndRefundSql, RESERVATION_LOCK_SPACE, type UnavailableReason } from "./reservations.ts";
 
 /**
@@ -97,6 +98,11 @@ export interface CreateHeldQuoteInput {
    * hold statement stays the guard. Without it (or while it loads) candidates are read from Postgres.
    */
   placement?: LivePlacement;
+  /**
+   * The server's WORKLOAD_SECRETS_KEY (32 bytes): the workload's env values are stored sealed with it
+   * (workload-secrets.ts). Without it a request with env values is refused before anything is held.
+   */
+  workloadSecretsKey?: Uint8Array;
 }
 
 export interface QuotedDevice {
@@ -181,6 +187,8 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
   const expiresAt = new Date(now.getTime() + ttlMs);
   const window = { startsAt: now, endsAt: new Date(now.getTime() + request.durationHours * 3_600_000 + ttlMs) };
   const clusterId = randomUUID();
+  // Sealed first: a server without its key refuses before holding anything.
+  const storedWorkload = request.workload ? sealWorkloadAtRest(request.workload, clusterId, input.workloadSecretsKey) : null;
   const query: PlacementQuery = {
     cluster: {
       id: clusterId, name: request.name, type: request.type, gpuModelIds: request.gpuModelIds, minVramGb: request.minVramGb, regions: request.regions,
@@ -232,7 +240,7 @@ export async function createHeldQuote(db: Db, input: CreateHeldQuoteInput): Prom
           return infeasible(db, request, window, minScore, "price", message);
         }
       }
-      const outcome = await holdQuote(db, { clusterId, accountId: input.accountId, request, now, expiresAt, window, maxHeld, priced });
+      const outcome = await holdQuote(db, { clusterId, accountId: input.accountId, request, storedWorkload, now, expiresAt, window, maxHeld, priced });
       if (outcome.outcome === "held") {
         live?.markTaken(priced.devices.map((d) => d.deviceId));
         return {
@@ -315,14 +323,14 @@ function withoutWorkload(request: ClusterRequest): Omit<ClusterRequest, "workloa
 
 async function holdQuote(
   db: Db,
-  args: { clusterId: string; accountId: string; request: ClusterRequest; now: Date; expiresAt: Date; window: { startsAt: Date; endsAt: Date }; maxHeld: number; priced: Priced },
+  args: { clusterId: string; accountId: string; request: ClusterRequest; storedWorkload: StoredWorkload | null; now: Date; expiresAt: Date; window: { startsAt: Date; endsAt: Date }; maxHeld: number; priced: Priced },
 ): Promise<HoldOutcome> {
   const { request, priced } = args;
   // Device-id order, as every reservation inserts: gangs sharing devices wait in the same order.
   const devices = [...priced.devices].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   const gpus = devices.reduce((n, d) => n + d.gpuCount, 0);
   const reason = `quote held: ${devices.length} device(s), ${gpus} GPU(s) at ${priced.breakdown.pricePerGpuHour} per GPU-hour until ${args.expiresAt.toISOString()}`;
-  // The workload goes to its own column (read by the deploy job only), not into the quote shown to people.
+  // The workload goes to its own column (env values sealed; read by the deploy job), not into the quote shown to people.
   const stored = toJson({ version: 1, request: withoutWorkload(request), devices: priced.devices, markets: priced.markets, breakdown: priced.breakdown });
   const [row] = await db.$queryRaw<{ outcome: "held" | "too-many" | "unavailable"; held_quotes: number; unavailable_ids: string[] | null; unavailable_reasons: UnavailableReason[] | null }[]>`
     select outcome, held_quotes, unavailable_ids, unavailable_reasons
@@ -338,7 +346,7 @@ async function holdQuote(
                               ${devices.map(() => priced.breakdown.pricePerGpuHour.toString())}::text[]::bigint[], ${RESERVATION_LOCK_SPACE}::int)`;
   if (!row) throw new Error("gpumesh_hold_quote returned no row");
   // Before anyone can pay for it: the quote id reaches the renter only when this returns.
-  if (row.outcome === "held" && request.workload) await db.$executeRaw`update cluster set workload = ${JSON.stringify(request.workload)}::jsonb where id = ${args.clusterId}::uuid`;
+  if (row.outcome === "held" && args.storedWorkload) await db.$executeRaw`update cluster set workload = ${JSON.stringify(args.storedWorkload)}::jsonb where id = ${args.clusterId}::uuid`;
   if (row.outcome === "unavailable") {
     const ids = row.unavailable_ids ?? [];
     return { outcome: "unavailable", unavailable: ids, reasons: Object.fromEntries(ids.map((id, i) => [id, row.unavailable_reasons?.[i] ?? "unknown"])) };

@@ -1,8 +1,10 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { freeFor, type ClusterRequestInput, type SegmentFilter } from "@gpumesh/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  availability, createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
+  availability, createDb, createHeldQuote, DeviceUnavailableError, loadCandidates, markAgentOnline, openStoredWorkload, placeCluster, releaseHeldQuote, reserveGang, startMatchingWithHolds,
+  sealWorkloadAtRest, storedWorkloadView, WorkloadSecretsError,
   type Db, type HeldQuote, type HeldQuoteResult, type PlacementQuery,
 } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
@@ -146,6 +148,34 @@ describe("quotes", () => {
     expect(freeFor(west!.segments, { ...filter, needsImages: true })).toEqual({ freeGpus: 0, pricePerGpuHour: null });
   });
 
+  it("stores env values sealed with the server key: the row shows names, the scheduler's read opens values, placement still sees the image", async () => {
+    const key = randomBytes(32);
+    const secret = "wandb-0123456789-do-not-store";
+    const request = h100(8, ["us-east"], { workload: { ...workload, env: { WANDB_API_KEY: secret, MODE: "train" } } });
+    const quote = expectHeld(await createHeldQuote(db, { accountId: renterId, request, now, rates, workloadSecretsKey: key }));
+    expect(quote.devices.map((d) => d.deviceId)).toEqual([ids["docker-use"]]);
+    const [row] = await db.$queryRaw<{ text: string }[]>`select row_to_json(c)::text as text from cluster c where id = ${quote.clusterId}::uuid`;
+    expect(row!.text).not.toContain(secret);
+    expect(row!.text).not.toContain("train\"");
+    const stored = (await db.cluster.findUniqueOrThrow({ where: { id: quote.clusterId } })).workload;
+    expect(storedWorkloadView(stored)).toEqual({ image: workload.image, command: null, envNames: ["MODE", "WANDB_API_KEY"], ports: [8888], sshPublicKey: null });
+    expect(openStoredWorkload(stored, quote.clusterId, key)).toEqual({ ...workload, env: { WANDB_API_KEY: secret, MODE: "train" } });
+    // Another key, no key, or the sealed env presented as another cluster's: nothing opens.
+    expect(() => openStoredWorkload(stored, quote.clusterId, randomBytes(32))).toThrow(WorkloadSecretsError);
+    expect(() => openStoredWorkload(stored, quote.clusterId, undefined)).toThrow(/WORKLOAD_SECRETS_KEY is not set/);
+    expect(() => openStoredWorkload(stored, randomUUID(), key)).toThrow(WorkloadSecretsError);
+    // A row from before sealing (values in clear) still reads, with or without the key.
+    const legacy = { ...workload, env: { TOKEN: "old" } };
+    expect(openStoredWorkload(legacy, quote.clusterId, undefined)).toEqual(legacy);
+    expect(storedWorkloadView(legacy)?.envNames).toEqual(["TOKEN"]);
+  });
+
+  it("without the server key a request with env values is refused before anything is held", async () => {
+    const request = h100(8, ["us-east"], { workload: { ...workload, env: { WANDB_API_KEY: "x" } } });
+    await expect(createHeldQuote(db, { accountId: renterId, request, now, rates })).rejects.toThrow(WorkloadSecretsError);
+    expect(await db.cluster.count({ where: { status: "REQUESTED" } })).toBe(0);
+  });
+
   it("a market with no such model at all is still a region or model failure, not the runtime", async () => {
     const result = await createHeldQuote(db, { accountId: renterId, request: h100(8, ["ap-south"], { workload }), now, rates });
     expect(result).toMatchObject({ ok: false, constraint: "region", otherModels: [{ gpuModelId: "rtx-4090", region: "ap-south", freeGpus: 1 }] });
@@ -176,6 +206,10 @@ describe("the deploy step's candidate read", () => {
   it("places a cluster with a workload on a device that runs images, and says why when none does", async () => {
     const placed = await placeCluster(db, query(["us-east"], { workload }));
     expect(placed).toMatchObject({ ok: true, devices: [{ deviceId: ids["docker-use"] }] });
+    // As stored with its env sealed at rest: placed the same way (values are not needed to place it).
+    const sealed = JSON.parse(JSON.stringify(sealWorkloadAtRest({ ...workload, env: { TOKEN: "t" } }, "00000000-0000-4000-8000-000000000001", randomBytes(32)))) as unknown;
+    expect(await placeCluster(db, query(["us-east"], { workload: sealed }))).toMatchObject({ ok: true, devices: [{ deviceId: ids["docker-use"] }] });
+    expect(await placeCluster(db, query(["us-west"], { workload: sealed }))).toMatchObject({ ok: false, reason: "no free H100 80GB GPUs in us-west on devices that run container images" });
     const refused = await placeCluster(db, query(["us-west"], { workload }));
     expect(refused).toMatchObject({ ok: false, reason: "no free H100 80GB GPUs in us-west on devices that run container images" });
     expect(await placeCluster(db, query(["us-west"], { workload: null }))).toMatchObject({ ok: true, devices: [{ deviceId: ids["proc-usw"] }] });

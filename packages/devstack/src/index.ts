@@ -4,3 +4,4 @@ export { childProcesses, isRunning, processIdentity, ServiceRegistry, stopProces
 export { startWatchdog } from "./watchdog.ts";
 export { startRedis, type RunningRedis } from "./redis.ts";
 export { TEST_ENV, createTestDatabase, startTestServices, testRedis, type TestDatabase, type TestServices } from "./test-services.ts";
+export { DEV_WORKLOAD_SECRETS_KEY } from "./dev-secrets.ts";

@@ -1,7 +1,7 @@
 import net from "node:net";
 import os from "node:os";
 import { PassThrough, type Readable } from "node:stream";
-import { RAY_DASHBOARD_PORT, RAY_GCS_PORT, type AgentAssignment } from "@gpumesh/agent-protocol";
+import { RAY_DASHBOARD_PORT, RAY_GCS_PORT, type OpenedAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
 import { rayEnv, type Runtime, type RunningWorkload, type StartOptions } from "./runtime.ts";
 
@@ -32,7 +32,7 @@ export interface DockerRuntimeOptions {
   /** This device: its id labels every container, and bounds everything the runtime may touch. */
   deviceId: string;
   /** Which (local) image runs a lease without a renter's workload. These are never pulled. */
-  image: (assignment: AgentAssignment) => string;
+  image: (assignment: OpenedAssignment) => string;
   /**
    * A renter's image missing here: `missing` pulls it (default), `never` refuses the lease (a machine
    * that must only run what its owner loaded).
@@ -85,14 +85,14 @@ export function isRayImage(image: string): boolean {
 export const containerPort = (image: string) => (isRayImage(image) ? RAY_DASHBOARD_PORT : WORKLOAD_PORT);
 
 /** The image a lease runs: the renter's, else this agent's default for the cluster type. */
-export const leaseImage = (assignment: AgentAssignment, fallback: (assignment: AgentAssignment) => string) => assignment.workload?.image ?? fallback(assignment);
+export const leaseImage = (assignment: OpenedAssignment, fallback: (assignment: OpenedAssignment) => string) => assignment.workload?.image ?? fallback(assignment);
 
 /**
  * The ports a lease serves on, the first as PORT: the renter's, else the image's. A Ray head started by
  * this runtime serves its dashboard; a Ray worker serves nothing of its own (it is ready once Ray says
  * it started, RAY_STARTED) unless the renter declared ports.
  */
-export function leasePorts(assignment: AgentAssignment, image: string): number[] {
+export function leasePorts(assignment: OpenedAssignment, image: string): number[] {
   if (assignment.workload?.ports?.length) return assignment.workload.ports;
   if (assignment.ray?.role === "worker") return [];
   if (assignment.ray?.role === "head" && !assignment.workload?.command) return [RAY_DASHBOARD_PORT];
@@ -100,7 +100,7 @@ export function leasePorts(assignment: AgentAssignment, image: string): number[]
 }
 
 /** Everything published: the lease's ports and, for a Ray head, its GCS port, where its workers join. */
-export function publishedPorts(assignment: AgentAssignment, image: string): number[] {
+export function publishedPorts(assignment: OpenedAssignment, image: string): number[] {
   const ports = leasePorts(assignment, image);
   return assignment.ray?.role === "head" && !ports.includes(RAY_GCS_PORT) ? [...ports, RAY_GCS_PORT] : ports;
 }
@@ -112,7 +112,7 @@ export function publishedPorts(assignment: AgentAssignment, image: string): numb
  * machine gives containers no GPU) and stay in the foreground (`--block`): the container lives as long
  * as Ray does.
  */
-export function rayCommand(assignment: AgentAssignment, options: { gpus: boolean; rayHeadAddress?: string }): string[] | undefined {
+export function rayCommand(assignment: OpenedAssignment, options: { gpus: boolean; rayHeadAddress?: string }): string[] | undefined {
   const gpus = `--num-gpus=${options.gpus ? assignment.gpuCount : 0}`;
   if (assignment.ray?.role === "head") return ["ray", "start", "--head", `--port=${RAY_GCS_PORT}`, "--dashboard-host=0.0.0.0", gpus, "--block"];
   if (assignment.ray?.role === "worker") {
@@ -123,7 +123,7 @@ export function rayCommand(assignment: AgentAssignment, options: { gpus: boolean
 }
 
 /** The renter's env (never PORT or GPUMESH_*: core Workload refuses them) and SSH key, as KEY=value. */
-export function workloadEnv(assignment: AgentAssignment): string[] {
+export function workloadEnv(assignment: OpenedAssignment): string[] {
   const workload = assignment.workload;
   if (!workload) return [];
   return [...Object.entries(workload.env ?? {}).map(([name, value]) => `${name}=${value}`), ...(workload.sshPublicKey ? [`SSH_PUBLIC_KEY=${workload.sshPublicKey}`] : [])];
@@ -137,7 +137,7 @@ export function workloadEnv(assignment: AgentAssignment): string[] {
  * (rayCommand), else the supplier's, else the image's.
  */
 export function containerSpec(
-  assignment: AgentAssignment,
+  assignment: OpenedAssignment,
   options: { deviceId: string; image: string; command?: string[]; gpus: boolean; stopTimeoutS?: number; shmBytes?: number } & StartOptions,
 ): Docker.ContainerCreateOptions {
   const ports = publishedPorts(assignment, options.image).map((port) => `${port}/tcp`);
@@ -274,7 +274,7 @@ export class DockerRuntime implements Runtime {
     this.docker = new Docker({ socketPath: options.socketPath ?? dockerSocketPath() });
   }
 
-  async start(assignment: AgentAssignment, startOptions: StartOptions = {}): Promise<RunningWorkload> {
+  async start(assignment: OpenedAssignment, startOptions: StartOptions = {}): Promise<RunningWorkload> {
     const { allocationId } = assignment;
     const known = this.tracked.get(allocationId);
     if (known) return { endpoints: known.endpoints };

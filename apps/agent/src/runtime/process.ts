@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { RAY_GCS_PORT, type AgentAssignment } from "@gpumesh/agent-protocol";
+import { RAY_GCS_PORT, type OpenedAssignment } from "@gpumesh/agent-protocol";
 import { rayEnv, type Runtime, type RunningWorkload, type StartOptions } from "./runtime.ts";
 
 /**
@@ -62,7 +62,7 @@ export class ProcessRuntime implements Runtime {
     private readonly options: { command?: string[]; advertiseHost?: string; graceMs?: number; startTimeoutMs?: number } = {},
   ) {}
 
-  async start(assignment: AgentAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
+  async start(assignment: OpenedAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
     if (this.children.has(assignment.allocationId)) return { endpoints: [] };
     // Processes run on the host itself, unisolated: only the supplier's own command ever runs here,
     // never a renter's. A lease that brings its own workload is refused (with a reason the renter

@@ -1,4 +1,4 @@
-import { RAY_DASHBOARD_PORT, RAY_GCS_PORT, type AgentAssignment, type ENDPOINT_KINDS } from "@gpumesh/agent-protocol";
+import { RAY_DASHBOARD_PORT, RAY_GCS_PORT, type OpenedAssignment, type ENDPOINT_KINDS } from "@gpumesh/agent-protocol";
 
 export interface RunningWorkload {
   endpoints: { kind: (typeof ENDPOINT_KINDS)[number]; url: string }[];
@@ -14,7 +14,7 @@ export interface StartOptions {
  * and for a worker GPUMESH_RAY_HEAD_ADDRESS, so a renter's or supplier's command can run
  * `ray start --address=$GPUMESH_RAY_HEAD_ADDRESS` itself.
  */
-export function rayEnv(assignment: AgentAssignment, options: StartOptions = {}): Record<string, string> {
+export function rayEnv(assignment: OpenedAssignment, options: StartOptions = {}): Record<string, string> {
   if (!assignment.ray) return {};
   return { GPUMESH_RAY_ROLE: assignment.ray.role, ...(assignment.ray.role === "worker" && options.rayHeadAddress ? { GPUMESH_RAY_HEAD_ADDRESS: options.rayHeadAddress } : {}) };
 }
@@ -36,7 +36,7 @@ export interface Runtime {
    * head reports a `ray-head` endpoint (the `host:port` its workers join); a Ray worker is started only
    * with its head's address.
    */
-  start(assignment: AgentAssignment, options?: StartOptions): Promise<RunningWorkload>;
+  start(assignment: OpenedAssignment, options?: StartOptions): Promise<RunningWorkload>;
   /** Stops it (idempotent); resolves when it is gone. */
   stop(allocationId: string): Promise<void>;
   running(): string[];
@@ -57,7 +57,7 @@ export class SimulatedRuntime implements Runtime {
   /** Ray workers running now, with the head address they were started with. */
   readonly joined = new Map<string, string>();
   constructor(private readonly host = "simulated.gpumesh.invalid") {}
-  async start(assignment: AgentAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
+  async start(assignment: OpenedAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
     this.active.add(assignment.allocationId);
     if (assignment.ray?.role === "worker" && options.rayHeadAddress) this.joined.set(assignment.allocationId, options.rayHeadAddress);
     if (assignment.ray?.role !== "head") return { endpoints: [] };

@@ -1,7 +1,9 @@
-import { UnexpectedClusterStatusError, Workload, type ClusterStatus } from "@gpumesh/core";
+import { sealWorkload } from "@gpumesh/agent-protocol";
+import { UnexpectedClusterStatusError, type ClusterStatus } from "@gpumesh/core";
 import {
   failAndRefundSql,
   loadPlacement,
+  openStoredWorkload,
   type DeviceUnavailableError,
   type LivePlacement,
   type PlacedDevice,
@@ -75,6 +77,11 @@ export interface DeployDeps {
    * reads them, as without one.
    */
   placement?: LivePlacement;
+  /**
+   * WORKLOAD_SECRETS_KEY: opens the env values a quote stored sealed (packages/db workload-secrets.ts),
+   * to seal them again to each device. Rows from before sealing need none.
+   */
+  workloadSecretsKey?: Uint8Array;
   /** Counts reservations (metrics.ts): a gang reserved, a reservation race lost. */
   metrics?: { gangReserved(devices: number, replacement: boolean): void; reservationRaceLost(): void };
 }
@@ -436,8 +443,19 @@ async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: {
   // Agents dedupe by allocation id, so a resumed worker can resend without knowing whether the first
   // send happened. A RAY cluster's roles are fixed before the first send and read back on every resend.
   const ray = cluster.type === "RAY" ? await rayRoles(deps.db, cluster.id) : undefined;
+  // Checked when the quote was made (core Workload); parsed again so a bad row fails loudly here. Its env
+  // values are opened here only to be sealed to each device's agent key: outboxes and gateways see ciphertext.
+  const workload = cluster.workload ? openStoredWorkload(cluster.workload, cluster.id, deps.workloadSecretsKey) : undefined;
+  const agentKeys = workload?.env && Object.keys(workload.env).length > 0 ? await devicePublicKeys(deps.db, pending.map((a) => a.deviceId)) : undefined;
   for (const allocation of pending) {
     const role = ray?.roles.get(allocation.id);
+    const agentKey = agentKeys?.get(allocation.deviceId);
+    if (agentKeys && !agentKey) {
+      // No key, no agent: a device without one cannot connect, so nothing could ack. Its deadline replaces it.
+      deps.logger.warn({ cluster: cluster.id, allocation: allocation.id, device: allocation.deviceId }, "device has no agent key to seal the workload's env to: not assigned");
+      await deps.schedule.ackDeadline(cluster.id, allocation.id, new Date(allocation.startsAt.getTime() + deps.config.ackTimeoutMs));
+      continue;
+    }
     await deps.agents.assign(allocation.deviceId, {
       allocationId: allocation.id,
       clusterId: cluster.id,
@@ -446,12 +464,17 @@ async function sendAssignments(deps: DeployDeps, cluster: ClusterRow, pending: {
       gpuCount: allocation.gpuCount,
       startsAt: allocation.startsAt.toISOString(),
       endsAt: allocation.endsAt.toISOString(),
-      // Checked when the quote was made (core Workload); parsed again so a bad row fails loudly here.
-      ...(cluster.workload ? { workload: Workload.parse(cluster.workload) } : {}),
+      ...(workload ? { workload: sealWorkload(workload, agentKey, { deviceId: allocation.deviceId, allocationId: allocation.id }) } : {}),
       ...(role === "HEAD" ? { ray: { role: "head" as const } } : role === "WORKER" && ray?.headAllocationId ? { ray: { role: "worker" as const, headAllocationId: ray.headAllocationId } } : {}),
     });
     await deps.schedule.ackDeadline(cluster.id, allocation.id, new Date(allocation.startsAt.getTime() + deps.config.ackTimeoutMs));
   }
+}
+
+/** The agent keys (base58 ed25519) of these devices, where they have one. */
+async function devicePublicKeys(db: Db, deviceIds: string[]): Promise<Map<string, string>> {
+  const rows = await db.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, agentPublicKey: true } });
+  return new Map(rows.flatMap((row) => (row.agentPublicKey ? [[row.id, row.agentPublicKey] as const] : [])));
 }
 
 /** Releases unacknowledged allocations past their deadline; true when it released any. */

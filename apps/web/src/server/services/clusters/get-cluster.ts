@@ -1,6 +1,6 @@
 import "server-only";
-import { Workload, workloadView, type WorkloadView } from "@gpumesh/core";
-import { floorSecond, leaseEnd, type ClusterStatus, type PaymentKind, type PaymentToken } from "@gpumesh/db";
+import type { WorkloadView } from "@gpumesh/core";
+import { floorSecond, leaseEnd, storedWorkloadView, type ClusterStatus, type PaymentKind, type PaymentToken } from "@gpumesh/db";
 import { notFound } from "../../api/errors.ts";
 import { env } from "../../../env.ts";
 import { db } from "../../db.ts";
@@ -162,6 +162,6 @@ export async function getCluster(accountId: string, clusterId: string, now = new
     usage: [...usage.values()],
     settled: cluster.usage.reduce((sum, row) => sum + row.amount, 0n),
     // What may be shown again: the image, command, ports, key, and env names only (never values).
-    workload: cluster.workload ? workloadView(Workload.parse(cluster.workload)) : null,
+    workload: storedWorkloadView(cluster.workload),
   };
 }

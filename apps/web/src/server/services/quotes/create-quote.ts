@@ -3,6 +3,7 @@ import type { ClusterRequestInput } from "@gpumesh/core";
 import { createHeldQuote, getQuote, QuoteContendedError, type HeldQuote, type QuoteView } from "@gpumesh/db";
 import { ApiError, notFound } from "../../api/errors.ts";
 import type { Session } from "../../auth/session.ts";
+import { env } from "../../../env.ts";
 import { chain } from "../../chain.ts";
 import { db } from "../../db.ts";
 import { quotePlacement } from "../../placement.ts";
@@ -18,7 +19,11 @@ export async function createQuote(session: Session, request: ClusterRequestInput
   let result;
   try {
     const placement = quotePlacement();
-    result = await createHeldQuote(db, { accountId: session.accountId, request, now, rates: { feeBps: config.feeBps, burnBps: config.burnBps }, ...(placement ? { placement } : {}) });
+    result = await createHeldQuote(db, {
+      accountId: session.accountId, request, now, rates: { feeBps: config.feeBps, burnBps: config.burnBps }, ...(placement ? { placement } : {}),
+      // Env values are stored sealed with the server key; only the scheduler opens them.
+      ...(env.WORKLOAD_SECRETS_KEY ? { workloadSecretsKey: env.WORKLOAD_SECRETS_KEY } : {}),
+    });
   } catch (error) {
     if (error instanceof QuoteContendedError) throw new ApiError("CONFLICT", "another quote of yours is being prepared; try again in a moment");
     throw error;
