@@ -1,6 +1,6 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
 import { createDb, LivePlacement, leasesToReconcile, listReconciliations, recordEndRequest, runExplorerRollup, type Db } from "@gpumesh/db";
-import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES } from "@gpumesh/queue";
+import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES, REQUEST_JOB_OPTIONS } from "@gpumesh/queue";
 import { Queue, Worker, type ConnectionOptions, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
@@ -20,6 +20,7 @@ import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
+import { stakeOrder } from "./jobs/stake-order.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -383,6 +384,23 @@ export async function startScheduler(
       )
     : null;
 
+  // Requests the web waits on (the stake order, which needs the settlement authority's key): answered
+  // only with a chain; without one the web's request times out and it says the chain is unavailable.
+  const requests = new Queue(QUEUES.requests, { ...base, defaultJobOptions: REQUEST_JOB_OPTIONS });
+  const requestsWorker = chainContext
+    ? new Worker(
+        QUEUES.requests,
+        async (raw) => {
+          const job = parseJob(QUEUES.requests, raw.name, raw.data);
+          switch (job.name) {
+            case "stake-order":
+              return stakeOrder({ db, chain: chainContext }, job.data);
+          }
+        },
+        { ...workerOptions, concurrency: 4 },
+      )
+    : null;
+
   const explorerWorker = new Worker(
     QUEUES.explorer,
     async (job) => {
@@ -393,7 +411,7 @@ export async function startScheduler(
     { ...workerOptions, concurrency: 1 },
   );
 
-  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, explorerWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : [])];
+  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, explorerWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : []), ...(requestsWorker ? [requestsWorker] : [])];
   for (const worker of workers) {
     // Failed jobs stay in Redis (removeOnFail keeps them for 30 days) for inspection in the dashboard.
     worker.on("failed", (job, error) => logger.error({ queue: worker.name, job: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
@@ -412,7 +430,7 @@ export async function startScheduler(
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), agents.close(), db.$disconnect(), placement?.close()]);
+      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), requests.close(), agents.close(), db.$disconnect(), placement?.close()]);
       publisher.disconnect();
       throw error;
     }

@@ -19,6 +19,8 @@ export const QUEUES = {
   rewards: "rewards",
   /** The explorer's rollups: one snapshot of the network per tick. */
   explorer: "explorer",
+  /** Requests the web waits on, answered by the scheduler (requests.ts): the stake order. */
+  requests: "requests",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
