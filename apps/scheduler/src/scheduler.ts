@@ -21,6 +21,7 @@ import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
 import { stakeOrder } from "./jobs/stake-order.ts";
+import { slashForChallenge } from "./jobs/slash.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -188,6 +189,8 @@ export async function startScheduler(
       async expire(challenges) {
         await enqueueManyOnce(verify, challenges.map((c) => jobs.verifyExpire(c.id, c.deadlineAt)));
       },
+      // Slashing needs the chain (the settlement authority burns from the stake's vault).
+      ...(chainContext ? { slash: async (challengeId: string) => void (await enqueueJob(settle, jobs.slash(challengeId))) } : {}),
     },
   };
   // Challenge answers, like deploy acks, become durable jobs on arrival (stamped with that time).
@@ -333,6 +336,9 @@ export async function startScheduler(
           const outcome = await chain.syncLease(job.data.clusterId);
           return { sent: outcome.signatures.length, finished: outcome.finished, ...(outcome.problem ? { problem: outcome.problem } : {}) };
         }
+        case "slash":
+          if (!chainContext) return null;
+          return slashForChallenge({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS }, job.data.challengeId);
       }
     },
     { ...workerOptions, concurrency: 4 },
@@ -423,7 +429,7 @@ export async function startScheduler(
   if (env.ADMIN_PORT > 0 || options.adminPort !== undefined) {
     try {
       admin = await startAdminServer({
-        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], logger,
+        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer, requests], logger,
         reconciliation: (onlyMismatches) => listReconciliations(db, onlyMismatches),
         metrics: () => metrics.scrape(),
       });

@@ -82,6 +82,8 @@ export const payloads = {
     reconcile: ClusterPayload,
     cancel: ClusterPayload,
     "lease-sync": ClusterPayload,
+    /** Proven cheating (a failed challenge with wrong-result or proof-invalid evidence): slash_stake once. */
+    slash: ChallengePayload,
   },
   verify: {
     sweep: Sweep,
