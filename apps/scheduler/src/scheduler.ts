@@ -25,7 +25,7 @@ import { slashForChallenge } from "./jobs/slash.ts";
 
 export interface RunningScheduler {
   db: Db;
-  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue; explorer: Queue };
+  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue; explorer: Queue; requests: Queue };
   agents: AgentChannel;
   chain: ChainSettlement;
   /** The chain the settle, rewards and index steps use; null when SOLANA_RPC_URL is unset. */
@@ -121,6 +121,8 @@ export async function startScheduler(
   const rewards = new Queue(QUEUES.rewards, chainQueueOptions);
   // The explorer's snapshots: one rollup per tick; a failed tick is simply taken again at the next one.
   const explorer = new Queue(QUEUES.explorer, queueOptions);
+  // Requests the web waits on and the scheduler answers (the stake order); its worker runs only with a chain.
+  const requests = new Queue(QUEUES.requests, { ...base, defaultJobOptions: REQUEST_JOB_OPTIONS });
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
   agents.onResponse((response) => enqueueJob(deploy, jobs.agentResponse(response)));
 
@@ -128,7 +130,7 @@ export async function startScheduler(
   const clock = options.now ? { now: options.now } : {};
   // Loads in the background (seconds at a million devices): deploy rounds read candidates until it is ready.
   const placement = env.PLACEMENT === "live" ? new LivePlacement({ url: env.DATABASE_URL, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, logger }).follow() : null;
-  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], ...(placement ? { placement } : {}) });
+  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer, requests], ...(placement ? { placement } : {}) });
   const deployDeps: DeployDeps = {
     db,
     ...(placement ? { placement } : {}),
@@ -392,7 +394,6 @@ export async function startScheduler(
 
   // Requests the web waits on (the stake order, which needs the settlement authority's key): answered
   // only with a chain; without one the web's request times out and it says the chain is unavailable.
-  const requests = new Queue(QUEUES.requests, { ...base, defaultJobOptions: REQUEST_JOB_OPTIONS });
   const requestsWorker = chainContext
     ? new Worker(
         QUEUES.requests,
@@ -445,7 +446,7 @@ export async function startScheduler(
 
   return {
     db,
-    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards, explorer },
+    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards, explorer, requests },
     agents,
     chain,
     chainContext,
@@ -475,7 +476,7 @@ export async function startScheduler(
           // A worker already closing cannot be forced (BullMQ returns the pending close), and the pool
           // would wait for the connections those jobs hold: the caller exits the process instead, the
           // locks stop being renewed, and another worker retries the jobs as stalled.
-          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards, explorer].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
+          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards, explorer, requests].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
           logger.warn({ graceMs: stopOptions.graceMs, active: Object.fromEntries(active.filter(([, n]) => n !== 0)) }, "shutdown grace expired: letting go of the active jobs (their locks expire and they are retried)");
           return { drained: false };
         }
