@@ -23,7 +23,7 @@
 import { allocateEpoch, epochPool, epochWindow, hourlyEmission, type DeviceContributionInput, type EpochWindow } from "@gpumesh/core";
 import { ix, sendInstructions } from "@gpumesh/chain";
 import { bootstrapLocalnet, startLocalnet, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
-import { computeRewardEpoch, createDb, insertInChunks, markRewardEpochPosted, migrate, rewardClaimFor, seedCatalogue, type Db } from "@gpumesh/db";
+import { computeRewardEpoch, createDb, insertInChunks, markRewardEpochPosted, migrate, rewardClaimFor, seedCatalogue, writeMirroredStakes, type Db } from "@gpumesh/db";
 import { freePort, startPostgres, throwawayDataDir } from "@gpumesh/devstack";
 import { sha256 } from "@noble/hashes/sha2";
 import { base58 } from "@scure/base";
@@ -83,6 +83,8 @@ export async function seedNetwork(db: Db, devices: number, perSupplier: number, 
     insert into verification_challenge (id, device_id, kind, seed, matrix_size, sampled_rows, status, issued_at, deadline_at)
     select gen_random_uuid(), id, 'CPU_GEMM', repeat('ab', 32), 128, '{}', 'FAILED', ${window.start}::timestamptz + interval '5 minutes', ${window.start}::timestamptz + interval '6 minutes'
       from device where (hashint4(hashtext(id::text) + 7) & 2147483647) % 100 < 1`;
+  // Every device staked (the rewards epoch pays staked devices only; the indexer's rows, written directly).
+  await writeMirroredStakes(db);
   await db.$executeRaw`vacuum analyze`;
   return suppliers;
 }

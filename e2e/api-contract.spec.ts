@@ -94,6 +94,12 @@ const NOT_EXERCISED: Record<string, string> = {
   submitPayoutWallet: "needs an on-chain supplier record (e2e/supply.spec.ts rotates the payout wallet)",
   "submitPayoutWallet EXPIRED": "needs an on-chain supplier record and an expired blockhash",
   "submitPayoutWallet TRANSACTION_MISMATCH": "needs an on-chain supplier record",
+  orderDeviceStake: "needs a device of the caller and MESH in its wallet: e2e/stake.spec.ts stakes one (another wallet's device, a tampered transaction, a replay)",
+  stakeDevice: "needs a device of the caller and MESH in its wallet: e2e/stake.spec.ts stakes one (another wallet's device, a tampered transaction, a replay)",
+  orderDeviceUnstake: "needs a staked device of the caller: e2e/stake.spec.ts requests the unstake",
+  unstakeDevice: "needs a staked device of the caller: e2e/stake.spec.ts requests the unstake",
+  orderStakeWithdrawal: "needs an unstaking device of the caller (e2e/stake.spec.ts); the withdrawal after the 7-day cooldown is packages/chain/test/stake.test.ts",
+  withdrawStake: "needs a device past its 7-day unstake cooldown: packages/chain/test/stake.test.ts and stake-index.test.ts withdraw on localnet",
   streamNetwork: "server-sent events: e2e/explorer.spec.ts reads the stream's first event and a live update",
   "getEmission UNAVAILABLE": "needs the RPC node down; apps/web domain-errors.test.ts maps a failed RPC call to it",
   "orderRewardClaim UNAVAILABLE": "needs the RPC node down; apps/web domain-errors.test.ts maps a failed RPC call to it",
@@ -317,7 +323,9 @@ test("every documented error is answered with its status and code", async ({ pla
   const evil = await playwright.request.newContext({ baseURL, storageState: await session.storageState(), extraHTTPHeaders: { origin: "https://evil.example", "x-forwarded-for": "198.51.100.250" } });
   // A key of its own for the per-key limit (made before the 20-live-keys refusal below).
   const burstKey = await apiClient(playwright, baseURL, { authorization: `Bearer ${(await json<{ key: string }>(await session.post("/api/v1/api-keys", { data: { name: "burst" } }), 201)).key}` });
-  const minimalBody = (op: Operation): unknown => (op.id === "orderExtension" ? { hours: 1 } : op.id === "createApiKey" ? { name: "x" } : {});
+  /** The stake submissions take only a signed transaction: a well-formed one reaches the device check (404). */
+  const signedOnly = new Set(["stakeDevice", "unstakeDevice", "withdrawStake"]);
+  const minimalBody = (op: Operation): unknown => (op.id === "orderExtension" ? { hours: 1 } : op.id === "createApiKey" ? { name: "x" } : signedOnly.has(op.id) ? { transaction: "AAAA" } : {});
 
   for (const op of operations) {
     const client = op.auth === "apiKey" ? keyed : session;

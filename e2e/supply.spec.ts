@@ -4,17 +4,26 @@ import os from "node:os";
 import path from "node:path";
 import { noSeriousA11yViolations } from "./a11y.ts";
 import { expect, test, type Page } from "@playwright/test";
-import { Keypair } from "@solana/web3.js";
+import { associatedTokenAddress } from "@gpumesh/chain";
+import { localnetAccounts } from "@gpumesh/chain/localnet";
+import { Connection, Keypair, Transaction, type PublicKey } from "@solana/web3.js";
 import { E2E_GATEWAY_URL, E2E_LOCALNET_URL } from "./playwright.config.ts";
 import { fundRenter, installTestWallet } from "./wallet/index.ts";
 
 // The supply side in a real browser and a real agent process: sign in, register a device, run the
 // join command the page printed (a real `gpumesh-agent` against `pnpm dev`'s gateway), watch the
-// device go from verifying to online through a real proof-of-work round, remove it, and see the agent
-// refused from then on. The machine's GPU is a script printing an RTX 4090 (this machine has none),
+// device go from verifying to online through a real proof-of-work round, stake its required MESH from
+// the browser (the scheduler co-signs, the test wallet signs) and request the unstake, remove it, and
+// see the agent refused from then on. The machine's GPU is a script printing an RTX 4090 (this machine has none),
 // so its proof timing is simulated too (GPUMESH_AGENT_PROOFS=simulated); the rest is real.
 
 const root = path.resolve(import.meta.dirname, "..");
+const MESH = 1_000_000n;
+
+async function meshBalance(owner: PublicKey): Promise<bigint> {
+  const info = await new Connection(E2E_LOCALNET_URL, "confirmed").getTokenAccountBalance(associatedTokenAddress(localnetAccounts().meshMint, owner), "confirmed").catch(() => null);
+  return info ? BigInt(info.value.amount) : 0n;
+}
 
 async function signIn(page: Page, key: Keypair) {
   await installTestWallet(page, key.secretKey, { rpcUrl: E2E_LOCALNET_URL });
@@ -36,8 +45,8 @@ function agent(home: string, args: string[]): { child: ChildProcess; output: () 
   return { child, output: () => output, exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
 }
 
-test("register a device, join it with the real agent, watch it verify, remove it", async ({ page }, info) => {
-  test.setTimeout(300_000);
+test("register a device, join it with the real agent, watch it verify, stake it and request the unstake, remove it", async ({ page }, info) => {
+  test.setTimeout(480_000);
   const supplier = Keypair.generate();
   await signIn(page, supplier);
   await expect(page.getByTestId("no-devices")).toBeVisible();
@@ -103,6 +112,52 @@ test("register a device, join it with the real agent, watch it verify, remove it
     await expect(page.getByTestId("staked")).toHaveText("0 MESH");
     await noSeriousA11yViolations(page);
     await page.screenshot({ path: info.outputPath("supply-device.png"), fullPage: true });
+
+    // Staking from the browser: the scheduler co-signs stake_device for the device's weight, the test
+    // wallet signs it, the server checks and submits it; the wallet pays exactly the required 167 MESH.
+    await fundRenter(E2E_LOCALNET_URL, supplier, { sol: 1, mesh: 500n * MESH });
+    const stakeApi = `/api/v1/supply/devices/${deviceId}`;
+    // Bad input is named by field; a transaction the wallet changed is refused before anything is sent.
+    const badId = await page.request.post("/api/v1/supply/devices/not-an-id/stake/transaction", { headers: { origin } });
+    expect(badId.status()).toBe(422);
+    expect(((await badId.json()) as { error: { field: string } }).error.field).toBe("deviceId");
+    const emptyBody = await page.request.post(`${stakeApi}/stake`, { headers: { origin }, data: { transaction: "" } });
+    expect(emptyBody.status()).toBe(422);
+    expect(((await emptyBody.json()) as { error: { field: string } }).error.field).toBe("transaction");
+    const order = await page.request.post(`${stakeApi}/stake/transaction`, { headers: { origin } });
+    expect(order.status(), await order.text()).toBe(200);
+    const ordered = (await order.json()) as { transaction: string; amount: string; required: string; weightBps: number };
+    expect(ordered).toMatchObject({ amount: "167000000", required: "167000000", weightBps: 1_670 });
+    const tampered = Transaction.from(Buffer.from(ordered.transaction, "base64"));
+    const data = Buffer.from(tampered.instructions[0]!.data);
+    data.writeBigUInt64LE(1n, data.length - 8); // stake one base unit instead
+    tampered.instructions[0]!.data = data;
+    tampered.partialSign(supplier);
+    const mismatch = await page.request.post(`${stakeApi}/stake`, { headers: { origin }, data: { transaction: tampered.serialize({ requireAllSignatures: false, verifySignatures: false }).toString("base64") } });
+    expect(mismatch.status()).toBe(400);
+    expect(((await mismatch.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: "TRANSACTION_MISMATCH", field: "transaction" });
+
+    const before = await meshBalance(supplier.publicKey);
+    expect(before).toBe(500n * MESH);
+    const submitted = page.waitForRequest((request) => request.method() === "POST" && request.url().endsWith(`${stakeApi}/stake`));
+    await page.getByTestId("stake-button").click();
+    await expect(page.getByTestId("stake-result")).toContainText("167 MESH", { timeout: 90_000 });
+    await expect(page.getByTestId("staked")).toHaveText("167 MESH");
+    await expect(page.getByTestId("stake")).toContainText("active");
+    expect(await meshBalance(supplier.publicKey)).toBe(before - 167n * MESH);
+    // The same signed transaction again: refused, and charged once.
+    const replay = await page.request.post(`${stakeApi}/stake`, { headers: { origin }, data: (await submitted).postDataJSON() as { transaction: string } });
+    expect(replay.status()).toBe(409);
+    expect(await meshBalance(supplier.publicKey)).toBe(before - 167n * MESH);
+    await noSeriousA11yViolations(page);
+
+    // Unstaking: the wallet alone signs; the device stops earning and the withdrawal waits 7 days.
+    await page.getByTestId("unstake-button").click();
+    await page.getByTestId("unstake-confirm").click();
+    await expect(page.getByTestId("stake")).toContainText("unstaking, withdrawable from", { timeout: 90_000 });
+    await expect(page.getByTestId("withdraw-button")).toBeDisabled();
+    await expect(page.getByTestId("withdraw-button")).toContainText("Withdraw (after");
+    await page.screenshot({ path: info.outputPath("supply-device-staked.png"), fullPage: true });
     await page.goBack();
 
     // Another wallet cannot see or remove it (404, as for a device that does not exist).
@@ -111,6 +166,8 @@ test("register a device, join it with the real agent, watch it verify, remove it
     await signIn(strangerPage, Keypair.generate());
     const foreign = await strangerPage.request.delete(`/api/v1/supply/devices/${deviceId}`, { headers: { origin } });
     expect(foreign.status()).toBe(404);
+    // Nor stake, unstake or withdraw it.
+    for (const action of ["stake", "unstake", "withdraw"]) expect((await strangerPage.request.post(`/api/v1/supply/devices/${deviceId}/${action}/transaction`, { headers: { origin } })).status()).toBe(404);
     expect((await strangerPage.request.get(`/api/v1/supply/devices/${deviceId}`)).status()).toBe(404);
     await stranger.close();
     await expect(row.getByTestId("device-state")).toHaveText("online");

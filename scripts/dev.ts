@@ -17,9 +17,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  bootstrapLocalnet, buildLocalnet, devSupplierKeypair, localnetAccounts, registerSuppliers, startLocalnet, supplierChainIdentity, type LocalnetAccounts, type RunningLocalnet,
+  bootstrapLocalnet, buildLocalnet, devSupplierKeypair, localnetAccounts, registerSuppliers, stakeDevices, startLocalnet, supplierChainIdentity, type LocalnetAccounts, type RunningLocalnet,
 } from "@gpumesh/chain/localnet";
-import { EnvError, envFields, parseEnv } from "@gpumesh/core";
+import { deviceStakeWeightBps, EnvError, envFields, parseEnv } from "@gpumesh/core";
 import { Connection } from "@solana/web3.js";
 import { createDb, migrate, seedSimulatedNetwork } from "@gpumesh/db";
 import {
@@ -153,7 +153,8 @@ const chainIsLocal = !config.SOLANA_RPC_URL || isLoopback(config.SOLANA_RPC_URL)
 
 /**
  * Registers the seeded suppliers on the chain bootstrapped here (localnet keeps its state in memory,
- * so every start registers them again), so the scheduler can allocate real leases to them. Their dev
+ * so every start registers them again), so the scheduler can allocate real leases to them, and stakes
+ * their devices, so they earn rewards. Their dev
  * keys are `devSupplierKeypair(index)`; a database seeded before that (random wallets) has none.
  */
 async function registerSeededSuppliers(connection: Connection, accounts: LocalnetAccounts, databaseUrl: string): Promise<void> {
@@ -168,6 +169,17 @@ async function registerSeededSuppliers(connection: Connection, accounts: Localne
     const started = Date.now();
     const result = await registerSuppliers(connection, accounts, keys);
     say(`suppliers on-chain: ${result.registered} registered, ${result.alreadyRegistered} already were (${result.transactions} transactions, ${Date.now() - started} ms)`);
+    // No rewards without stake: each seeded GPU device stakes its required MESH from its supplier's
+    // dev wallet (the scheduler's indexer mirrors the stakes, and the rewards epoch pays them).
+    const byWallet = new Map(keys.map((key) => [key.publicKey.toBase58(), key]));
+    const devices = await db.device.findMany({ where: { gpuCount: { gt: 0 } }, select: { id: true, gpuModelId: true, gpuCount: true, supplier: { select: { account: { select: { walletAddress: true } } } } } });
+    const stakes = devices.flatMap((device) => {
+      const authority = byWallet.get(device.supplier.account.walletAddress);
+      return authority ? [{ authority, deviceId: device.id, weightBps: deviceStakeWeightBps(device.gpuModelId, device.gpuCount) }] : [];
+    });
+    const stakingStarted = Date.now();
+    const staked = await stakeDevices(connection, accounts, stakes);
+    say(`device stakes on-chain: ${staked.staked} staked, ${staked.alreadyStaked} already were (${staked.transactions} transactions, ${Date.now() - stakingStarted} ms)`);
   } finally {
     await db.$disconnect();
   }

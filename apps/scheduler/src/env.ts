@@ -67,6 +67,11 @@ export const schedulerEnvShape = {
   VERIFY_SAMPLED_ROWS: z.coerce.number().int().min(1, "must be an integer 1-256").max(256, "must be an integer 1-256").default(8),
   /** Most challenges one sweep issues; keep VERIFY_BATCH × VERIFY_EVERY_S / VERIFY_SWEEP_EVERY_S above the device count. */
   VERIFY_BATCH: envFields.positiveInt.default(1_000),
+  /**
+   * Share of a device's required stake burned when a proof-of-work challenge proves it cheated (a wrong
+   * result, or rows of another matrix than the committed one), basis points; capped at what is staked.
+   */
+  SLASH_BPS: bps.default(10_000),
   /** Protocol fee on lease payments, basis points of gross (DESIGN.md: fee = ⌊gross · fee_bps / 10⁴⌋). Without a chain only: with SOLANA_RPC_URL the program's config rates apply. */
   FEE_BPS: bps.default(500),
   /** Share of the fee burned when paid in MESH, basis points. */

@@ -1,6 +1,6 @@
 import { clusterEventChannel, type ClusterTransitionEvent } from "@gpumesh/core";
 import { createDb, LivePlacement, leasesToReconcile, listReconciliations, recordEndRequest, runExplorerRollup, type Db } from "@gpumesh/db";
-import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES } from "@gpumesh/queue";
+import { cappedExponentialBackoff, chainJobOptions, DEFAULT_JOB_OPTIONS, enqueueJob, enqueueManyOnce, jobIds, jobs, parseJob, QUEUES, REQUEST_JOB_OPTIONS } from "@gpumesh/queue";
 import { Queue, Worker, type ConnectionOptions, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
@@ -20,10 +20,12 @@ import { expireQuote, findUnfinishedClusters } from "./jobs/unfinished.ts";
 import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
+import { stakeOrder } from "./jobs/stake-order.ts";
+import { slashForChallenge } from "./jobs/slash.ts";
 
 export interface RunningScheduler {
   db: Db;
-  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue; explorer: Queue };
+  queues: { health: Queue; deploy: Queue; settle: Queue; verify: Queue; index: Queue; rewards: Queue; explorer: Queue; requests: Queue };
   agents: AgentChannel;
   chain: ChainSettlement;
   /** The chain the settle, rewards and index steps use; null when SOLANA_RPC_URL is unset. */
@@ -119,6 +121,8 @@ export async function startScheduler(
   const rewards = new Queue(QUEUES.rewards, chainQueueOptions);
   // The explorer's snapshots: one rollup per tick; a failed tick is simply taken again at the next one.
   const explorer = new Queue(QUEUES.explorer, queueOptions);
+  // Requests the web waits on and the scheduler answers (the stake order); its worker runs only with a chain.
+  const requests = new Queue(QUEUES.requests, { ...base, defaultJobOptions: REQUEST_JOB_OPTIONS });
   // Agent answers become durable jobs at once, so they survive a restart and are processed like any step.
   agents.onResponse((response) => enqueueJob(deploy, jobs.agentResponse(response)));
 
@@ -126,7 +130,7 @@ export async function startScheduler(
   const clock = options.now ? { now: options.now } : {};
   // Loads in the background (seconds at a million devices): deploy rounds read candidates until it is ready.
   const placement = env.PLACEMENT === "live" ? new LivePlacement({ url: env.DATABASE_URL, minVerificationScoreBps: env.MIN_VERIFICATION_SCORE_BPS, logger }).follow() : null;
-  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], ...(placement ? { placement } : {}) });
+  const metrics = createSchedulerMetrics({ db, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer, requests], ...(placement ? { placement } : {}) });
   const deployDeps: DeployDeps = {
     db,
     ...(placement ? { placement } : {}),
@@ -188,6 +192,8 @@ export async function startScheduler(
       async expire(challenges) {
         await enqueueManyOnce(verify, challenges.map((c) => jobs.verifyExpire(c.id, c.deadlineAt)));
       },
+      // Slashing needs the chain (the settlement authority burns from the stake's vault).
+      ...(chainContext ? { slash: async (challengeId: string) => void (await enqueueJob(settle, jobs.slash(challengeId))) } : {}),
     },
   };
   // Challenge answers, like deploy acks, become durable jobs on arrival (stamped with that time).
@@ -333,6 +339,9 @@ export async function startScheduler(
           const outcome = await chain.syncLease(job.data.clusterId);
           return { sent: outcome.signatures.length, finished: outcome.finished, ...(outcome.problem ? { problem: outcome.problem } : {}) };
         }
+        case "slash":
+          if (!chainContext) return null;
+          return slashForChallenge({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS }, job.data.challengeId);
       }
     },
     { ...workerOptions, concurrency: 4 },
@@ -384,6 +393,22 @@ export async function startScheduler(
       )
     : null;
 
+  // Requests the web waits on (the stake order, which needs the settlement authority's key): answered
+  // only with a chain; without one the web's request times out and it says the chain is unavailable.
+  const requestsWorker = chainContext
+    ? new Worker(
+        QUEUES.requests,
+        async (raw) => {
+          const job = parseJob(QUEUES.requests, raw.name, raw.data);
+          switch (job.name) {
+            case "stake-order":
+              return stakeOrder({ db, chain: chainContext }, job.data);
+          }
+        },
+        { ...workerOptions, concurrency: 4 },
+      )
+    : null;
+
   const explorerWorker = new Worker(
     QUEUES.explorer,
     async (job) => {
@@ -394,7 +419,7 @@ export async function startScheduler(
     { ...workerOptions, concurrency: 1 },
   );
 
-  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, explorerWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : [])];
+  const workers = [healthWorker, deployWorker, settleWorker, verifyWorker, explorerWorker, ...(indexWorker ? [indexWorker] : []), ...(rewardsWorker ? [rewardsWorker] : []), ...(requestsWorker ? [requestsWorker] : [])];
   for (const worker of workers) {
     // Failed jobs stay in Redis (removeOnFail keeps them for 30 days) for inspection in the dashboard.
     worker.on("failed", (job, error) => logger.error({ queue: worker.name, job: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
@@ -406,14 +431,14 @@ export async function startScheduler(
   if (env.ADMIN_PORT > 0 || options.adminPort !== undefined) {
     try {
       admin = await startAdminServer({
-        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer], logger,
+        port: options.adminPort ?? env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN, queues: [health, deploy as Queue, settle, verify, index, rewards, explorer, requests], logger,
         reconciliation: (onlyMismatches) => listReconciliations(db, onlyMismatches),
         metrics: () => metrics.scrape(),
       });
     } catch (error) {
       // Do not leave workers running behind a scheduler that failed to start.
       await Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), agents.close(), db.$disconnect(), placement?.close()]);
+      await Promise.allSettled([health.close(), deploy.close(), settle.close(), verify.close(), index.close(), rewards.close(), explorer.close(), requests.close(), agents.close(), db.$disconnect(), placement?.close()]);
       publisher.disconnect();
       throw error;
     }
@@ -422,7 +447,7 @@ export async function startScheduler(
 
   return {
     db,
-    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards, explorer },
+    queues: { health, deploy: deploy as Queue, settle, verify, index, rewards, explorer, requests },
     agents,
     chain,
     chainContext,
@@ -452,7 +477,7 @@ export async function startScheduler(
           // A worker already closing cannot be forced (BullMQ returns the pending close), and the pool
           // would wait for the connections those jobs hold: the caller exits the process instead, the
           // locks stop being renewed, and another worker retries the jobs as stalled.
-          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards, explorer].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
+          const active = await Promise.all([health, deploy as Queue, settle, verify, index, rewards, explorer, requests].map(async (q) => [q.name, await q.getActiveCount().catch(() => -1)] as const));
           logger.warn({ graceMs: stopOptions.graceMs, active: Object.fromEntries(active.filter(([, n]) => n !== 0)) }, "shutdown grace expired: letting go of the active jobs (their locks expire and they are retried)");
           return { drained: false };
         }

@@ -1,6 +1,6 @@
 import { ix, ProgramError, sendInstructions } from "@gpumesh/chain";
 import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, startLocalnet, tokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
-import { createDb, rewardClaimFor, seedSimulatedNetwork, type Db, type RewardClaimProof } from "@gpumesh/db";
+import { createDb, rewardClaimFor, seedSimulatedNetwork, writeMirroredStakes, type Db, type RewardClaimProof } from "@gpumesh/db";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
 import { Keypair } from "@solana/web3.js";
 import { pino } from "pino";
@@ -35,6 +35,8 @@ beforeAll(async () => {
   await seedSimulatedNetwork(db, { suppliers: 4, devices: 16 });
   await db.device.updateMany({ data: { status: "ONLINE", lastHeartbeatAt: new Date(), verificationScoreBps: 9_000, createdAt: new Date(Date.now() - 5 * HOUR) } });
   await db.deviceOutage.deleteMany();
+  // Every device staked its required MESH, as the indexer mirrors it (the stake itself is chain/test/stake-index.test.ts).
+  await writeMirroredStakes(db);
   // Two suppliers with GPUs, paid to wallets this test holds.
   const suppliers = await db.$queryRaw<{ account_id: string }[]>`
     select s.account_id from supplier s where exists (select 1 from device d where d.supplier_id = s.id and d.gpu_count > 0) order by s.id limit 2`;

@@ -1,7 +1,7 @@
 import { ix, pdas, sendInstructions } from "@gpumesh/chain";
 import { airdrop, bootstrapLocalnet, buildLocalnet, ensureTokenAccount, startLocalnet, tokenBalance as readTokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "@gpumesh/chain/localnet";
 import { cumulativeEmission, epochWindow, hourlyEmission } from "@gpumesh/core";
-import { createDb, rewardClaimFor, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { createDb, rewardClaimFor, seedSimulatedNetwork, writeMirroredStakes, type Db } from "@gpumesh/db";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
 import { Keypair, type PublicKey } from "@solana/web3.js";
 import { pino } from "pino";
@@ -41,6 +41,8 @@ beforeAll(async () => {
   // The seed's offline devices got outages (from their last heartbeat, possibly hours ago) that the
   // update above just closed: forget them, this network has been up the whole time.
   await db.deviceOutage.deleteMany();
+  // Every device staked its required MESH, as the indexer mirrors it (the stake itself is chain/test/stake-index.test.ts).
+  await writeMirroredStakes(db);
   const redis = testRedis();
   rpc = await rpcRecorder(localnet.url);
   const env = loadSchedulerEnv({

@@ -1,4 +1,4 @@
-import { createDb, epochContributionInputs, seedCatalogue, type Db } from "@gpumesh/db";
+import { createDb, epochContributionInputs, seedCatalogue, writeMirroredStakes, type Db } from "@gpumesh/db";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { Keypair } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -56,6 +56,13 @@ beforeAll(async () => {
   await device(wallet, "f-joined-later", { createdAt: new Date(hourStart.getTime() + 2 * HOUR) });
   await device(Keypair.generate().publicKey.toBase58(), "g-someone-else");
   await device(retiredWallet, "i-only-device-removed", { status: "OFFLINE", agentPublicKey: null });
+  const unstaked = await device(wallet, "j-not-staked");
+  const unstaking = await device(wallet, "k-unstaking");
+  const slashed = await device(wallet, "l-slashed");
+  // Stakes as the indexer mirrors them: every device staked its 8,000 MESH but these three.
+  await writeMirroredStakes(db, { deviceIds: Object.values(ids).filter((id) => id !== unstaked && id !== unstaking && id !== slashed) });
+  await writeMirroredStakes(db, { deviceIds: [unstaking], status: "UNSTAKING" });
+  await writeMirroredStakes(db, { deviceIds: [slashed], shortBy: 250_000_000n });
   // Offline from before the hour to after it; offline for the middle half hour.
   await db.deviceOutage.createMany({
     data: [
@@ -86,12 +93,19 @@ describe("walletRewards", () => {
     expect(first.amount).toBe(1_000_000n);
     const byName = new Map(first.devices.map((d) => [d.name, d]));
     // Earned first; the devices that joined later, were removed and offline, or are someone else's are not there.
-    expect(first.devices.map((d) => d.name)).toEqual(["a-earned", "b-offline", "c-check-failed", "d-unverified", "h-half-hour"]);
+    expect(first.devices.map((d) => d.name)).toEqual(["a-earned", "b-offline", "c-check-failed", "d-unverified", "h-half-hour", "j-not-staked", "k-unstaking", "l-slashed"]);
     expect(byName.get("a-earned")).toMatchObject({ reason: "EARNED", verified: true, onlineSeconds: 3_600, amount: 1_000_000n });
     expect(byName.get("b-offline")).toMatchObject({ reason: "OFFLINE", verified: false, onlineSeconds: 0, uptimeBps: 0, weight: 0n, amount: 0n });
     expect(byName.get("c-check-failed")).toMatchObject({ reason: "CHECK_FAILED", onlineSeconds: 3_600, weight: 0n, amount: 0n });
     expect(byName.get("d-unverified")).toMatchObject({ reason: "NOT_VERIFIED", onlineSeconds: 3_600, uptimeBps: 10_000, amount: 0n });
     expect(byName.get("h-half-hour")).toMatchObject({ reason: "NOT_VERIFIED", onlineSeconds: 1_800, uptimeBps: 5_000, amount: 0n });
+    // No rewards without stake: the page says which stake is missing (8 H100s need 8,000 MESH).
+    expect(byName.get("j-not-staked")).toMatchObject({ reason: "NOT_STAKED", requiredStake: 8_000_000_000n, amount: 0n });
+    expect(byName.get("k-unstaking")).toMatchObject({ reason: "UNSTAKING", amount: 0n });
+    expect(byName.get("l-slashed")).toMatchObject({ reason: "STAKE_BELOW_REQUIRED", requiredStake: 8_000_000_000n, amount: 0n });
+    // The rewards job's own input agrees: these three are not staked, the others are.
+    const staked = new Map((await epochContributionInputs(db, { epoch: 1, start: hourStart, end: new Date(hourStart.getTime() + HOUR) }, 0)).map((i) => [i.deviceId, i.staked]));
+    expect(["j-not-staked", "k-unstaking", "l-slashed", "a-earned", "d-unverified"].map((name) => staked.get(ids[name]!))).toEqual([false, false, false, true, true]);
     // Seconds online are the rewards job's own input for the hour, device by device.
     const inputs = await epochContributionInputs(db, { epoch: 1, start: hourStart, end: new Date(hourStart.getTime() + HOUR) }, 0);
     for (const device of first.devices) expect(device.onlineSeconds, device.name).toBe(inputs.find((i) => i.deviceId === device.deviceId)!.onlineSeconds);
@@ -105,6 +119,9 @@ describe("walletRewards", () => {
       ["c-check-failed", "NOT_VERIFIED"],
       ["d-unverified", "NOT_VERIFIED"],
       ["h-half-hour", "NOT_VERIFIED"],
+      ["j-not-staked", "NOT_STAKED"],
+      ["k-unstaking", "UNSTAKING"],
+      ["l-slashed", "STAKE_BELOW_REQUIRED"],
     ]);
   });
 

@@ -7,6 +7,8 @@ import { decodeAccount } from "./program.ts";
 export interface ProgramConfig {
   treasury: PublicKey;
   meshMint: PublicKey;
+  /** Signs settlements and co-signs stakes (the weight attestation); the scheduler holds its key. */
+  settlementAuthority: PublicKey;
   feeBps: number;
   burnBps: number;
   /** Unix seconds; emission hour t covers [start + (t-1)·3600, start + t·3600). */
@@ -20,6 +22,7 @@ export interface ProgramConfig {
 interface RawConfig {
   treasury: PublicKey;
   mesh_mint: PublicKey;
+  settlement_authority: PublicKey;
   fee_bps: number;
   burn_bps: number;
   emission_start: BN;
@@ -36,6 +39,7 @@ export function decodeProgramConfig(data: Uint8Array): ProgramConfig {
   return {
     treasury: raw.treasury,
     meshMint: raw.mesh_mint,
+    settlementAuthority: raw.settlement_authority,
     feeBps: raw.fee_bps,
     burnBps: raw.burn_bps,
     emissionStart: Number(big(raw.emission_start)),

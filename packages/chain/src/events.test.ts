@@ -51,7 +51,7 @@ describe("event decoding", () => {
     expect(root.root).toEqual(new Uint8Array(32).fill(7));
   });
 
-  it("skips the stake events the indexer does not record (no throw, the other events still come through)", () => {
+  it("decodes the stake events among the others (device id bytes, the slash reason, the evidence hash)", () => {
     const stake = Keypair.generate().publicKey;
     const withStake = [
       ...logs.slice(0, -1),
@@ -68,7 +68,10 @@ describe("event decoding", () => {
       programData("DeviceStaked", { device_stake: stake, device_id: Array(16).fill(1), authority: supplier, weight_bps: 10_000, amount: new BN(1), total: new BN(1), required: new BN(1), created: true }),
       logs.at(-1)!,
     ];
-    expect(parseEvents(withStake).map((e) => e.name)).toEqual(["AllocationSettled", "RewardRootPosted"]);
+    const events = parseEvents(withStake);
+    expect(events.map((e) => e.name)).toEqual(["AllocationSettled", "RewardRootPosted", "DeviceStakeSlashed", "DeviceStaked"]);
+    expect(events[2]!.data).toMatchObject({ deviceStake: stake, deviceId: new Uint8Array(16).fill(1), amount: 5n, remaining: 10n, slashedTotal: 5n, reason: { FailedProof: {} }, evidenceHash: new Uint8Array(32).fill(9) });
+    expect(events[3]!.data).toMatchObject({ weightBps: 10_000, total: 1n, created: true });
   });
 
   it("ignores other programs' data", () => {

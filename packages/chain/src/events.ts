@@ -43,6 +43,20 @@ export interface GpumeshEvents {
   EmissionsMinted: { hour: bigint; amount: bigint; totalMinted: bigint };
   RewardRootPosted: { epoch: bigint; root: Uint8Array; totalCumulative: bigint };
   RewardsClaimed: { claimant: PublicKey; epoch: bigint; amount: bigint; cumulative: bigint };
+  DeviceStaked: { deviceStake: PublicKey; deviceId: Uint8Array; authority: PublicKey; weightBps: number; amount: bigint; total: bigint; required: bigint; created: boolean };
+  DeviceUnstakeRequested: { deviceStake: PublicKey; deviceId: Uint8Array; authority: PublicKey; amount: bigint; requestedAt: bigint; withdrawableAt: bigint };
+  DeviceStakeWithdrawn: { deviceStake: PublicKey; deviceId: Uint8Array; authority: PublicKey; amount: bigint; dust: bigint; slashedTotal: bigint };
+  DeviceStakeSlashed: {
+    deviceStake: PublicKey;
+    deviceId: Uint8Array;
+    authority: PublicKey;
+    amount: bigint;
+    remaining: bigint;
+    slashedTotal: bigint;
+    /** The Anchor enum as decoded: `{ FailedProof: {} }` or `{ VanishedMidLease: {} }`. */
+    reason: Record<string, unknown>;
+    evidenceHash: Uint8Array;
+  };
 }
 
 export type GpumeshEventName = keyof GpumeshEvents;
@@ -69,6 +83,10 @@ const EVENT_NAMES: ReadonlySet<string> = new Set<GpumeshEventName>([
   "EmissionsMinted",
   "RewardRootPosted",
   "RewardsClaimed",
+  "DeviceStaked",
+  "DeviceUnstakeRequested",
+  "DeviceStakeWithdrawn",
+  "DeviceStakeSlashed",
 ]);
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

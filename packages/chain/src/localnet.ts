@@ -13,7 +13,7 @@ import {
   TOKEN_PROGRAM_ID,
 } from "@solana/spl-token";
 import { Connection, Keypair, LAMPORTS_PER_SOL, type PublicKey, SystemProgram, type TransactionInstruction } from "@solana/web3.js";
-import { GENESIS_SUPPLY } from "@gpumesh/core";
+import { GENESIS_SUPPLY, requiredStake } from "@gpumesh/core";
 import { fetchProgramConfig } from "./config.ts";
 import { ix } from "./instructions.ts";
 import { GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
@@ -323,6 +323,86 @@ export async function registerSuppliers(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, worker));
   return { registered: missing.length, alreadyRegistered: authorities.length - missing.length, tokenAccountsCreated: missingAtas.length, transactions: batches.length };
+}
+
+/** Stakes per transaction: `stake_device` names 9 accounts, 2 of them per device (fits 4 under the size limit). */
+const STAKES_PER_TX = 4;
+/** Lamports a stake costs its authority: the DeviceStake account's and its vault's rent, with room to spare. */
+const STAKE_FUNDING = LAMPORTS_PER_SOL / 100;
+
+export interface DevDeviceStake {
+  /** The device's supplier wallet (its dev key): becomes the stake's authority. */
+  authority: Keypair;
+  deviceId: string;
+  /** GPUs × the model's performance weight (core `deviceStakeWeightBps`); 0 (no catalogued GPU) is skipped. */
+  weightBps: number;
+}
+
+export interface StakeDevicesResult {
+  staked: number;
+  alreadyStaked: number;
+  transactions: number;
+}
+
+/**
+ * Dev and tests: stakes each device's required MESH (`requiredStake(weightBps)`), from its supplier's
+ * wallet, co-signed by the settlement authority (which on a real network attests the weight through
+ * the scheduler's stake order; here the caller computed it from the catalogue). Batched like
+ * `registerSuppliers`: first the admin funds every authority with the SOL for the rents and the MESH
+ * to stake (from the genesis faucet), then several stakes of one authority per transaction, the admin
+ * paying the fees. Idempotent: devices with a stake account are skipped, so a second call sends nothing.
+ */
+export async function stakeDevices(
+  connection: Connection,
+  accounts: Pick<LocalnetAccounts, "admin" | "settlementAuthority" | "meshMint" | "meshFaucet" | "programId">,
+  stakes: readonly DevDeviceStake[],
+  options: { concurrency?: number } = {},
+): Promise<StakeDevicesResult> {
+  const { admin, settlementAuthority, meshMint, programId } = accounts;
+  const wanted = stakes.filter((stake) => stake.weightBps > 0);
+  const exists = await existing(connection, wanted.map((stake) => pdas.deviceStake(stake.deviceId, programId)[0]));
+  const missing = wanted.filter((_, i) => !exists[i]);
+  const byAuthority = new Map<string, { authority: Keypair; stakes: DevDeviceStake[] }>();
+  for (const stake of missing) {
+    const key = stake.authority.publicKey.toBase58();
+    const group = byAuthority.get(key) ?? { authority: stake.authority, stakes: [] };
+    group.stakes.push(stake);
+    byAuthority.set(key, group);
+  }
+  const groups = [...byAuthority.values()];
+  const token = (authority: PublicKey) => getAssociatedTokenAddressSync(meshMint, authority, true);
+
+  // Funding: SOL for the rents, the MESH token account, and exactly the MESH the stakes take.
+  const funding = groups.map(({ authority, stakes: own }) => [
+    SystemProgram.transfer({ fromPubkey: admin.publicKey, toPubkey: authority.publicKey, lamports: STAKE_FUNDING * own.length }),
+    createAssociatedTokenAccountIdempotentInstruction(admin.publicKey, token(authority.publicKey), authority.publicKey, meshMint),
+    createTransferCheckedInstruction(accounts.meshFaucet, meshMint, token(authority.publicKey), admin.publicKey, own.reduce((sum, s) => sum + requiredStake(s.weightBps), 0n), MESH_DECIMALS),
+  ]);
+  const batches = chunks(funding, 3).map((batch) => ({ instructions: batch.flat(), signers: [admin] }));
+  let transactions = 0;
+  const run = async (queue: { instructions: TransactionInstruction[]; signers: Keypair[] }[]) => {
+    transactions += queue.length;
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await sendInstructions(connection, next.instructions, next.signers);
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, worker));
+  };
+  await run(batches);
+
+  const staking = groups.flatMap(({ authority, stakes: own }) =>
+    chunks(own, STAKES_PER_TX).map((batch) => ({
+      instructions: batch.map((stake) =>
+        ix.stakeDevice(
+          { authority: authority.publicKey, settlementAuthority: settlementAuthority.publicKey, meshMint, authorityToken: token(authority.publicKey) },
+          { deviceId: stake.deviceId, weightBps: stake.weightBps, amount: requiredStake(stake.weightBps) },
+          programId,
+        ),
+      ),
+      signers: [admin, settlementAuthority, authority],
+    })),
+  );
+  await run(staking);
+  return { staked: missing.length, alreadyStaked: wanted.length - missing.length, transactions };
 }
 
 /**

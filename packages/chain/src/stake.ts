@@ -1,3 +1,4 @@
+import { UNSTAKE_COOLDOWN_SECONDS } from "@gpumesh/core";
 import type { Connection, PublicKey } from "@solana/web3.js";
 import type { BN } from "./anchor.ts";
 import { type DeviceId, GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
@@ -7,24 +8,11 @@ import { decodeAccount } from "./program.ts";
  * Device stake (programs/gpumesh: `stake_device`, `request_unstake`, `withdraw_stake`,
  * `slash_stake`): each device stakes MESH in proportion to its performance weight; it counts for
  * rewards while active; unstaking takes a 7-day cooldown during which it can still be slashed;
- * slashed MESH is burned. The constants mirror programs/gpumesh/src/constants.rs (`stake.test.ts`
- * checks them against the IDL's exported constants).
+ * slashed MESH is burned. The constants live in @gpumesh/core (`stake.ts`, shared with the rewards
+ * epoch); `stake.test.ts` checks them against the IDL's exported constants.
  */
 
-/** MESH base units of stake per basis point of weight: an H100 (10_000 bps) needs 10⁹ = 1,000 MESH. */
-export const STAKE_PER_WEIGHT_UNIT = 100_000n;
-/** Highest weight a stake accepts (100 H100s' worth). */
-export const MAX_DEVICE_WEIGHT_BPS = 1_000_000;
-/** Seconds from `request_unstake` to the earliest `withdraw_stake` (7 days). */
-export const UNSTAKE_COOLDOWN_SECONDS = 604_800n;
-
-/** Base units of MESH a device of `weightBps` must stake (`weight · STAKE_PER_WEIGHT_UNIT`). */
-export function requiredStake(weightBps: number | bigint): bigint {
-  if (typeof weightBps === "number" && !Number.isInteger(weightBps)) throw new RangeError(`${weightBps} is not a whole number of basis points`);
-  const weight = BigInt(weightBps);
-  if (weight < 0n || weight > 0xffff_ffffn) throw new RangeError(`${weightBps} does not fit in a u32`);
-  return weight * STAKE_PER_WEIGHT_UNIT;
-}
+export { MAX_DEVICE_WEIGHT_BPS, requiredStake, STAKE_PER_WEIGHT_UNIT, UNSTAKE_COOLDOWN_SECONDS } from "@gpumesh/core";
 
 /** A `DeviceStake` account (amounts in MESH base units, times in unix seconds). */
 export interface DeviceStakeAccount {

@@ -5,6 +5,7 @@ import type { GpumeshEvent } from "./events.ts";
 import type { LandedTransaction, TransactionRecorder } from "./gateway.ts";
 import { CursorMovedError, type ChainIndexStore, type IndexedTransaction } from "./indexer.ts";
 import { GPUMESH_PROGRAM_ID } from "./pdas.ts";
+import { deviceIdToUuid } from "./stake.ts";
 
 /**
  * Postgres side of the gateway and the indexer. Every write is keyed by the transaction signature
@@ -132,6 +133,55 @@ async function insertClaim(db: Db | DbTransaction, signature: string, data: Extr
   return count === 1;
 }
 
+type StakeEvent = Extract<GpumeshEvent, { name: "DeviceStaked" | "DeviceUnstakeRequested" | "DeviceStakeWithdrawn" | "DeviceStakeSlashed" }>;
+
+const unixDate = (seconds: bigint) => new Date(Number(seconds) * 1000);
+
+/**
+ * One stake event onto its device's `device_stake` row. Each event carries the stake's state after
+ * it (DeviceStaked its total, a slash what remains), so the row becomes that state, and only when the
+ * event is newer than what wrote the row: its chain_event.seq (assigned once, at the event's first
+ * insert, in chain order) must exceed `last_event_seq`. Re-indexing the same event, or an older one
+ * after a lost cursor, therefore changes nothing.
+ *
+ * DeviceStaked creates the row (or, `created`, restarts it: a new stake after a withdrawal starts at
+ * zero slashed); the other three only update a row their stake's DeviceStaked wrote first (on-chain
+ * they cannot precede it).
+ */
+async function mirrorStake(db: DbTransaction, tx: IndexedTransaction, eventIndex: number, event: StakeEvent): Promise<void> {
+  const row = await db.chainEvent.findUniqueOrThrow({ where: { signature_eventIndex: { signature: tx.signature, eventIndex } }, select: { seq: true } });
+  const deviceId = deviceIdToUuid(event.data.deviceId);
+  const last = { lastSignature: tx.signature, lastSlot: BigInt(tx.slot), lastEventSeq: row.seq };
+  const newer = { deviceId, lastEventSeq: { lt: row.seq } };
+  switch (event.name) {
+    case "DeviceStaked": {
+      const d = event.data;
+      const state = {
+        stakeAddress: d.deviceStake.toBase58(), staker: d.authority.toBase58(), weightBps: d.weightBps, amount: d.total, required: d.required, status: "STAKED" as const,
+        ...(d.created ? { unstakeRequestedAt: null, withdrawableAt: null, slashedTotal: 0n } : {}),
+        ...last,
+      };
+      // Insert the first time; afterwards update only from a newer event (the row lock of the
+      // conflicting insert serialises this with any concurrent pass).
+      const { count } = await db.deviceStake.createMany({ data: [{ deviceId, ...state }], skipDuplicates: true });
+      if (count === 0) await db.deviceStake.updateMany({ where: newer, data: state });
+      return;
+    }
+    case "DeviceUnstakeRequested":
+      await db.deviceStake.updateMany({
+        where: newer,
+        data: { status: "UNSTAKING", amount: event.data.amount, unstakeRequestedAt: unixDate(event.data.requestedAt), withdrawableAt: unixDate(event.data.withdrawableAt), ...last },
+      });
+      return;
+    case "DeviceStakeWithdrawn":
+      await db.deviceStake.updateMany({ where: newer, data: { status: "WITHDRAWN", amount: 0n, slashedTotal: event.data.slashedTotal, ...last } });
+      return;
+    case "DeviceStakeSlashed":
+      await db.deviceStake.updateMany({ where: newer, data: { amount: event.data.remaining, slashedTotal: event.data.slashedTotal, ...last } });
+      return;
+  }
+}
+
 /** The JSON form of a decoded event: integers as strings, keys base58, byte arrays hex. */
 export function eventJson(data: Record<string, unknown>): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
@@ -140,6 +190,8 @@ export function eventJson(data: Record<string, unknown>): Record<string, string 
     else if (value instanceof PublicKey) out[key] = value.toBase58();
     else if (value instanceof Uint8Array) out[key] = hex(value);
     else if (typeof value === "number" || typeof value === "boolean" || typeof value === "string" || value === null) out[key] = value;
+    // An Anchor enum decodes as `{ Variant: {} }` (a slash's reason): its variant's name.
+    else if (typeof value === "object" && Object.keys(value).length === 1) out[key] = Object.keys(value)[0]!;
     else out[key] = String(value);
   }
   return out;
@@ -196,7 +248,9 @@ function eventRow(tx: IndexedTransaction, index: number, event: GpumeshEvent, me
  *   Payment EXTENSION for the wallet, linked to no cluster;
  * - RewardsClaimed → Claim, plus journal `rewards:vault → rewards:claimant:<wallet>` (MESH);
  * - EmissionsMinted → journal `minted → rewards:vault` (MESH);
- * - RewardRootPosted → the RewardEpoch row of that epoch marked POSTED (root, signature).
+ * - RewardRootPosted → the RewardEpoch row of that epoch marked POSTED (root, signature);
+ * - DeviceStaked, DeviceUnstakeRequested, DeviceStakeWithdrawn, DeviceStakeSlashed → the device's
+ *   `device_stake` row (`mirrorStake`): what the rewards epoch reads to pay staked devices only.
  * LeaseSettled is not journaled: the scheduler's settle job writes the ledger for that money, so
  * it would count twice.
  */
@@ -318,6 +372,12 @@ export class PrismaChainIndexStore implements ChainIndexStore {
             where: { epoch: Number(event.data.epoch), postedTxSignature: null },
             data: { status: "POSTED", merkleRoot: hex(event.data.root), cumulativeTotal: event.data.totalCumulative, postedTxSignature: tx.signature, postedAt: at },
           });
+          break;
+        case "DeviceStaked":
+        case "DeviceUnstakeRequested":
+        case "DeviceStakeWithdrawn":
+        case "DeviceStakeSlashed":
+          await mirrorStake(db, tx, eventIndex, event);
           break;
         case "RewardsClaimed":
           await insertClaim(db, tx.signature, event.data, at);

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
-import { createDb, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { deviceStakeWeightBps } from "@gpumesh/core";
+import { createDb, epochContributionInputs, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { Keypair, PublicKey } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeAccount, fetchAllocations, fetchLease, findEvent, ix, sendInstructions } from "../src/index.ts";
+import { ChainIndexer, decodeAccount, fetchAllocations, fetchDeviceStake, fetchLease, findEvent, ix, requiredStake, sendInstructions } from "../src/index.ts";
+import { PrismaChainIndexStore } from "../src/store.ts";
 import {
-  airdrop, bootstrapLocalnet, buildLocalnet, devSupplierKeypair, fundTokens, localnetBinary, registerSuppliers, startLocalnet, supplierChainIdentity, tokenBalance, warpClock,
+  airdrop, bootstrapLocalnet, buildLocalnet, devSupplierKeypair, fundTokens, localnetBinary, registerSuppliers, stakeDevices, startLocalnet, supplierChainIdentity, tokenBalance, warpClock,
   type LocalnetAccounts, type RunningLocalnet,
 } from "../src/localnet.ts";
 
@@ -74,6 +76,33 @@ describe("seeded dev suppliers on localnet", () => {
     const result = await registerSuppliers(localnet.connection, chain, keys);
     expect(result.registered).toBe(48);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("stakes every seeded GPU device's required MESH in batches (a second pass sends nothing); the indexer mirrors them and the rewards epoch counts them staked", async () => {
+    const keys = new Map(Array.from({ length: SUPPLIERS }, (_, i) => devSupplierKeypair(i)).map((key) => [key.publicKey.toBase58(), key]));
+    const devices = await db.device.findMany({ where: { gpuCount: { gt: 0 } }, select: { id: true, gpuModelId: true, gpuCount: true, supplier: { select: { account: { select: { walletAddress: true } } } } } });
+    const stakes = devices.map((d) => ({ authority: keys.get(d.supplier.account.walletAddress)!, deviceId: d.id, weightBps: deviceStakeWeightBps(d.gpuModelId, d.gpuCount) }));
+    const supply = async () => BigInt((await localnet.connection.getTokenSupply(chain.meshMint)).value.amount);
+    const before = await supply();
+    const first = await stakeDevices(localnet.connection, chain, stakes);
+    expect(first.staked).toBe(stakes.filter((s) => s.weightBps > 0).length);
+    // Far fewer transactions than devices: funding three suppliers, staking four devices per transaction.
+    expect(first.transactions).toBeLessThan(stakes.length);
+    // Staking moves MESH into vaults; it mints and burns nothing.
+    expect(await supply()).toBe(before);
+    for (const stake of stakes.filter((s) => s.weightBps > 0)) {
+      const account = await fetchDeviceStake(localnet.connection, stake.deviceId);
+      expect(account).toMatchObject({ authority: stake.authority.publicKey, amount: requiredStake(stake.weightBps), weightBps: stake.weightBps });
+    }
+    const signaturesBefore = await localnet.connection.getTransactionCount();
+    expect(await stakeDevices(localnet.connection, chain, stakes)).toEqual({ staked: 0, alreadyStaked: first.staked, transactions: 0 });
+    expect(await localnet.connection.getTransactionCount()).toBe(signaturesBefore);
+
+    await new ChainIndexer(localnet.connection, new PrismaChainIndexStore(db, chain.meshMint), { programId: chain.programId }).catchUp();
+    const hour = { epoch: 1, start: new Date(Date.now() - 3_600_000), end: new Date() };
+    const inputs = await epochContributionInputs(db, hour, 0);
+    expect(inputs.length).toBeGreaterThan(0);
+    expect(inputs.filter((i) => !i.staked).map((i) => i.deviceId)).toEqual(stakes.filter((s) => s.weightBps === 0).map((s) => s.deviceId));
   });
 
   it("the settlement authority allocates a renter's real lease to a seeded supplier and settles into its payout account", async () => {

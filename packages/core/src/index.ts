@@ -20,4 +20,5 @@ export * from "./verification/index.ts";
 export * from "./rewards.ts";
 export * from "./pricing.ts";
 export * from "./tokenomics.ts";
+export * from "./stake.ts";
 export * from "./explorer/capacity.ts";

@@ -13,6 +13,7 @@ const device = (id: string, overrides: Partial<DeviceContributionInput> = {}): D
   performanceWeightBps: 10_000,
   onlineSeconds: 3_600,
   verified: true,
+  staked: true,
   ...overrides,
 });
 
@@ -29,6 +30,8 @@ describe("reward epochs", () => {
     expect(contributionWeight(device("a", { onlineSeconds: 1_800 }))).toBe(8n * 10_000n * 1_800n);
     expect(contributionWeight(device("a", { performanceWeightBps: 3_160, gpuCount: 4 }))).toBe(4n * 3_160n * 3_600n);
     expect(contributionWeight(device("a", { verified: false }))).toBe(0n);
+    // No rewards without stake (unstaked, unstaking or below the required amount: all `staked: false`).
+    expect(contributionWeight(device("a", { staked: false }))).toBe(0n);
     expect(contributionWeight(device("a", { onlineSeconds: 0 }))).toBe(0n);
     // A clock glitch cannot give more than a full hour.
     expect(contributionWeight(device("a", { onlineSeconds: 9_999 }))).toBe(contributionWeight(device("a")));

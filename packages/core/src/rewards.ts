@@ -40,6 +40,11 @@ export interface DeviceContributionInput {
   onlineSeconds: number;
   /** False when a challenge issued in the hour failed or expired, or the score is under the floor. */
   verified: boolean;
+  /**
+   * Its on-chain stake (as the indexer mirrored it) is active and at least the device's required
+   * stake (`requiredStake(deviceStakeWeightBps(...))`): no rewards without stake (DESIGN.md).
+   */
+  staked: boolean;
 }
 
 export interface DeviceReward {
@@ -51,7 +56,7 @@ export interface DeviceReward {
 }
 
 export function contributionWeight(input: DeviceContributionInput): bigint {
-  if (!input.verified || input.gpuCount <= 0 || input.onlineSeconds <= 0) return 0n;
+  if (!input.verified || !input.staked || input.gpuCount <= 0 || input.onlineSeconds <= 0) return 0n;
   const seconds = Math.min(input.onlineSeconds, SECONDS_PER_HOUR);
   return BigInt(input.gpuCount) * BigInt(input.performanceWeightBps) * BigInt(Math.floor(seconds));
 }

@@ -13,6 +13,7 @@ export * from "./extensions.ts";
 export * from "./heartbeats.ts";
 export { insertInChunks, rowsPerStatement, MAX_BINDS_PER_STATEMENT } from "./chunks.ts";
 export * from "./rewards.ts";
+export * from "./stakes.ts";
 export * from "./reconciliation.ts";
 export * from "./placement.ts";
 export * from "./live-placement.ts";

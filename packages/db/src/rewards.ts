@@ -1,4 +1,4 @@
-import { epochPool, EpochClaimTree, hourlyEmission, isClaimant, type DeviceContributionInput, type EpochWindow } from "@gpumesh/core";
+import { epochPool, EpochClaimTree, hourlyEmission, isClaimant, STAKE_PER_WEIGHT_UNIT, type DeviceContributionInput, type EpochWindow } from "@gpumesh/core";
 import type { Db, DbTransaction } from "./client.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 
@@ -33,7 +33,10 @@ const REWARDS_LOCK_KEY = 0x47504d52;
  * Every device with GPUs that existed during the window, with its whole seconds online in the window
  * (window minus the part before it was created minus its outages) and whether it stayed verified:
  * no challenge issued in the hour failed or went unanswered, the score is at or above the floor,
- * and the device is not suspended (or still unverified). Outages and failed challenges are read
+ * and the device is not suspended (or still unverified); and whether it is staked: its mirrored
+ * `device_stake` (written by the chain indexer) is STAKED, not unstaking, with at least the device's
+ * required stake (GPUs × the model's weight × STAKE_PER_WEIGHT_UNIT, core `requiredStake`) as of
+ * when the epoch is computed. Outages and failed challenges are read
  * for the window only (indexes on ended_at, the open-outage index, and issued_at), then joined by
  * hash: no per-device probe, so a million devices cost one scan of `device`.
  */
@@ -58,19 +61,21 @@ export function inputsQuery(window: EpochWindow, minVerificationScoreBps: number
     )
     select d.id as device_id, a.wallet_address as claimant, d.gpu_count, g.performance_weight_bps,
            floor(greatest(0, extract(epoch from (${end} - greatest(${start}, d.created_at))) - coalesce(o.seconds, 0)))::int as online_seconds,
-           (d.status in ('ONLINE', 'OFFLINE') and d.verification_score_bps >= ${minVerificationScoreBps} and f.device_id is null) as verified
+           (d.status in ('ONLINE', 'OFFLINE') and d.verification_score_bps >= ${minVerificationScoreBps} and f.device_id is null) as verified,
+           coalesce(st.status = 'STAKED' and st.amount >= d.gpu_count::bigint * g.performance_weight_bps * ${STAKE_PER_WEIGHT_UNIT}::bigint, false) as staked
       from device d
       join gpu_model g on g.id = d.gpu_model_id
       join supplier s on s.id = d.supplier_id
       join account a on a.id = s.account_id
       left join down o on o.device_id = d.id
       left join failed f on f.device_id = d.id
+      left join device_stake st on st.device_id = d.id
      where d.gpu_count > 0 and d.created_at < ${end} and a.wallet_address <> all(${[...excludedClaimants]}::text[])`;
 }
 
 /** Each device's contribution input for the window (the form core `allocateEpoch` takes). */
 export async function epochContributionInputs(db: Db | DbTransaction, window: EpochWindow, minVerificationScoreBps: number): Promise<DeviceContributionInput[]> {
-  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean }[]>`
+  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean; staked: boolean }[]>`
     select * from (${inputsQuery(window, minVerificationScoreBps, [])}) i order by device_id`;
   return rows.map((r) => ({
     deviceId: r.device_id,
@@ -79,6 +84,7 @@ export async function epochContributionInputs(db: Db | DbTransaction, window: Ep
     performanceWeightBps: r.performance_weight_bps,
     onlineSeconds: r.online_seconds,
     verified: r.verified,
+    staked: r.staked,
   }));
 }
 
@@ -188,7 +194,7 @@ export async function computeRewardEpoch(
           -- holds for every stored row (an outage recorded before the device existed counts negative).
           select device_id, claimant, gpu_count::bigint * least(online_seconds, 3600) as gpu_seconds, performance_weight_bps as weight_bps,
                  round(least(online_seconds, 3600) * 10000 / 3600.0)::int as uptime_bps,
-                 case when verified and online_seconds > 0 then gpu_count::bigint * performance_weight_bps * least(online_seconds, 3600) else 0 end as weight
+                 case when verified and staked and online_seconds > 0 then gpu_count::bigint * performance_weight_bps * least(online_seconds, 3600) else 0 end as weight
             from inputs
         ),
         rewarded as (select * from weighted where weight > 0),

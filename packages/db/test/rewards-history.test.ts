@@ -1,7 +1,7 @@
 import { allocateEpoch, buildEpochTree, decodeClaimantInto, epochPool, epochWindow, isClaimant, SeededRandom, verifyClaim, type DeviceContributionInput, type EpochTree, type EpochWindow } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeRewardEpoch, createDb, markRewardEpochPosted, rewardClaimFor, seedSimulatedNetwork, type Db } from "../src/index.ts";
+import { computeRewardEpoch, createDb, markRewardEpochPosted, rewardClaimFor, seedSimulatedNetwork, writeMirroredStakes, type Db } from "../src/index.ts";
 
 // Property: over random histories (devices joining mid-hour, outages, failed and expired challenges,
 // suspensions, low scores, an unclaimable wallet, skipped hours), the stored form (leaves only where
@@ -18,14 +18,16 @@ const emissionStart = Math.floor(Date.now() / 1000) - 20 * HOUR_S;
 
 /** The inputs query before issue #12 (one lateral outage sum per device), the reference for the set-based one. */
 async function oldInputs(window: EpochWindow): Promise<DeviceContributionInput[]> {
-  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean }[]>`
+  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean; staked: boolean }[]>`
     select d.id as device_id, a.wallet_address as claimant, d.gpu_count, g.performance_weight_bps,
            greatest(0, extract(epoch from (${window.end}::timestamptz - greatest(${window.start}::timestamptz, d.created_at)))
                        - coalesce(o.down, 0))::float8 as online_seconds,
            (d.status in ('ONLINE', 'OFFLINE') and d.verification_score_bps >= ${MIN_SCORE}
              and not exists (select 1 from verification_challenge c
                               where c.device_id = d.id and c.status in ('FAILED', 'EXPIRED')
-                                and c.issued_at >= ${window.start}::timestamptz and c.issued_at < ${window.end}::timestamptz)) as verified
+                                and c.issued_at >= ${window.start}::timestamptz and c.issued_at < ${window.end}::timestamptz)) as verified,
+           exists (select 1 from device_stake st where st.device_id = d.id and st.status = 'STAKED'
+                      and st.amount >= d.gpu_count::bigint * g.performance_weight_bps * 100000) as staked
       from device d
       join gpu_model g on g.id = d.gpu_model_id
       join supplier s on s.id = d.supplier_id
@@ -39,7 +41,7 @@ async function oldInputs(window: EpochWindow): Promise<DeviceContributionInput[]
       ) o on true
      where d.gpu_count > 0 and d.created_at < ${window.end}::timestamptz
      order by d.id`;
-  return rows.map((r) => ({ deviceId: r.device_id, claimant: r.claimant, gpuCount: r.gpu_count, performanceWeightBps: r.performance_weight_bps, onlineSeconds: Math.max(0, Math.floor(r.online_seconds)), verified: r.verified }));
+  return rows.map((r) => ({ deviceId: r.device_id, claimant: r.claimant, gpuCount: r.gpu_count, performanceWeightBps: r.performance_weight_bps, onlineSeconds: Math.max(0, Math.floor(r.online_seconds)), verified: r.verified, staked: r.staked }));
 }
 
 const at = (window: EpochWindow, seconds: number) => new Date(window.start.getTime() + seconds * 1000);
@@ -53,6 +55,18 @@ async function shake(random: SeededRandom, window: EpochWindow, devices: { id: s
     const status = nobodyEligible || resting.has(device.supplierId) || roll < 0.08 ? "SUSPENDED" : roll < 0.2 ? "OFFLINE" : roll < 0.25 ? "REGISTERED" : "ONLINE";
     await db.device.update({ where: { id: device.id }, data: { status, verificationScoreBps: random.next() < 0.1 ? random.int(0, MIN_SCORE - 1) : random.int(MIN_SCORE, 10_000) } });
   }
+  // Stakes as the indexer mirrors them: most full, some unstaking, some slashed below the required, some never staked.
+  await db.deviceStake.deleteMany();
+  const stakes = { full: [] as string[], unstaking: [] as string[], short: [] as string[] };
+  for (const device of devices) {
+    const roll = random.next();
+    if (roll < 0.7) stakes.full.push(device.id);
+    else if (roll < 0.8) stakes.unstaking.push(device.id);
+    else if (roll < 0.9) stakes.short.push(device.id);
+  }
+  await writeMirroredStakes(db, { deviceIds: stakes.full });
+  await writeMirroredStakes(db, { deviceIds: stakes.unstaking, status: "UNSTAKING" });
+  await writeMirroredStakes(db, { deviceIds: stakes.short, shortBy: 1n });
   // Outages recorded by the trigger above start now (after every window): these are the hour's own.
   await db.deviceOutage.deleteMany({ where: { startedAt: { gte: new Date(Date.now() - 60_000) } } });
   for (let i = 0; i < devices.length / 3; i++) {

@@ -1,7 +1,7 @@
 import { epochWindow } from "@gpumesh/core";
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeRewardEpoch, createDb, markRewardEpochPosted, rewardClaimFor, rowsPerStatement, seedSimulatedNetwork, type Db } from "../src/index.ts";
+import { computeRewardEpoch, createDb, markRewardEpochPosted, rewardClaimFor, rowsPerStatement, seedSimulatedNetwork, writeMirroredStakes, type Db } from "../src/index.ts";
 import { watchOverlappingQueries } from "./pg-overlap.ts";
 
 // A reward epoch with more rewarded devices than one INSERT of Prisma's could carry, stored by one
@@ -17,6 +17,8 @@ beforeAll(async () => {
   db = createDb(database.url, { max: 4 });
   await seedSimulatedNetwork(db, { suppliers: 40, devices: DEVICES });
   await db.device.updateMany({ where: { gpuCount: { gt: 0 } }, data: { status: "ONLINE", verificationScoreBps: 9_000 } });
+  // Every device staked its required MESH (what the indexer mirrors after the dev bootstrap's stakes).
+  await writeMirroredStakes(db);
 }, 300_000);
 
 afterAll(async () => {
@@ -60,5 +62,19 @@ describe("reward epoch at scale", () => {
     expect(claim?.epoch).toBe(2);
     expect(claim?.root).toBe(second!.root);
     expect(watch.stacks).toEqual([]);
+  }, 180_000);
+
+  it("pays nothing to a device that is not staked, is unstaking, or staked less than its required stake", async () => {
+    await db.device.updateMany({ where: { gpuCount: { gt: 0 } }, data: { status: "ONLINE" } });
+    const [never, unstaking, short, full] = await db.device.findMany({ where: { gpuCount: { gt: 0 } }, orderBy: { id: "asc" }, take: 4, select: { id: true } });
+    await db.deviceStake.delete({ where: { deviceId: never!.id } });
+    await writeMirroredStakes(db, { deviceIds: [unstaking!.id], status: "UNSTAKING" });
+    await writeMirroredStakes(db, { deviceIds: [short!.id], shortBy: 1n });
+    const start = Math.floor(Date.now() / 1000) - 1_800;
+    const third = await computeRewardEpoch(db, epochWindow(start, 3), { minVerificationScoreBps: 5_000 });
+    expect(third?.created).toBe(true);
+    const paid = await db.rewardContribution.findMany({ where: { epoch: 3, deviceId: { in: [never!.id, unstaking!.id, short!.id, full!.id] } }, select: { deviceId: true, amount: true } });
+    expect(paid.map((c) => c.deviceId)).toEqual([full!.id]);
+    expect(paid[0]!.amount).toBeGreaterThan(0n);
   }, 180_000);
 });

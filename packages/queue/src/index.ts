@@ -14,3 +14,4 @@ export * from "./payloads.ts";
 export { jobs, type JobSpec, type TypedJobSpec } from "./jobs.ts";
 export { enqueueJob, enqueueManyOnce, enqueueOnce, type EnqueueOutcome } from "./enqueue.ts";
 export { createProducer, QueueUnavailableError, type Producer, type ProducerOptions } from "./producer.ts";
+export { createRequester, REQUEST_JOB_OPTIONS, RequestTimeoutError, StakeOrderAnswer, StakeOrderRequest, type Requester } from "./requests.ts";

@@ -49,6 +49,8 @@ export const jobs = {
   leaseSync: (clusterId: string, at = new Date()) => spec(QUEUES.settle, "lease-sync", { clusterId }, jobIds.leaseSync(clusterId, at)),
   /** Cancels the on-chain lease of a cluster that never ran. */
   cancel: (clusterId: string) => spec(QUEUES.settle, "cancel", { clusterId }, jobIds.cancel(clusterId)),
+  /** Slashes the stake of the device that failed `challengeId` with proof of cheating (settle queue: chain retries). */
+  slash: (challengeId: string) => spec(QUEUES.settle, "slash", { challengeId }, jobIds.slash(challengeId)),
   reconcile: (clusterId: string) => spec(QUEUES.settle, "reconcile", { clusterId }, jobIds.reconcile(clusterId)),
   settlePeriod: (clusterId: string, periodStart: Date) => spec(QUEUES.settle, "period", { clusterId, periodStart: periodStart.toISOString() }, jobIds.settlePeriod(clusterId, periodStart)),
   /** The deploy workflow's step when an allocation's ack deadline passes (just after it). */

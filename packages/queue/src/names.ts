@@ -19,6 +19,8 @@ export const QUEUES = {
   rewards: "rewards",
   /** The explorer's rollups: one snapshot of the network per tick. */
   explorer: "explorer",
+  /** Requests the web waits on, answered by the scheduler (requests.ts): the stake order. */
+  requests: "requests",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -76,6 +78,8 @@ export const jobIds = {
    * cancel): one per trigger instant, since each change of the cluster may need another sync.
    */
   leaseSync: (clusterId: string, at: Date) => `lease/${clusterId}/${basicIso(at)}`,
+  /** Slashes the stake of a device caught cheating by this challenge (wrong result or wrong root): once per challenge. */
+  slash: (challengeId: string) => `slash/${challengeId}`,
   /** The reconciliation of a closed lease (chain = ledger): once per lease. */
   reconcile: (clusterId: string) => `reconcile/${clusterId}`,
   /** A node of a cluster went offline: one job per allocation. */

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import type { QueueName } from "./names.ts";
+import { StakeOrderRequest } from "./requests.ts";
 
 /**
  * The payload of every job, per queue and job name, as zod schemas: producers build payloads that
@@ -81,6 +82,8 @@ export const payloads = {
     reconcile: ClusterPayload,
     cancel: ClusterPayload,
     "lease-sync": ClusterPayload,
+    /** Proven cheating (a failed challenge with wrong-result or proof-invalid evidence): slash_stake once. */
+    slash: ChallengePayload,
   },
   verify: {
     sweep: Sweep,
@@ -92,6 +95,7 @@ export const payloads = {
   index: { pass: Sweep },
   rewards: { sweep: Sweep, epoch: EpochPayload },
   explorer: { rollup: Sweep },
+  requests: { "stake-order": StakeOrderRequest },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 
 export type JobName<Q extends QueueName> = keyof (typeof payloads)[Q] & string;

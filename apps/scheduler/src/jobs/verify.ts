@@ -12,6 +12,7 @@ import {
 } from "@gpumesh/core";
 import type { Db } from "@gpumesh/db";
 import { jobs, type JobSpec, type ParsedJob } from "@gpumesh/queue";
+import { isProvenCheating } from "./slash.ts";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { AgentChannel } from "../agents.ts";
@@ -60,6 +61,8 @@ export interface VerifyScheduling {
   deliver(challengeIds: string[]): Promise<void>;
   /** Ensures a job that expires each challenge just after its deadline. */
   expire(challenges: { id: string; deadlineAt: Date }[]): Promise<void>;
+  /** Ensures the slash of a device that failed this challenge with proof of cheating (only with a chain). */
+  slash?(challengeId: string): Promise<void>;
 }
 
 export interface VerifyDeps {
@@ -242,7 +245,11 @@ async function loadForAnswer(deps: VerifyDeps, answer: unknown): Promise<{ row: 
   const row = await deps.db.verificationChallenge.findUnique({ where: { id: envelope.data.challengeId }, include: { device: { select: { gpuModelId: true } } } });
   // Answers for unknown challenges or from another device are dropped, not held against anyone.
   if (!row || row.deviceId !== envelope.data.deviceId) return { ignored: "no such challenge for this device" };
-  if (row.status !== "PENDING") return { ignored: `challenge already ${row.status.toLowerCase()}` };
+  if (row.status !== "PENDING") {
+    // A retry of the job that closed it on proof of cheating, after the slash was not enqueued: again.
+    if (row.status === "FAILED" && isProvenCheating(row.failureReason)) await deps.schedule.slash?.(row.id);
+    return { ignored: `challenge already ${row.status.toLowerCase()}` };
+  }
   return { row };
 }
 
@@ -316,7 +323,12 @@ export async function handleOpening(deps: VerifyDeps, answer: unknown, receivedA
       ? "opening-before-commitment: rows arrived before any commitment"
       : verdictReason(verifyOpening(issued(row), { root: row.commitment, sampledRows: row.sampledRows }, parsed.data));
   const status = verdictText === null ? "PASSED" : "FAILED";
-  return closedOutcome(await closeChallenge(deps.db, row, status, verdictText, receivedAt, {}, { requireOnChainSupplier: deps.config.requireOnChainSupplier ?? false }), verdictText);
+  const outcome = closedOutcome(await closeChallenge(deps.db, row, status, verdictText, receivedAt, {}, { requireOnChainSupplier: deps.config.requireOnChainSupplier ?? false }), verdictText);
+  // Proof of cheating (a wrong product, or rows of another matrix than the committed one): the stake
+  // is slashed by a job of its own (one per challenge). Enqueued after the close; should that fail, the
+  // retry of this job finds the challenge closed and enqueues it then (loadForAnswer).
+  if (status === "FAILED" && isProvenCheating(verdictText)) await deps.schedule.slash?.(row.id);
+  return outcome;
 }
 
 export class NotYetDueError extends Error {}

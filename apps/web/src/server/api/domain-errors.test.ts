@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 // `server-only` throws outside a React Server Components build; the mapping itself is plain code.
 vi.mock("server-only", () => ({}));
 const { domainError } = await import("./domain-errors.ts");
+const { RequestTimeoutError } = await import("@gpumesh/queue");
 
 describe("domainError", () => {
   it("answers a failed RPC call as 503 UNAVAILABLE, found through the error's cause, without its text", () => {
@@ -13,6 +14,11 @@ describe("domainError", () => {
     expect(mapped?.status).toBe(503);
     expect(mapped?.message).not.toContain("blockhash");
     expect(domainError(new Error("request to rpc failed", { cause: new Error("socket hang up") }))?.code).toBe("UNAVAILABLE");
+  });
+
+  it("answers a scheduler that did not answer the stake order in time as 503 UNAVAILABLE", () => {
+    const mapped = domainError(new RequestTimeoutError("the scheduler did not answer the stake order in time"));
+    expect(mapped).toMatchObject({ code: "UNAVAILABLE", status: 503 });
   });
 
   it("leaves an unexpected error to the opaque 500", () => {

@@ -2,6 +2,7 @@ import "server-only";
 import { BlockhashExpiredError, InsufficientFundsError, ProgramError, ReplayedTransactionError, TransactionMismatchError } from "@gpumesh/chain";
 import { UnexpectedClusterStatusError } from "@gpumesh/core";
 import { ClusterNotFoundError, DeviceUnavailableError } from "@gpumesh/db";
+import { RequestTimeoutError } from "@gpumesh/queue";
 import { z } from "zod";
 import { ApiError, validationError } from "./errors.ts";
 
@@ -20,6 +21,7 @@ export function domainError(error: unknown): ApiError | null {
   if (error instanceof BlockhashExpiredError) return new ApiError("EXPIRED", "transaction: expired before it landed; nothing was charged, sign again", "transaction");
   if (error instanceof InsufficientFundsError) return new ApiError("CONFLICT", "your wallet does not hold enough tokens (or SOL for fees) for this payment", "transaction");
   if (error instanceof ProgramError) return new ApiError("CONFLICT", `the GPUMesh program refused the transaction: ${error.errorName}`, "transaction");
+  if (error instanceof RequestTimeoutError) return new ApiError("UNAVAILABLE", "the scheduler did not answer; try again shortly");
   if (isUnavailable(error)) return new ApiError("UNAVAILABLE", "a backing service is unavailable; try again shortly");
   return null;
 }

@@ -32,11 +32,15 @@ function share(device: { weight: bigint }, epoch: RewardEpochView): string {
   return `${(Number((device.weight * 1_000_000n) / epoch.totalWeight) / 10_000).toLocaleString("en-US", { maximumFractionDigits: 4 })} %`;
 }
 
-const REASON_TEXT: Record<RewardEpochView["devices"][number]["reason"], string> = {
-  EARNED: "yes",
-  OFFLINE: "no: offline the whole hour",
-  CHECK_FAILED: "no: a proof-of-work check in the hour failed or went unanswered",
-  NOT_VERIFIED: "no: not verified (no passing check yet, score below the floor, or suspended) when the hour was computed",
+type DeviceRewardView = RewardEpochView["devices"][number];
+const REASON_TEXT: Record<DeviceRewardView["reason"], (device: DeviceRewardView) => string> = {
+  EARNED: () => "yes",
+  OFFLINE: () => "no: offline the whole hour",
+  CHECK_FAILED: () => "no: a proof-of-work check in the hour failed or went unanswered",
+  NOT_STAKED: () => "no: not staked",
+  STAKE_BELOW_REQUIRED: (device) => `no: stake below the required ${mesh(device.requiredStake, 0)}`,
+  UNSTAKING: () => "no: unstaking",
+  NOT_VERIFIED: () => "no: not verified (no passing check yet, score below the floor, or suspended) when the hour was computed",
 };
 
 function EpochBreakdown({ epoch }: { epoch: RewardEpochView }) {
@@ -69,7 +73,7 @@ function EpochBreakdown({ epoch }: { epoch: RewardEpochView }) {
                 <td>{device.gpuCount}</td>
                 <td>{count(device.onlineSeconds)} s <span className="muted">({(device.uptimeBps / 100).toFixed(2)} %)</span></td>
                 <td>{count(device.performanceWeightBps)} bps</td>
-                <td data-testid="device-reason" data-reason={device.reason}>{REASON_TEXT[device.reason]}</td>
+                <td data-testid="device-reason" data-reason={device.reason}>{REASON_TEXT[device.reason](device)}</td>
                 {device.reason === "EARNED" ? (
                   <>
                     <td data-testid="device-weight">{device.gpuCount} × {count(device.performanceWeightBps)} × {count(device.onlineSeconds)} = {count(device.weight)}</td>
@@ -98,7 +102,7 @@ function RewardsPanel({ rewards, cursor }: { rewards: WalletRewards; cursor: str
     <section className="panel" aria-labelledby="epochs-heading">
       <h2 id="epochs-heading">Per hour and per device</h2>
       <p className="muted">
-        Each hour’s emission is shared by verified devices in proportion to their weight: <strong>weight = GPUs × the model’s performance weight (bps) × seconds online in the hour</strong> (zero when the device was offline all hour, not verified, or a proof-of-work check in the hour failed or went unanswered: such devices are listed with the reason and earn nothing), and <strong>reward = ⌊pool × weight ÷ total weight⌋</strong>, the few base units left by rounding going to the largest remainders.
+        Each hour’s emission is shared by verified devices in proportion to their weight: <strong>weight = GPUs × the model’s performance weight (bps) × seconds online in the hour</strong> (zero when the device was offline all hour, not verified, not staked (each device stakes MESH sized by its weight: an H100 needs 1,000 MESH; unstaking or a stake slashed below that counts as none), or a proof-of-work check in the hour failed or went unanswered: such devices are listed with the reason and earn nothing), and <strong>reward = ⌊pool × weight ÷ total weight⌋</strong>, the few base units left by rounding going to the largest remainders.
       </p>
       {items.length === 0 ? (
         <div className="empty" data-testid="no-rewards">

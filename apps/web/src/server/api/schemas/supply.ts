@@ -20,6 +20,8 @@ const SignedSupplyTransaction = z.string().min(1, "the signed transaction (base6
 export const PayoutWalletBody = z.object({ payoutWallet: PayoutWallet });
 export const PayoutWalletPayBody = z.object({ payoutWallet: PayoutWallet, transaction: SignedSupplyTransaction });
 export const RegistrationPayBody = z.object({ transaction: SignedSupplyTransaction });
+/** A wallet-signed stake, unstake or withdrawal of a device's stake. */
+export const StakePayBody = z.object({ transaction: SignedSupplyTransaction });
 
 // -- responses (JSON as sent: bigints are decimal strings, times ISO strings) ------------------------------
 
@@ -91,3 +93,20 @@ export const RegistrationStateResponse = z
 export const RegistrationOrderResponse = z.union([z.object({ transaction: z.string().describe("The unsigned register_supplier (base64)") }), RegistrationStateResponse]);
 export const PayoutWalletOrderResponse = z.object({ transaction: z.string().describe("The unsigned set_payout_wallet (base64)") });
 export const RemovedDeviceResponse = z.object({ removed: z.literal(true) });
+
+export const StakeOrderResponse = z
+  .object({
+    transaction: z.string().describe("stake_device (base64), already co-signed by the network's settlement authority (its attestation of the device's weight); your wallet signs it and you submit it to …/stake"),
+    amount: Amount.describe("MESH base units this transaction stakes: the required stake, or the top-up back to it after a slash"),
+    required: Amount.describe("The device's required stake: GPUs × the model's performance weight (bps) × 100,000 base units"),
+    weightBps: z.number().int().describe("The device's weight the stake is sized by (GPUs × performance weight, bps)"),
+  })
+  .meta({ id: "StakeOrder" });
+export const StakeTransactionResponse = z.object({ transaction: z.string().describe("The unsigned transaction (base64) for your wallet to sign") }).meta({ id: "StakeTransaction" });
+export const StakeResultResponse = z
+  .object({
+    txSignature: z.string(),
+    staked: Amount.describe("What the device's stake holds after the transaction (0 after a withdrawal)"),
+    withdrawableAt: Timestamp.nullable().describe("After an unstake request: when the stake can be withdrawn (7 days later)"),
+  })
+  .meta({ id: "StakeResult" });

@@ -19,7 +19,7 @@ export interface StoredOrder {
 
 const ORDER_TTL_S = 150; // a blockhash lives ~60–90 s; keep the order a little longer than that
 
-export const orderKey = (kind: "open" | "extend" | "register-supplier" | "payout-wallet" | "claim-rewards", id: string, wallet: string) => `order:${kind}:${id}:${wallet}`;
+export const orderKey = (kind: "open" | "extend" | "register-supplier" | "payout-wallet" | "claim-rewards" | "stake" | "unstake" | "withdraw-stake", id: string, wallet: string) => `order:${kind}:${id}:${wallet}`;
 
 export async function issueOrder(chain: WebChain, key: string, wallet: PublicKey, instructions: ReturnType<typeof ix.openLease>[]): Promise<{ transaction: string; lastValidBlockHeight: number }> {
   const { blockhash, lastValidBlockHeight } = await chain.connection.getLatestBlockhash("confirmed");

@@ -1,4 +1,5 @@
 import "server-only";
+import { requiredStake } from "@gpumesh/core";
 import { Prisma } from "@gpumesh/db";
 import { pageOf, readCursor, type PageOf } from "../../api/pagination.ts";
 import { RewardsCursor, type RewardsQuery } from "../../api/schemas/rewards.ts";
@@ -9,7 +10,7 @@ import { claimState } from "./claim-state.ts";
  * A wallet's rewards, public (anyone may check a supplier's rewards, as anyone may read the chain):
  * per epoch and per device what was earned and why, with every number of the formula
  *
- *   weight = GPUs × performance weight (bps) × seconds online in the hour   (0 when not verified)
+ *   weight = GPUs × performance weight (bps) × seconds online in the hour   (0 when not verified or not staked)
  *   amount = ⌊pool × weight / total weight⌋   (+1 base unit to the largest remainders, so Σ = pool)
  *
  * so a supplier can recompute its share; what is claimable now; and its claims with their
@@ -17,7 +18,7 @@ import { claimState } from "./claim-state.ts";
  * hour since the wallet's first GPU device joined, so an hour in which a device earned nothing is
  * listed too, with the reason.
  */
-export type RewardReason = "EARNED" | "OFFLINE" | "CHECK_FAILED" | "NOT_VERIFIED";
+export type RewardReason = "EARNED" | "OFFLINE" | "CHECK_FAILED" | "NOT_STAKED" | "STAKE_BELOW_REQUIRED" | "UNSTAKING" | "NOT_VERIFIED";
 
 export interface DeviceReward {
   deviceId: string;
@@ -30,6 +31,8 @@ export interface DeviceReward {
   verified: boolean;
   /** Why it earned what it did: EARNED, or why it was not counted in the hour. */
   reason: RewardReason;
+  /** MESH base units the device must stake to earn (GPUs × weight × STAKE_PER_WEIGHT_UNIT). */
+  requiredStake: bigint;
   weight: bigint;
   amount: bigint;
 }
@@ -124,6 +127,9 @@ interface IdleRow {
   online_seconds: number;
   check_failed: boolean;
   removed: boolean;
+  /** Its mirrored stake now: null when never staked, else device_stake.status. */
+  stake_status: "STAKED" | "UNSTAKING" | "WITHDRAWN" | null;
+  stake_amount: bigint | null;
 }
 
 /**
@@ -133,7 +139,8 @@ interface IdleRow {
  * or went unanswered. A device online with no failed check was not counted because it was not
  * verified (never passed a check, score below the floor, or suspended) when the hour was computed.
  * Seconds online are as recorded now: an outage recorded after the hour was computed counts here
- * and did not count there. A removed device is left out of the hours it spent wholly offline.
+ * and did not count there. Its stake is the mirrored stake now (device_stake keeps no history): a
+ * device not staked, unstaking or staked short now is named so, ahead of "not verified". A removed device is left out of the hours it spent wholly offline.
  */
 async function idleDevicesOf(wallet: string, epochs: number[]): Promise<IdleRow[]> {
   return db.$queryRaw<IdleRow[]>`
@@ -146,9 +153,11 @@ async function idleDevicesOf(wallet: string, epochs: number[]): Promise<IdleRow[
                            from device_outage o
                           where o.device_id = m.id and o.started_at < h.hour_end and (o.ended_at is null or o.ended_at > h.hour_start)), 0))))::int as online_seconds,
            exists (select 1 from verification_challenge v
-                    where v.device_id = m.id and v.status in ('FAILED', 'EXPIRED') and v.issued_at >= h.hour_start and v.issued_at < h.hour_end) as check_failed
+                    where v.device_id = m.id and v.status in ('FAILED', 'EXPIRED') and v.issued_at >= h.hour_start and v.issued_at < h.hour_end) as check_failed,
+           st.status::text as stake_status, st.amount as stake_amount
       from hours h
       join mine m on m.created_at < h.hour_end
+      left join device_stake st on st.device_id = m.id
      where not exists (select 1 from reward_contribution c where c.epoch = h.epoch and c.device_id = m.id)
     ) idle
     -- A removed device is not listed for hours it spent wholly offline (when it was removed is not
@@ -157,9 +166,17 @@ async function idleDevicesOf(wallet: string, epochs: number[]): Promise<IdleRow[
     order by idle.epoch desc, idle.name, idle.device_id`;
 }
 
+/** Why a device's stake does not count now, or null when it does (the rewards job's `staked`). */
+function stakeShortfall(row: Pick<IdleRow, "stake_status" | "stake_amount">, required: bigint): RewardReason | null {
+  if (row.stake_status === null || row.stake_status === "WITHDRAWN") return "NOT_STAKED";
+  if (row.stake_status === "UNSTAKING") return "UNSTAKING";
+  return (row.stake_amount ?? 0n) < required ? "STAKE_BELOW_REQUIRED" : null;
+}
+
 /** A device that earned nothing in an epoch, and why (the first reason the rewards job applies). */
 export function idleDeviceReward(row: IdleRow): DeviceReward {
-  const reason: RewardReason = row.online_seconds <= 0 ? "OFFLINE" : row.check_failed ? "CHECK_FAILED" : "NOT_VERIFIED";
+  const required = requiredStake(row.gpu_count * row.performance_weight_bps);
+  const reason: RewardReason = row.online_seconds <= 0 ? "OFFLINE" : row.check_failed ? "CHECK_FAILED" : (stakeShortfall(row, required) ?? "NOT_VERIFIED");
   return {
     deviceId: row.device_id,
     name: row.name,
@@ -170,6 +187,7 @@ export function idleDeviceReward(row: IdleRow): DeviceReward {
     performanceWeightBps: row.performance_weight_bps,
     verified: false,
     reason,
+    requiredStake: required,
     weight: 0n,
     amount: 0n,
   };
@@ -209,6 +227,7 @@ export function deviceReward(row: ContributionRow): DeviceReward {
     performanceWeightBps: row.weight_bps,
     verified: true,
     reason: "EARNED",
+    requiredStake: requiredStake(row.gpu_count * row.weight_bps),
     weight: row.weight,
     amount: row.amount,
   };

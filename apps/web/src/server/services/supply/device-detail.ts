@@ -1,6 +1,6 @@
 import "server-only";
 import { fetchDeviceStake, isStakeActive, requiredStake, stakeWithdrawableAt } from "@gpumesh/chain";
-import { gpuModel, type ConnectivityTier } from "@gpumesh/core";
+import { deviceStakeWeightBps, gpuModel, type ConnectivityTier } from "@gpumesh/core";
 import { deviceChecks, Prisma } from "@gpumesh/db";
 import { chain } from "../../chain.ts";
 import { notFound } from "../../api/errors.ts";
@@ -44,7 +44,7 @@ export interface SupplierDeviceDetail {
 
 /** Required and staked MESH for a device (weight = its model's performance weight × its GPUs). */
 async function stakeOf(deviceId: string, gpuModelId: string | null, gpuCount: number): Promise<SupplierDeviceDetail["stake"]> {
-  const weightBps = (gpuModelId ? (gpuModel(gpuModelId)?.performanceWeightBps ?? 0) : 0) * gpuCount;
+  const weightBps = deviceStakeWeightBps(gpuModelId, gpuCount);
   const required = requiredStake(weightBps);
   try {
     const account = await fetchDeviceStake(chain().connection, deviceId);

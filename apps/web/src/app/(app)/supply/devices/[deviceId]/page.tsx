@@ -7,6 +7,7 @@ import { ApiError } from "@/server/api/errors.ts";
 import { requireSession } from "@/server/auth/session.ts";
 import { supplierDeviceDetail } from "@/server/services/supply/device-detail.ts";
 import { AutoRefresh } from "../../_components/auto-refresh.tsx";
+import { StakeActions } from "./_components/stake-actions.tsx";
 import { EarningsChart } from "@/components/devices/earnings-chart.tsx";
 import { EvidenceTable } from "@/components/devices/evidence-table.tsx";
 
@@ -58,7 +59,12 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
             {detail.stake.active ? " · active" : detail.stake.withdrawableAt ? ` · unstaking, withdrawable from ${when(detail.stake.withdrawableAt)}` : ""}
             {detail.stake.slashed > 0n ? ` · ${formatAmount(detail.stake.slashed, "MESH")} MESH slashed (burned)` : ""}.
           </p>
-          <p className="muted">The program holds each device’s stake in a vault of its own; unstaking takes a 7-day cooldown, and only proven cheating (a failed proof of work with its evidence, or vanishing mid-lease) is slashed, and slashed MESH is burned. Not built yet: staking from this page (the instruction needs the network’s co-signature of the device’s weight), and reward epochs do not check stakes yet.</p>
+          <StakeActions
+            sessionWallet={session.walletAddress}
+            deviceId={device.id}
+            stake={{ required: detail.stake.required.toString(), staked: detail.stake.staked?.toString() ?? null, withdrawableAt: detail.stake.withdrawableAt?.toISOString() ?? null, weightBps: detail.stake.weightBps }}
+          />
+          <p className="muted">No rewards without stake: a device earns only while its stake is at least the required amount and no unstake is under way. The network co-signs each stake (its attestation of the device’s weight); the program holds each device’s stake in a vault of its own; unstaking takes a 7-day cooldown, only proven cheating (a failed proof of work with its evidence, or vanishing mid-lease) is slashed, and slashed MESH is burned.</p>
         </section>
         <section className="panel" aria-labelledby="earnings-heading">
           <h2 id="earnings-heading">Earnings, last 14 days</h2>
