@@ -1,6 +1,6 @@
 import "server-only";
 import { fetchDeviceStake, isStakeActive, requiredStake, stakeWithdrawableAt } from "@gpumesh/chain";
-import { deviceStakeWeightBps, gpuModel, type ConnectivityTier } from "@gpumesh/core";
+import { deviceStakeWeightBps, type ConnectivityTier } from "@gpumesh/core";
 import { deviceChecks, Prisma } from "@gpumesh/db";
 import { chain } from "../../chain.ts";
 import { notFound } from "../../api/errors.ts";
