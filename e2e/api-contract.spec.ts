@@ -320,7 +320,7 @@ test("every documented error is answered with its status and code", async ({ pla
   const fixtures = PATH_FIXTURES;
   const bogusKey = await apiClient(playwright, baseURL, { authorization: "Bearer gmk_not-a-key" });
   // The renter's cookie, sent from another origin.
-  const evil = await playwright.request.newContext({ baseURL, storageState: await session.storageState(), extraHTTPHeaders: { origin: "https://evil.example", "x-forwarded-for": "198.51.100.250" } });
+  const evil = await playwright.request.newContext({ baseURL, storageState: await session.storageState(), extraHTTPHeaders: { origin: "https://evil.example", "x-forwarded-for": "198.51.100.250", connection: "close" } });
   // A key of its own for the per-key limit (made before the 20-live-keys refusal below).
   const burstKey = await apiClient(playwright, baseURL, { authorization: `Bearer ${(await json<{ key: string }>(await session.post("/api/v1/api-keys", { data: { name: "burst" } }), 201)).key}` });
   /** The stake submissions take only a signed transaction: a well-formed one reaches the device check (404). */

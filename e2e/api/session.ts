@@ -23,7 +23,10 @@ type Playwright = PlaywrightWorkerArgs["playwright"];
  */
 export async function apiClient(playwright: Playwright, baseURL: string, headers: Record<string, string> = {}): Promise<APIRequestContext> {
   const client = `198.51.100.${1 + randomBytes(1)[0]! % 254}`;
-  return playwright.request.newContext({ baseURL, extraHTTPHeaders: { origin: new URL(baseURL).origin, "x-forwarded-for": client, ...headers } });
+  // A fresh connection per request: the server closes a keep-alive socket after 5 s idle, and a request
+  // sent on it at that moment is reset (ECONNRESET, seen under load). Browsers retry those; these
+  // clients must not, as a retried POST is a second request.
+  return playwright.request.newContext({ baseURL, extraHTTPHeaders: { origin: new URL(baseURL).origin, "x-forwarded-for": client, connection: "close", ...headers } });
 }
 
 export interface Challenge {
