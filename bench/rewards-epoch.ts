@@ -154,7 +154,7 @@ async function oldEpoch(db: Db, window: EpochWindow): Promise<{ ms: number; root
             ) o on true
            where d.gpu_count > 0 and d.created_at < ${window.end}::timestamptz order by d.id`;
         const inputs: DeviceContributionInput[] = rows
-          .map((r) => ({ deviceId: r.device_id, claimant: r.claimant, gpuCount: r.gpu_count, performanceWeightBps: r.performance_weight_bps, onlineSeconds: Math.max(0, Math.floor(r.online_seconds)), verified: r.verified }))
+          .map((r) => ({ deviceId: r.device_id, claimant: r.claimant, gpuCount: r.gpu_count, performanceWeightBps: r.performance_weight_bps, onlineSeconds: Math.max(0, Math.floor(r.online_seconds)), verified: r.verified, staked: true })) // every bench device is staked (writeMirroredStakes above); the old implementation knew no stake
           .filter((input) => {
             try {
               return base58.decode(input.claimant).length === 32;
