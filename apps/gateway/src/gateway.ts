@@ -226,8 +226,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger, options: { p
     if (!head) return refuse(session, "NOT_YOURS", `allocation ${message.allocationId} is not the Ray head of its cluster`, message.seq);
     const key = keys.endpoints(message.allocationId);
     await redis.multi().hset(key, "ray-head", address.data).expire(key, 30 * 86_400).exec();
-    const workers = await db.allocation.findMany({ where: { clusterId: head.clusterId, status: "ACTIVE", rayRole: "WORKER" }, select: { id: true, deviceId: true } });
-    await Promise.all(workers.map((worker) => outbox.rayHead(worker.deviceId, { allocationId: worker.id, headAllocationId: message.allocationId, address: address.data })));
+    const workers = await db.allocation.findMany({ where: { clusterId: head.clusterId, status: "ACTIVE", rayRole: "WORKER" }, select: { id: true, deviceId: true, endsAt: true } });
+    await Promise.all(workers.map((worker) => outbox.rayHead(worker.deviceId, { allocationId: worker.id, headAllocationId: message.allocationId, address: address.data, endsAt: worker.endsAt })));
     logger.debug({ allocationId: message.allocationId, workers: workers.length }, "ray head address forwarded");
   };
 

@@ -170,7 +170,7 @@ it("the head's address reaches every worker of its cluster: early, late, reconne
   const laterId = await allocate(laterWorker.deviceId, "WORKER");
   await assign(laterWorker.deviceId, laterId, { role: "worker", headAllocationId: newHeadId });
   expect(JSON.parse((await redis.hget(gatewayKeys(prefix).outbox(laterWorker.deviceId), `ray-head:${laterId}`))!)).toEqual({
-    type: "ray-head", allocationId: laterId, headAllocationId: newHeadId, address: "new-head.gpumesh.invalid:6379",
+    type: "ray-head", allocationId: laterId, headAllocationId: newHeadId, address: "new-head.gpumesh.invalid:6379", expiresAt: endsAt.getTime(),
   });
   const laterAgent = agent(laterWorker.key, "later.gpumesh.invalid");
   await laterAgent.start();
@@ -180,4 +180,8 @@ it("the head's address reaches every worker of its cluster: early, late, reconne
   // A revoked worker's address leaves its outbox with it.
   await outbox.revoke(late.deviceId, lateId, "cluster ended");
   expect(Object.keys(await redis.hgetall(gatewayKeys(prefix).outbox(late.deviceId)))).toEqual([`revoke:${lateId}`]);
+  // One released without a revoke (its device went offline) stops being sent when its lease ends.
+  expect((await outbox.pending(laterWorker.deviceId)).map((item) => item.field)).toContain(`ray-head:${laterId}`);
+  expect((await outbox.pending(laterWorker.deviceId, new Date(endsAt.getTime() + 1))).map((item) => item.field)).not.toContain(`ray-head:${laterId}`);
+  expect(await redis.hexists(gatewayKeys(prefix).outbox(laterWorker.deviceId), `ray-head:${laterId}`)).toBe(0);
 });

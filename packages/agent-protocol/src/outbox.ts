@@ -110,7 +110,8 @@ export class AgentOutbox {
     const message: OutboxMessage = { type: "assign", assignment: AgentAssignment.parse(assignment) };
     const ray = assignment.ray;
     const address = ray?.role === "worker" ? await this.redis.hget(this.keys.endpoints(ray.headAllocationId), "ray-head") : null;
-    const head = ray?.role === "worker" && address && RayHeadMessage.safeParse({ type: "ray-head", allocationId: assignment.allocationId, headAllocationId: ray.headAllocationId, address }).data;
+    const parsedHead = ray?.role === "worker" && address ? RayHeadMessage.safeParse({ type: "ray-head", allocationId: assignment.allocationId, headAllocationId: ray.headAllocationId, address }).data : undefined;
+    const head = parsedHead ? { ...parsedHead, expiresAt: Date.parse(assignment.endsAt) } : undefined;
     const added = await this.redis.eval(
       ASSIGN, 2, this.keys.outbox(deviceId), this.keys.notify,
       `assign:${assignment.allocationId}`, JSON.stringify(message), `revoke:${assignment.allocationId}`, deviceId,
@@ -119,9 +120,14 @@ export class AgentOutbox {
     return added === 1;
   }
 
-  /** Tells a Ray worker where its head is (overwriting an older head's address); false if it was revoked. */
-  async rayHead(deviceId: string, message: { allocationId: string; headAllocationId: string; address: string }): Promise<boolean> {
-    const item: OutboxMessage = RayHeadMessage.parse({ type: "ray-head", ...message });
+  /**
+   * Tells a Ray worker where its head is (overwriting an older head's address); false if it was revoked.
+   * Kept until the worker's lease ends (`endsAt`) at the latest: a worker released without a revoke
+   * (its device went offline, or it refused) would otherwise leave it in the outbox for good.
+   */
+  async rayHead(deviceId: string, message: { allocationId: string; headAllocationId: string; address: string; endsAt: Date }): Promise<boolean> {
+    const { endsAt, ...fields } = message;
+    const item = { ...RayHeadMessage.parse({ type: "ray-head", ...fields }), expiresAt: endsAt.getTime() } as OutboxMessage;
     const added = await this.redis.eval(RAY_HEAD, 2, this.keys.outbox(deviceId), this.keys.notify, `ray-head:${message.allocationId}`, JSON.stringify(item), `revoke:${message.allocationId}`, deviceId);
     return added === 1;
   }
@@ -160,8 +166,12 @@ export class AgentOutbox {
     const items: { field: string; message: OutboxMessage }[] = [];
     const expired: string[] = [];
     for (const [field, raw] of Object.entries(all)) {
-      const message = JSON.parse(raw) as OutboxMessage & { storedAt?: number };
-      const deadline = message.type === "challenge" ? Date.parse(message.challenge.deadlineAt) : message.type === "rows" && message.storedAt ? message.storedAt + ROWS_TTL_MS : undefined;
+      const message = JSON.parse(raw) as OutboxMessage & { storedAt?: number; expiresAt?: number };
+      const deadline =
+        message.type === "challenge" ? Date.parse(message.challenge.deadlineAt)
+        : message.type === "rows" && message.storedAt ? message.storedAt + ROWS_TTL_MS
+        : message.type === "ray-head" ? message.expiresAt
+        : undefined;
       if (deadline !== undefined && deadline <= now.getTime()) expired.push(field);
       else items.push({ field, message });
     }

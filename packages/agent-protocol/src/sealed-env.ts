@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { Workload } from "@gpumesh/core";
+import { Workload, workloadIdentity } from "@gpumesh/core";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { base58 } from "@scure/base";
 import { z } from "zod";
@@ -22,6 +22,9 @@ import type { AgentAssignment, AssignedWorkload, OpenedAssignment } from "./mess
  *   makes the open fail instead of running one lease's secrets in another);
  * - AES-256-GCM from node:crypto (OpenSSL's constant-time AES-GCM, in both the scheduler and the agent
  *   already: no new dependency). The key is used once, so a random 96-bit nonce cannot repeat under it.
+ *   Its associated data is what the workload runs (core `workloadIdentity`: image, command, ports, SSH
+ *   key): a relay that keeps the seal but swaps the image makes the open fail, instead of handing the
+ *   renter's tokens to another program.
  */
 export const SEALED_ENV_VERSION = 1;
 
@@ -62,19 +65,20 @@ function derive(shared: Uint8Array, epk: Uint8Array, recipient: Uint8Array, bind
 }
 
 /** Seals `env` to the device whose agent key is `devicePublicKey` (base58 ed25519), for this assignment only. */
-export function sealEnv(env: Record<string, string>, devicePublicKey: string, binding: SealedEnvBinding): SealedEnv {
+export function sealEnv(env: Record<string, string>, devicePublicKey: string, binding: SealedEnvBinding, associated = ""): SealedEnv {
   const recipient = ed25519.utils.toMontgomery(base58.decode(devicePublicKey));
   const ephemeral = x25519.utils.randomSecretKey();
   const epk = x25519.getPublicKey(ephemeral);
   const key = derive(x25519.getSharedSecret(ephemeral, recipient), epk, recipient, binding);
   const nonce = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(associated, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(env), "utf8"), cipher.final(), cipher.getAuthTag()]);
   return { v: SEALED_ENV_VERSION, epk: Buffer.from(epk).toString("base64url"), nonce: nonce.toString("base64url"), ciphertext: ciphertext.toString("base64url") };
 }
 
 /** Opens a seal with the device's own key, as the assignment it arrived in. Throws SealedEnvError. */
-export function openEnv(sealed: SealedEnv, deviceKey: DeviceKey, binding: SealedEnvBinding): Record<string, string> {
+export function openEnv(sealed: SealedEnv, deviceKey: DeviceKey, binding: SealedEnvBinding, associated = ""): Record<string, string> {
   let plaintext: string;
   try {
     const epk = Buffer.from(sealed.epk, "base64url");
@@ -82,7 +86,8 @@ export function openEnv(sealed: SealedEnv, deviceKey: DeviceKey, binding: Sealed
     const key = derive(x25519.getSharedSecret(ed25519.utils.toMontgomerySecret(deviceKey.secretKey), epk), epk, recipient, binding);
     const data = Buffer.from(sealed.ciphertext, "base64url");
     if (data.length < TAG_BYTES) throw new Error("too short");
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.nonce, "base64url"));
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.nonce, "base64url"), { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(associated, "utf8"));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     plaintext = Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]).toString("utf8");
   } catch {
@@ -109,7 +114,7 @@ export function sealWorkload(workload: Workload, devicePublicKey: string | undef
   const { env, ...rest } = workload;
   if (!env || Object.keys(env).length === 0) return rest;
   if (!devicePublicKey) throw new Error(`device ${binding.deviceId} has no agent key to seal the workload's env to`);
-  return { ...rest, sealedEnv: sealEnv(env, devicePublicKey, binding) };
+  return { ...rest, sealedEnv: sealEnv(env, devicePublicKey, binding, workloadIdentity(rest)) };
 }
 
 /** The agent's side: the assignment as its runtime runs it, its env opened. Throws SealedEnvError. */
@@ -119,5 +124,5 @@ export function openAssignment(assignment: AgentAssignment, deviceKey: DeviceKey
   const { sealedEnv, ...workload } = assigned;
   if (!sealedEnv) return { ...rest, workload };
   if (!deviceKey) throw new SealedEnvError("this agent was started without its device key, so it cannot open the workload's sealed env");
-  return { ...rest, workload: { ...workload, env: openEnv(sealedEnv, deviceKey, assignment) } };
+  return { ...rest, workload: { ...workload, env: openEnv(sealedEnv, deviceKey, assignment, workloadIdentity(workload)) } };
 }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { Workload, workloadView, type WorkloadView } from "@gpumesh/core";
+import { Workload, workloadIdentity, workloadView, type WorkloadView } from "@gpumesh/core";
 import { z } from "zod";
 
 /**
@@ -9,8 +9,9 @@ import { z } from "zod";
  * a workload is there, and the cluster page shows the names. The web seals when it holds a quote; only
  * the scheduler opens, to seal the values again to each device (agent-protocol sealed-env.ts).
  *
- * The row id is the GCM associated data, with the names: a sealed env copied into another cluster's
- * row, or names edited in place, does not open. Rows written before sealing hold a plain core Workload
+ * The row id is the GCM associated data, with the names and what the workload runs (core
+ * `workloadIdentity`): a sealed env copied into another cluster's row, names edited in place, or an
+ * image or command swapped in the row, does not open. Rows written before sealing hold a plain core Workload
  * (env values in clear); they are read as they are and deploy as before (no migration rewrites them).
  */
 const SealedAtRest = z
@@ -43,7 +44,8 @@ export class WorkloadSecretsError extends Error {
 }
 
 const TAG_BYTES = 16;
-const associated = (clusterId: string, names: readonly string[]) => Buffer.from(`GPUMesh workload env v1\ncluster: ${clusterId}\nnames: ${names.join(",")}`);
+const associated = (clusterId: string, names: readonly string[], runs: object) =>
+  Buffer.from(`GPUMesh workload env v1\ncluster: ${clusterId}\nnames: ${names.join(",")}\nruns: ${workloadIdentity(runs)}`);
 
 /** What the web writes to `cluster.workload`: env values sealed with `key`; a workload without env as it is. */
 export function sealWorkloadAtRest(workload: Workload, clusterId: string, key: Uint8Array | undefined): StoredWorkload {
@@ -52,8 +54,8 @@ export function sealWorkloadAtRest(workload: Workload, clusterId: string, key: U
   if (!key) throw new WorkloadSecretsError("WORKLOAD_SECRETS_KEY is not set: a workload's env values are never stored in plaintext");
   const names = Object.keys(env).sort();
   const nonce = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, nonce);
-  cipher.setAAD(associated(clusterId, names));
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(associated(clusterId, names, rest));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(env), "utf8"), cipher.final(), cipher.getAuthTag()]);
   return { ...rest, sealedEnv: { v: 1, names, nonce: nonce.toString("base64"), ciphertext: ciphertext.toString("base64") } };
 }
@@ -67,8 +69,9 @@ export function openStoredWorkload(stored: unknown, clusterId: string, key: Uint
   let env: unknown;
   try {
     const data = Buffer.from(sealedEnv.ciphertext, "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealedEnv.nonce, "base64"));
-    decipher.setAAD(associated(clusterId, sealedEnv.names));
+    if (data.length <= TAG_BYTES) throw new Error("too short");
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealedEnv.nonce, "base64"), { authTagLength: TAG_BYTES });
+    decipher.setAAD(associated(clusterId, sealedEnv.names, rest));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     env = JSON.parse(Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]).toString("utf8"));
   } catch {

