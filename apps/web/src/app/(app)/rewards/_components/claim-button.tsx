@@ -1,12 +1,11 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { ClientButton } from "@/components/ui/client-controls.tsx";
-import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
-import { api, ApiClientError } from "@/lib/api-client.ts";
+import { useSignedOrder } from "@/hooks/use-signed-order.ts";
+import { api } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
-import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
+import type { SigningStep } from "@/lib/signed-order.ts";
 
 type Step = "idle" | SigningStep;
 const LABEL: Record<Step, string> = { idle: "Claim all", building: "Preparing the transaction…", signing: "Signing… approve it in your wallet", confirming: "Confirming on-chain…" };
@@ -24,33 +23,16 @@ interface ClaimResult {
  * checks, submits and confirms it. Disabled when nothing is claimable.
  */
 export function ClaimButton({ sessionWallet, claimable }: { sessionWallet: string; claimable: string }) {
-  const router = useRouter();
-  const { sign } = useSigner(sessionWallet);
-  const [step, setStep] = useState<Step>("idle");
-  const [error, setError] = useState<string | null>(null);
   const [claimed, setClaimed] = useState<ClaimResult | null>(null);
-  const busy = useRef(false);
+  const { step, error, run } = useSignedOrder<ClaimResult>(sessionWallet, {
+    order: () => api<{ transaction: string }>("/api/v1/rewards/claim/transaction", { method: "POST" }),
+    submit: (signed) => api<ClaimResult>("/api/v1/rewards/claim", { body: { transaction: signed } }),
+  });
   const nothing = BigInt(claimable) === 0n;
 
   async function claim() {
-    if (busy.current) return;
-    busy.current = true;
-    setError(null);
-    try {
-      const result = await signAndSubmit<ClaimResult>({
-        order: () => api<{ transaction: string }>("/api/v1/rewards/claim/transaction", { method: "POST" }),
-        sign,
-        submit: (signed) => api<ClaimResult>("/api/v1/rewards/claim", { body: { transaction: signed } }),
-        onStep: setStep,
-      });
-      if (result) setClaimed(result);
-      router.refresh();
-    } catch (failure) {
-      setError(failure instanceof ApiClientError ? failure.message : walletErrorText(failure));
-    } finally {
-      setStep("idle");
-      busy.current = false;
-    }
+    const result = await run();
+    if (result) setClaimed(result);
   }
 
   return (

@@ -1,11 +1,10 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { ClientButton } from "@/components/ui/client-controls.tsx";
 import { ConfirmAction } from "@/components/ui/confirm-action.tsx";
-import { useSigner, walletErrorText } from "@/hooks/use-signer.ts";
-import { api, ApiClientError } from "@/lib/api-client.ts";
+import { useSignedOrder } from "@/hooks/use-signed-order.ts";
+import { api } from "@/lib/api-client.ts";
 import { money, utcTime } from "@/lib/format.ts";
 import { signAndSubmit, type SigningStep } from "@/lib/signed-order.ts";
 
@@ -34,13 +33,16 @@ interface StakeResult {
  * hydrated; the page is refreshed afterwards to read the stake back from the chain.
  */
 export function StakeActions({ sessionWallet, deviceId, stake }: { sessionWallet: string; deviceId: string; stake: StakeState }) {
-  const router = useRouter();
-  const { sign } = useSigner(sessionWallet);
-  const [step, setStep] = useState<Step>("idle");
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<StakeResult | null>(null);
-  const busy = useRef(false);
   const base = `/api/v1/supply/devices/${deviceId}`;
+  /** The server side of one action (`kind`: stake, unstake or withdraw): its order and its submission. */
+  const endpoints = (kind: "stake" | "unstake" | "withdraw") => ({
+    order: () => api<{ transaction: string }>(`${base}/${kind}/transaction`, { method: "POST" }),
+    submit: (signed: string) => api<StakeResult>(`${base}/${kind}`, { body: { transaction: signed } }),
+  });
+  const { step, error, run, sign } = useSignedOrder<StakeResult>(sessionWallet, endpoints("stake"));
+  /** Unstake and withdraw: ConfirmAction shows their progress and errors. */
+  const flow = (kind: "unstake" | "withdraw") => signAndSubmit<StakeResult>({ ...endpoints(kind), sign });
 
   const required = BigInt(stake.required);
   const staked = stake.staked === null ? null : BigInt(stake.staked);
@@ -49,29 +51,9 @@ export function StakeActions({ sessionWallet, deviceId, stake }: { sessionWallet
   const canStake = staked !== null && required > 0n && !unstaking && staked < required;
   const canUnstake = staked !== null && staked > 0n && !unstaking;
 
-  /** The wallet flow of one action (`kind`: stake, unstake or withdraw). */
-  const flow = (kind: "stake" | "unstake" | "withdraw", onStep?: (step: SigningStep) => void) =>
-    signAndSubmit<StakeResult>({
-      order: () => api<{ transaction: string }>(`${base}/${kind}/transaction`, { method: "POST" }),
-      sign,
-      submit: (signed) => api<StakeResult>(`${base}/${kind}`, { body: { transaction: signed } }),
-      ...(onStep ? { onStep } : {}),
-    });
-
   async function stakeNow() {
-    if (busy.current) return;
-    busy.current = true;
-    setError(null);
-    try {
-      const result = await flow("stake", setStep);
-      if (result) setDone(result);
-      router.refresh();
-    } catch (failure) {
-      setError(failure instanceof ApiClientError ? failure.message : walletErrorText(failure));
-    } finally {
-      setStep("idle");
-      busy.current = false;
-    }
+    const result = await run();
+    if (result) setDone(result);
   }
 
   const shortfall = staked !== null && staked < required ? required - staked : required;
