@@ -244,7 +244,7 @@ export async function runDeployBench(options: DeployBenchOptions = DEPLOY_FULL):
       for (let attempt = 0; attempt < choices.length; attempt++) {
         const market = choices[(iteration + attempt) % choices.length]!;
         const request: ClusterRequestInput = {
-          name: `bench-${iteration}`, type: "KUBERNETES", gpuModelIds: [market.gpuModelId], gpuCount: NODES * 8, regions: market.regions, durationHours: 1,
+          name: `bench-${iteration}`, type: "CONTAINER", gpuModelIds: [market.gpuModelId], gpuCount: NODES * 8, regions: market.regions, durationHours: 1,
           supplierNetworks: ["GPUMESH", "RENDER", "FILECOIN", "AETHIR"], paymentToken: "USDC",
         };
         const t = performance.now();

@@ -43,6 +43,9 @@ const markets = async (api: APIRequestContext) => (await json<{ markets: Market[
 /** GPUs held or hired anywhere: a refused quote must not change it. */
 const busyGpus = async (api: APIRequestContext) => (await markets(api)).reduce((sum, m) => sum + m.busyGpus, 0);
 
+/** A well-formed OpenSSH public key line (nobody holds its private half). */
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop";
+
 let api: APIRequestContext;
 let market: Market;
 let body: Record<string, unknown>;
@@ -80,6 +83,12 @@ test("every malformed field is 422 naming it, and nothing is held", async () => 
     [{ durationHours: 24 * 90 + 1 }, "durationHours"],
     [{ name: "" }, "name"],
     [{ type: "MAINFRAME" }, "type"],
+    // Listed but not offered: no agent assembles Kubernetes yet (core CLUSTER_TYPES).
+    [{ type: "KUBERNETES" }, "type"],
+    // Bare metal is reached over SSH: no key, no machine; the machine's SSH server is its command.
+    [{ type: "BARE_METAL" }, "workload.sshPublicKey"],
+    [{ type: "BARE_METAL", workload: { sshPublicKey: KEY, command: ["sleep", "1"] } }, "workload.command"],
+    [{ workload: { sshPublicKey: KEY } }, "workload.image"],
     [{ paymentToken: "DOGE" }, "paymentToken"],
     [{ maxPricePerGpuHour: -5 }, "maxPricePerGpuHour"],
     [{ maxPricePerGpuHour: "1e9" }, "maxPricePerGpuHour"],
@@ -144,7 +153,7 @@ function pricePerGpuHour(ask: bigint, surgeBps: bigint): bigint {
 
 test("a workload is kept for the agents, and its environment values never come back", async () => {
   const secret = `sk-live-${Date.now()}`;
-  const workload = { image: "ghcr.io/acme/train:2", command: ["sh", "-c", "python train.py"], env: { API_TOKEN: secret, EPOCHS: "3" }, ports: [8888, 22], sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop" };
+  const workload = { image: "ghcr.io/acme/train:2", command: ["sh", "-c", "python train.py"], env: { API_TOKEN: secret, EPOCHS: "3" }, ports: [8888, 22], sshPublicKey: KEY };
   let response = await api.post("/api/v1/quotes", { data: { ...body, workload } });
   for (const gpuCount of [2, 4, 8]) {
     if (response.status() !== 409) break;
@@ -163,6 +172,17 @@ test("a workload is kept for the agents, and its environment values never come b
     expect(readText).not.toContain(secret);
   }
   expect((await json<{ workload: unknown }>(await api.get(`/api/v1/clusters/${quote.clusterId}`))).workload).toEqual(view);
+});
+
+test("a bare-metal cluster needs only an SSH key: its nodes run the suppliers' machine image", async () => {
+  let response = await api.post("/api/v1/quotes", { data: { ...body, type: "BARE_METAL", workload: { sshPublicKey: KEY } } });
+  for (const gpuCount of [2, 4, 8]) {
+    if (response.status() !== 409) break;
+    response = await api.post("/api/v1/quotes", { data: { ...body, type: "BARE_METAL", gpuCount, workload: { sshPublicKey: KEY } } });
+  }
+  const quote = await json<HeldQuote & { workload: unknown }>(response, 201);
+  expect(quote.workload).toEqual({ image: null, command: null, envNames: [], ports: [], sshPublicKey: KEY });
+  expect((await json<{ type: string }>(await api.get(`/api/v1/clusters/${quote.clusterId}`))).type).toBe("BARE_METAL");
 });
 
 test("the price is the server's: fields a client adds are ignored, the quote matches the availability price", async () => {

@@ -181,3 +181,57 @@ test("a container workload: the command runs as typed, shell syntax says so, and
   expect(body.workload).toMatchObject({ image: "ghcr.io/acme/train:2", command: ["torchrun", "--nproc-per-node", "8", "my dir/train.py"] });
   await expect(page.getByTestId("quote")).toBeVisible();
 });
+
+test("a bare-metal machine: Kubernetes is listed but not offered, the SSH key is required, and the running cluster shows the command to log in", async ({ page, request }) => {
+  test.setTimeout(300_000);
+  const renter = Keypair.generate();
+  await fundRenter(E2E_LOCALNET_URL, renter, { sol: 1, usdc: 1_000n * USDC });
+  await installTestWallet(page, renter.secretKey, { rpcUrl: E2E_LOCALNET_URL });
+  await page.goto("/deploy");
+  await page.getByRole("button", { name: /GPUMesh Test Wallet/ }).click();
+  await expect(page).toHaveURL(/\/deploy$/, { timeout: 90_000 });
+
+  // No agent assembles Kubernetes yet: it says so and cannot be chosen.
+  const kubernetes = page.getByRole("radio", { name: /^Kubernetes/ });
+  await expect(kubernetes).toBeDisabled();
+  await expect(page.locator("label", { has: kubernetes })).toContainText("Not offered yet");
+
+  await page.getByRole("radio", { name: /^Bare metal/ }).check();
+  await expect(page.getByTestId("workload-fields")).toHaveCount(0);
+  const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; segments: { runsImages: boolean; freeGpus: number }[] }[] };
+  const best = markets
+    .filter((m) => m.gpuModelId === "h100-80gb")
+    .map((m) => ({ ...m, imageGpus: m.segments.filter((s) => s.runsImages).reduce((sum, s) => sum + s.freeGpus, 0) }))
+    .sort((a, b) => b.imageGpus - a.imageGpus)[0]!;
+  expect(best.imageGpus).toBeGreaterThanOrEqual(8);
+  await page.getByTestId("region-options").getByRole("checkbox", { name: new RegExp(`^${region(best.region)!.name} `) }).check();
+  await page.getByRole("spinbutton", { name: /^GPUs/ }).fill("8");
+  await expect(page.getByTestId("form-status")).toHaveText("Paste your SSH public key: it is how you log in to a bare-metal node.");
+  await expect(page.getByTestId("get-quote")).toBeDisabled();
+
+  // A private key pasted by mistake is refused by the server, naming the field.
+  const key = page.getByTestId("machine-ssh-key");
+  await key.fill("-----BEGIN OPENSSH PRIVATE KEY-----");
+  await page.getByTestId("get-quote").click();
+  await expect(page.getByTestId("quote-error")).toContainText("OpenSSH public key");
+  await key.fill("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 e2e@laptop");
+  await expect(page.getByTestId("image-availability")).toContainText("a machine runs as one");
+  await noSeriousA11yViolations(page);
+  await page.getByTestId("get-quote").click();
+  await expect(page.getByTestId("quote")).toBeVisible({ timeout: 20_000 });
+  await page.getByTestId("pay").click();
+  await expect(page).toHaveURL(/\/clusters\/[0-9a-f-]{36}$/, { timeout: 90_000 });
+  await expect(page.getByTestId("cluster-status")).toHaveText("running", { timeout: 30_000 });
+  await expect(page.getByTestId("workload")).toContainText("the suppliers' machine image (SSH)");
+  // Every node reports where its SSH server answers, shown as the command to paste (the dev
+  // network's simulated agents report a reserved .invalid name; a real agent its host and port).
+  const commands = page.getByTestId("ssh-command");
+  await expect(commands.first()).toBeVisible({ timeout: 30_000 });
+  for (const text of await commands.allTextContents()) expect(text).toMatch(/^ssh (-p \d+ )?root@[\w.-]+$/);
+  await noSeriousA11yViolations(page);
+
+  // Give the GPUs back for the tests after this one.
+  await page.getByTestId("terminate").click();
+  await page.getByTestId("confirm-terminate").click();
+  await expect(page.getByTestId("cluster-status")).toHaveText("ended", { timeout: 90_000 });
+});

@@ -6,6 +6,7 @@ import { detectHardware } from "./hardware.ts";
 import { agentHome, IdentityError, keyFileProblems, loadIdentity, loadState, saveIdentity } from "./identity.ts";
 import { measureLink } from "./measure.ts";
 import { runNode } from "./start.ts";
+import { MACHINE_IMAGE } from "./runtime/docker.ts";
 import { runSimulation } from "./simulate.ts";
 import { dockerReachable, hardwareReport } from "./system.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
@@ -99,11 +100,12 @@ program
   .option("--command <command...>", "the workload each lease runs (default: a small HTTP service, or the image's own command; PORT and GPUMESH_* are set)")
   .option("--image <image>", "docker runtime: the local image for container leases that bring no image of their own", "gpumesh/workload:latest")
   .option("--ray-image <image>", "docker runtime: the local image for Ray leases that bring no image of their own", "rayproject/ray:2.40.0")
+  .option("--machine-image <image>", "docker runtime: the local image for bare-metal leases (an SSH server that lets in SSH_PUBLIC_KEY; build it from apps/agent/images/machine)", MACHINE_IMAGE)
   .addOption(new Option("--pull <policy>", "docker runtime: pull a renter's image this machine lacks, or refuse such leases").choices(["missing", "never"]).default("missing"))
   .option("--advertise-host <host>", "host renters reach this machine at", "127.0.0.1")
-  .action(async (options: { runtime: "process" | "docker"; command?: string[]; image: string; rayImage: string; pull: "missing" | "never"; advertiseHost: string }) => {
+  .action(async (options: { runtime: "process" | "docker"; command?: string[]; image: string; rayImage: string; machineImage: string; pull: "missing" | "never"; advertiseHost: string }) => {
     try {
-      await runNode({ identity: await loadIdentity(), runtime: options.runtime, command: options.command, image: options.image, rayImage: options.rayImage, pull: options.pull, advertiseHost: options.advertiseHost });
+      await runNode({ identity: await loadIdentity(), runtime: options.runtime, command: options.command, image: options.image, rayImage: options.rayImage, machineImage: options.machineImage, pull: options.pull, advertiseHost: options.advertiseHost });
     } catch (error) {
       if (error instanceof IdentityError) fail(error.message);
       throw error;

@@ -2,7 +2,7 @@ import { GatewayClient } from "./client.ts";
 import { loadState, saveState, type Identity } from "./identity.ts";
 import { NodeAgent } from "./node.ts";
 import { detectHardware } from "./hardware.ts";
-import { DockerRuntime } from "./runtime/docker.ts";
+import { DockerRuntime, MACHINE_IMAGE } from "./runtime/docker.ts";
 import { ProcessRuntime } from "./runtime/process.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
@@ -11,13 +11,14 @@ const time = () => new Date().toISOString().slice(11, 19);
 const say = (line: string) => console.log(`${paint.dim(time())} ${line}`);
 
 /** `gpumesh-agent start`: one device, a real runtime, until SIGTERM/SIGINT (then drains and exits 0). */
-export async function runNode(options: { identity: Identity; runtime?: "process" | "docker"; command?: string[]; image?: string; rayImage?: string; pull?: "missing" | "never"; advertiseHost?: string }): Promise<void> {
+export async function runNode(options: { identity: Identity; runtime?: "process" | "docker"; command?: string[]; image?: string; rayImage?: string; machineImage?: string; pull?: "missing" | "never"; advertiseHost?: string }): Promise<void> {
   const { identity } = options;
   const runtime: Runtime =
     options.runtime === "docker"
       ? new DockerRuntime({
           deviceId: identity.file.deviceId,
-          image: (assignment) => (assignment.clusterType === "RAY" ? (options.rayImage ?? "rayproject/ray:2.40.0") : (options.image ?? "gpumesh/workload:latest")),
+          image: (assignment) =>
+            assignment.clusterType === "RAY" ? (options.rayImage ?? "rayproject/ray:2.40.0") : assignment.clusterType === "BARE_METAL" ? (options.machineImage ?? MACHINE_IMAGE) : (options.image ?? "gpumesh/workload:latest"),
           ...(options.command ? { command: options.command } : {}),
           ...(options.pull ? { pull: options.pull } : {}),
           gpus: detectHardware().gpus.length > 0,

@@ -2,17 +2,19 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpenedAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS, leaseShmBytes } from "../src/runtime/docker.ts";
+import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS, leaseShmBytes, MACHINE_IMAGE } from "../src/runtime/docker.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const IMAGE = "localhost/gpumesh-busybox:test";
+/** busybox, Debian's sshd and the machine image's own entrypoint (scripts/podman-machine-image.sh). */
+const MACHINE_TEST_IMAGE = "localhost/gpumesh-machine:test";
 
 function assignment(overrides: Partial<OpenedAssignment> = {}): OpenedAssignment {
   return {
@@ -97,6 +99,18 @@ describe("the Docker runtime's create body", () => {
     // The renter's ports, and the GCS port its workers join.
     expect(head.ExposedPorts).toEqual({ "8888/tcp": {}, "6379/tcp": {} });
     expect(head.Env).toEqual(expect.arrayContaining(["PORT=8888", "GPUMESH_RAY_ROLE=head"]));
+  });
+
+  it("a bare-metal lease runs the machine image's own command (its SSH server), port 22 first, with the renter's key", () => {
+    const sshPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq4 me@laptop";
+    const lease = assignment({ clusterType: "BARE_METAL", gpuCount: 8, workload: { sshPublicKey, ports: [8888, 22] } });
+    // The supplier's --command is for container leases: it would replace the SSH server.
+    const spec = containerSpec(lease, { deviceId: "d", image: MACHINE_IMAGE, command: ["the-suppliers-default"], gpus: true });
+    expect(spec.Image).toBe("gpumesh/machine:latest");
+    expect(spec.Cmd).toBeUndefined();
+    expect(Object.keys(spec.ExposedPorts!)).toEqual(["22/tcp", "8888/tcp"]);
+    expect(spec.Env).toEqual(expect.arrayContaining([`SSH_PUBLIC_KEY=${sshPublicKey}`, "PORT=22", "GPUMESH_CLUSTER_TYPE=BARE_METAL"]));
+    expect(spec.HostConfig?.DeviceRequests).toEqual(ALL_GPUS);
   });
 
   it("gives every lease a /dev/shm of 30 % of the machine's RAM (Docker's 64 MB default breaks Ray's object store and PyTorch loaders)", () => {
@@ -271,6 +285,43 @@ describe.skipIf(!podmanInstalled)(engineSuite, () => {
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  it("a bare-metal lease: the renter logs in as root over SSH with their key, in the lease's environment; any other key is refused", async () => {
+    const built = spawnSync("bash", [path.join(root, "scripts/podman-machine-image.sh"), MACHINE_TEST_IMAGE], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`scripts/podman-machine-image.sh failed: ${built.stderr}`);
+    const keys = mkdtempSync(path.join(os.tmpdir(), "gpumesh-ssh-"));
+    try {
+      for (const name of ["renter", "stranger"]) {
+        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path.join(keys, name)], { encoding: "utf8" });
+        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
+      }
+      const sshPublicKey = readFileSync(path.join(keys, "renter.pub"), "utf8").trim();
+      // The supplier's --command must not replace the machine's SSH server.
+      const machines = runtime({ image: (lease) => (lease.clusterType === "BARE_METAL" ? MACHINE_TEST_IMAGE : IMAGE), command: ["sleep", "600"] });
+      const lease = assignment({ deviceId, clusterType: "BARE_METAL", gpuCount: 8, workload: { sshPublicKey, env: { WANDB_PROJECT: "llama-ft" } } });
+
+      const { endpoints } = await machines.start(lease);
+      expect(endpoints).toEqual([{ kind: "ssh", url: expect.stringMatching(/^ssh:\/\/root@127\.0\.0\.1:\d+$/) }]);
+      const port = new URL(endpoints[0]!.url).port;
+      const ssh = (key: string, command: string) =>
+        spawnSync("ssh", ["-i", path.join(keys, key), "-p", port, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "root@127.0.0.1", command], { encoding: "utf8", timeout: 30_000 });
+
+      const session = ssh("renter", 'echo "$(id -u) $GPUMESH_CLUSTER_TYPE $GPUMESH_GPU_COUNT $WANDB_PROJECT $GPUMESH_ALLOCATION_ID"');
+      expect(session.status, session.stderr).toBe(0);
+      expect(session.stdout.trim()).toBe(`0 BARE_METAL 8 llama-ft ${lease.allocationId}`);
+
+      const stranger = ssh("stranger", "id -u");
+      expect(stranger.status).toBe(255);
+      expect(stranger.stderr).toContain("Permission denied (publickey)");
+
+      await machines.stop(lease.allocationId);
+      expect(await ofAllocation(lease.allocationId)).toEqual([]);
+      // Gone with the lease: nothing answers on its port.
+      expect(await acceptsConnections(Number(port))).toBe(false);
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("runs a lease as a labelled container with its environment, serving on a published port, with its output", async () => {
     const docker_ = runtime({ advertiseHost: "127.0.0.1" });

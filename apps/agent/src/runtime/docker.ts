@@ -19,6 +19,13 @@ export const LABELS = {
   cluster: "io.gpumesh.cluster",
 } as const;
 
+/**
+ * The image a bare-metal lease runs when the renter brings none: built by the supplier from
+ * apps/agent/images/machine (an SSH server that lets in the lease's SSH_PUBLIC_KEY as root), never pulled.
+ */
+export const MACHINE_IMAGE = "gpumesh/machine:latest";
+/** Where a container's SSH server listens: reported to the renter as an `ssh` endpoint. */
+export const SSH_PORT = 22;
 /** The port a workload listens on inside its container (its PORT); published on a free host port. */
 export const WORKLOAD_PORT = 8080;
 /** What `ray start` prints once the node runs (head or worker): a Ray worker is ready when it says so. */
@@ -93,6 +100,8 @@ export const leaseImage = (assignment: OpenedAssignment, fallback: (assignment: 
  * it started, RAY_STARTED) unless the renter declared ports.
  */
 export function leasePorts(assignment: OpenedAssignment, image: string): number[] {
+  // A bare-metal node is reached over SSH: its port 22 first, whatever else the renter declared.
+  if (assignment.clusterType === "BARE_METAL") return [SSH_PORT, ...(assignment.workload?.ports ?? []).filter((port) => port !== SSH_PORT)];
   if (assignment.workload?.ports?.length) return assignment.workload.ports;
   if (assignment.ray?.role === "worker") return [];
   if (assignment.ray?.role === "head" && !assignment.workload?.command) return [RAY_DASHBOARD_PORT];
@@ -142,7 +151,9 @@ export function containerSpec(
 ): Docker.ContainerCreateOptions {
   const ports = publishedPorts(assignment, options.image).map((port) => `${port}/tcp`);
   const servesOn = leasePorts(assignment, options.image)[0];
-  const command = assignment.workload?.command ?? rayCommand(assignment, options) ?? options.command;
+  // A bare-metal node runs its image's own command (the machine image's SSH server), never the
+  // supplier's --command, which is for container leases.
+  const command = assignment.workload?.command ?? rayCommand(assignment, options) ?? (assignment.clusterType === "BARE_METAL" ? undefined : options.command);
   return {
     name: containerName(assignment.allocationId),
     Image: options.image,
@@ -343,7 +354,7 @@ export class DockerRuntime implements Runtime {
     const host = urlHost(this.options.advertiseHost ?? "127.0.0.1");
     const endpoints: RunningWorkload["endpoints"] = [];
     for (const [index, entry] of published.entries()) {
-      if (entry.port === 22) {
+      if (entry.port === SSH_PORT) {
         endpoints.push({ kind: "ssh", url: `ssh://root@${host}:${entry.host}` });
         continue;
       }

@@ -67,7 +67,7 @@ export class ProcessRuntime implements Runtime {
     // Processes run on the host itself, unisolated: only the supplier's own command ever runs here,
     // never a renter's. A lease that brings its own workload is refused (with a reason the renter
     // reads), so the scheduler places it elsewhere, rather than served with something else.
-    if (assignment.workload) throw new Error(`this device runs its owner's command, not renters' images (gpumesh-agent start --runtime process): ${assignment.workload.image} cannot run here`);
+    if (assignment.workload) throw new Error(`this device runs its owner's command, not renters' images (gpumesh-agent start --runtime process): ${assignment.workload.image ?? `a ${assignment.clusterType.toLowerCase().replace("_", "-")} node`} cannot run here`);
     const [command, ...args] = this.options.command ?? DEFAULT_WORKLOAD;
     const port = await freePort();
     const child = spawn(command!, args, {

@@ -46,7 +46,7 @@ export interface Runtime {
 
 /**
  * The dev fleet's runtime: nothing runs, the protocol is real. A Ray head reports a dashboard and a head
- * address on `host`, a reserved `.invalid` name (nothing answers there; the dev network shows the flow,
+ * address on `host`, a bare-metal node an SSH address, a reserved `.invalid` name (nothing answers there; the dev network shows the flow,
  * not a cluster), and its workers join it: `joined` says which address each was started with.
  */
 export class SimulatedRuntime implements Runtime {
@@ -60,6 +60,7 @@ export class SimulatedRuntime implements Runtime {
   async start(assignment: OpenedAssignment, options: StartOptions = {}): Promise<RunningWorkload> {
     this.active.add(assignment.allocationId);
     if (assignment.ray?.role === "worker" && options.rayHeadAddress) this.joined.set(assignment.allocationId, options.rayHeadAddress);
+    if (assignment.clusterType === "BARE_METAL") return { endpoints: [{ kind: "ssh", url: `ssh://root@${this.host}:22` }] };
     if (assignment.ray?.role !== "head") return { endpoints: [] };
     return { endpoints: [{ kind: "ray-dashboard", url: `http://${this.host}:${RAY_DASHBOARD_PORT}/` }, { kind: "ray-head", url: `${this.host}:${RAY_GCS_PORT}` }] };
   }

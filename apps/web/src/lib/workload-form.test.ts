@@ -1,6 +1,6 @@
 import { Workload } from "@gpumesh/core";
 import { describe, expect, it } from "vitest";
-import { commandArgv, EMPTY_WORKLOAD, workloadBody } from "./workload-form.ts";
+import { commandArgv, EMPTY_WORKLOAD, machineWorkload, workloadBody } from "./workload-form.ts";
 
 describe("the deploy form's workload fields", () => {
   it("sends nothing when left empty (the suppliers' default runs), and asks for an image when only the rest is filled", () => {
@@ -51,5 +51,12 @@ describe("the deploy form's workload fields", () => {
     expect(commandArgv("''")).toEqual({ ok: false, problem: "Command: name the program to run." });
     expect(commandArgv(Array.from({ length: 65 }, (_, i) => `a${i}`).join(" "))).toMatchObject({ ok: false });
     expect(workloadBody({ ...EMPTY_WORKLOAD, image: "app", command: "echo 'x" }).problem).toBe("Command: a single quote is not closed.");
+  });
+});
+
+describe("machineWorkload (a bare-metal node)", () => {
+  it("is the SSH key alone, trimmed; without one it says what to paste", () => {
+    expect(machineWorkload("  ssh-ed25519 AAAAC3Nza me@laptop\n")).toEqual({ workload: { sshPublicKey: "ssh-ed25519 AAAAC3Nza me@laptop" }, problem: null });
+    expect(machineWorkload(" \n")).toEqual({ workload: undefined, problem: "Paste your SSH public key: it is how you log in to a bare-metal node." });
   });
 });

@@ -19,7 +19,7 @@ export interface WorkloadFields {
 export const EMPTY_WORKLOAD: WorkloadFields = { image: "", command: "", env: "", ports: "", sshPublicKey: "" };
 
 export interface WorkloadBody {
-  image: string;
+  image?: string;
   command?: string[];
   env?: Record<string, string>;
   ports?: number[];
@@ -54,6 +54,15 @@ export function workloadBody(fields: WorkloadFields): { workload: WorkloadBody |
   if (ports.length) workload.ports = ports.map(Number);
   if (fields.sshPublicKey.trim()) workload.sshPublicKey = fields.sshPublicKey.trim();
   return { workload, problem: null };
+}
+
+/**
+ * A bare-metal node's workload: only the renter's SSH public key (its node runs the suppliers' machine
+ * image). The server checks the key's form and names the field; this only says it is missing.
+ */
+export function machineWorkload(sshPublicKey: string): { workload: WorkloadBody | undefined; problem: string | null } {
+  const key = sshPublicKey.trim();
+  return key ? { workload: { sshPublicKey: key }, problem: null } : { workload: undefined, problem: "Paste your SSH public key: it is how you log in to a bare-metal node." };
 }
 
 /**

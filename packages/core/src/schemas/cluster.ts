@@ -27,3 +27,48 @@ export const ClusterRequest = z.object({
 });
 export type ClusterRequest = z.infer<typeof ClusterRequest>;
 export type ClusterRequestInput = z.input<typeof ClusterRequest>;
+
+/**
+ * What each cluster type gives a renter today, and whether it can be rented at all: the deploy form's
+ * choices and the API's refusal (NewClusterRequest) both read this one table. A type no agent can
+ * assemble is listed, not offered, so nobody pays for a cluster they would not get.
+ */
+export const CLUSTER_TYPES = [
+  {
+    type: "RAY",
+    label: "Ray",
+    offered: true,
+    explanation: "One Ray cluster over every node: the first runs the head (its dashboard is your link), the others join it as workers. Your image and command, or the suppliers' Ray image.",
+  },
+  { type: "CONTAINER", label: "Containers", offered: true, explanation: "Your container image on every node, its ports published and shown to you as links." },
+  {
+    type: "BARE_METAL",
+    label: "Bare metal / VM",
+    offered: true,
+    explanation: "Root over SSH with your public key on every node: a Linux machine with all of the node's GPUs (the supplier's machine image, isolated from their host in a container).",
+  },
+  {
+    type: "KUBERNETES",
+    label: "Kubernetes",
+    offered: false,
+    explanation: "Not offered yet: no node agent assembles a Kubernetes cluster (k3s server and agents) today, so there would be no kubeconfig to give you.",
+  },
+] as const satisfies readonly { type: ClusterType; label: string; offered: boolean; explanation: string }[];
+
+/**
+ * A new cluster as the API accepts it: a ClusterRequest, plus what GPUMesh offers today. Kept apart
+ * from ClusterRequest (what the matcher places), so a rule added here never makes a paid cluster
+ * unplaceable.
+ */
+export const NewClusterRequest = ClusterRequest.superRefine((request, context) => {
+  const offer = CLUSTER_TYPES.find((entry) => entry.type === request.type);
+  if (offer && !offer.offered) context.addIssue({ code: "custom", path: ["type"], message: offer.explanation });
+  const workload = request.workload;
+  if (request.type === "BARE_METAL") {
+    if (!workload?.sshPublicKey) context.addIssue({ code: "custom", path: ["workload", "sshPublicKey"], message: "a bare-metal cluster needs your SSH public key: it is how you log in" });
+    // The machine image's own command is its SSH server; a command replaces it only in the renter's image.
+    if (workload?.command && !workload.image) context.addIssue({ code: "custom", path: ["workload", "command"], message: "would replace the machine image's SSH server; bring your own image to set a command" });
+  } else if (workload && !workload.image) {
+    context.addIssue({ code: "custom", path: ["workload", "image"], message: "must name a container image" });
+  }
+});

@@ -21,7 +21,11 @@ export const MAX_WORKLOAD_ENV = 64;
 
 export const Workload = z
   .object({
-    image: z.string().trim().min(1, "must name a container image").max(255, "must be at most 255 characters").regex(IMAGE_REFERENCE, "must be an image reference such as ghcr.io/org/app:1.2 or pytorch/pytorch:latest"),
+    /**
+     * Required for every cluster type but BARE_METAL (core NewClusterRequest), whose nodes run the
+     * supplier's machine image (an SSH server) unless the renter brings one.
+     */
+    image: z.string().trim().min(1, "must name a container image").max(255, "must be at most 255 characters").regex(IMAGE_REFERENCE, "must be an image reference such as ghcr.io/org/app:1.2 or pytorch/pytorch:latest").optional(),
     /** argv, not a shell line (no shell runs unless the renter asks for one: ["sh", "-c", "…"]). */
     command: z.array(z.string().max(4_096, "each argument must be at most 4,096 characters")).min(1, "must have at least the program").max(64, "must have at most 64 arguments").optional(),
     env: z
@@ -46,7 +50,7 @@ export type Workload = z.infer<typeof Workload>;
 /** What may be shown of a workload after it was submitted: everything but the env values. */
 export function workloadView(workload: Workload | null | undefined) {
   if (!workload) return null;
-  return { image: workload.image, command: workload.command ?? null, envNames: Object.keys(workload.env ?? {}).sort(), ports: workload.ports ?? [], sshPublicKey: workload.sshPublicKey ?? null };
+  return { image: workload.image ?? null, command: workload.command ?? null, envNames: Object.keys(workload.env ?? {}).sort(), ports: workload.ports ?? [], sshPublicKey: workload.sshPublicKey ?? null };
 }
 export type WorkloadView = NonNullable<ReturnType<typeof workloadView>>;
 

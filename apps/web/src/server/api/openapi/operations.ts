@@ -1,4 +1,4 @@
-import { ClusterRequest } from "@gpumesh/core";
+import { NewClusterRequest } from "@gpumesh/core";
 import { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
 import { Page, PageQuery } from "../pagination.ts";
@@ -288,10 +288,10 @@ export const operations: Operation[] = [
     method: "post",
     path: "/api/v1/quotes",
     summary: "Price a configuration and hold matching devices",
-    description: "Matches devices, prices them from the server's own data and holds them for a few minutes; pay the quote to deploy. Nothing matching is 409 NO_CAPACITY with the nearest alternatives in `details`.",
+    description: "Matches devices, prices them from the server's own data and holds them for a few minutes; pay the quote to deploy. `type` KUBERNETES is not offered yet (422 naming `type`); BARE_METAL needs `workload.sshPublicKey`. Nothing matching is 409 NO_CAPACITY with the nearest alternatives in `details`.",
     tags: ["Quotes"],
     auth: "apiKey",
-    body: ClusterRequest,
+    body: NewClusterRequest,
     response: HeldQuoteResponse,
     status: 201,
     errors: ["NO_CAPACITY", "CONFLICT"],

@@ -45,7 +45,7 @@ const QuoteBreakdown = z
 /** A workload as it may be shown again (core workloadView): env names, never their values. */
 export const WorkloadViewResponse = z
   .object({
-    image: z.string(),
+    image: z.string().nullable().describe("The renter's image; null: the suppliers' default for the type (a bare-metal node's machine image)"),
     command: z.array(z.string()).nullable(),
     envNames: z.array(z.string()).describe("The environment variables set; their values are never returned"),
     ports: z.array(z.number().int()),

@@ -1,12 +1,12 @@
 "use client";
 
-import { CONNECTIVITY_TIERS, freeFor, SUPPLIER_NETWORKS, type ConnectivityTier, type FreeSegment, type SegmentFilter, type SupplierNetwork } from "@gpumesh/core";
+import { CLUSTER_TYPES, CONNECTIVITY_TIERS, freeFor, SUPPLIER_NETWORKS, type ConnectivityTier, type FreeSegment, type SegmentFilter, type SupplierNetwork } from "@gpumesh/core";
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { ClientFieldset } from "@/components/ui/client-controls.tsx";
 import { api, ApiClientError } from "@/lib/api-client.ts";
 import { money } from "@/lib/format.ts";
-import { commandArgv, EMPTY_WORKLOAD, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
+import { commandArgv, EMPTY_WORKLOAD, machineWorkload, workloadBody, type WorkloadFields } from "@/lib/workload-form.ts";
 import { QuoteCard, type Quote } from "./quote-card.tsx";
 
 export interface Market {
@@ -24,12 +24,6 @@ interface ModelOption { id: string; name: string; vramGb: number; architecture: 
 interface RegionOption { id: string; name: string; continent: string }
 type Token = "USDC" | "MESH";
 
-const TYPES = [
-  { id: "RAY", label: "Ray", hint: "Distributed Python for training, tuning and inference; Ray dashboard and Jupyter once running." },
-  { id: "KUBERNETES", label: "Kubernetes", hint: "A Kubernetes cluster over the nodes; you get a kubeconfig." },
-  { id: "CONTAINER", label: "Containers", hint: "Your container image on every node." },
-  { id: "BARE_METAL", label: "Bare metal", hint: "Whole machines with SSH access." },
-] as const;
 const UNITS = { hours: 1, days: 24, weeks: 168 } as const;
 const MAX_HOURS = 24 * 90;
 
@@ -40,7 +34,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   const [token, setToken] = useState<Token>("USDC");
   const [markets, setMarkets] = useState(props.initialMarkets);
   const [name, setName] = useState("my-cluster");
-  const [type, setType] = useState<(typeof TYPES)[number]["id"]>("RAY");
+  const [type, setType] = useState<(typeof CLUSTER_TYPES)[number]["type"]>("RAY");
   const [modelIds, setModelIds] = useState<string[]>(["h100-80gb"]);
   const [regionIds, setRegionIds] = useState<string[]>([]);
   const [gpuCount, setGpuCount] = useState(8);
@@ -71,9 +65,10 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   }, [token]);
 
   const hours = duration * UNITS[unit];
-  // Kubernetes and bare-metal clusters are whole machines the renter sets up; the image is for the rest.
+  // Ray and container clusters run an image (the renter's or the suppliers' default); a bare-metal node
+  // runs the suppliers' machine image, which the renter reaches with their SSH key.
   const takesImage = type === "RAY" || type === "CONTAINER";
-  const workload = takesImage ? workloadBody(workloadFields) : { workload: undefined, problem: null };
+  const workload = takesImage ? workloadBody(workloadFields) : type === "BARE_METAL" ? machineWorkload(workloadFields.sshPublicKey) : { workload: undefined, problem: null };
   // Every count and price below applies all the other choices (as the matcher will): a cluster with an
   // image only goes to devices that run images, a tier means that tier or better, and so on.
   const withImage = workload.workload !== undefined;
@@ -156,10 +151,10 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
 
         <fieldset className="field">
           <legend>Cluster type</legend>
-          {TYPES.map((option) => (
-            <label key={option.id} className="choice">
-              <input type="radio" name="type" checked={type === option.id} onChange={() => setType(option.id)} />
-              <span><strong>{option.label}</strong> <small>{option.hint}</small></span>
+          {CLUSTER_TYPES.map((option) => (
+            <label key={option.type} className={`choice ${option.offered ? "" : "unavailable"}`}>
+              <input type="radio" name="type" value={option.type} checked={type === option.type} disabled={!option.offered} onChange={() => setType(option.type)} />
+              <span><strong>{option.label}</strong> <small>{option.explanation}</small></span>
             </label>
           ))}
         </fieldset>
@@ -199,11 +194,20 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
               <textarea rows={2} value={workloadFields.sshPublicKey} placeholder="ssh-ed25519 AAAA… you@laptop" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, sshPublicKey: event.target.value })} />
             </label>
           </fieldset>
+        ) : type === "BARE_METAL" ? (
+          <fieldset className="field workload" data-testid="machine-fields">
+            <legend>How you log in</legend>
+            <label className="field">
+              <span>SSH public key <small>(required)</small></span>
+              <textarea rows={2} value={workloadFields.sshPublicKey} required placeholder="ssh-ed25519 AAAA… you@laptop" spellCheck={false} autoCapitalize="off" onChange={(event) => setWorkloadFields({ ...workloadFields, sshPublicKey: event.target.value })} aria-describedby="machine-hint" data-testid="machine-ssh-key" />
+              <small id="machine-hint">The contents of your <code>~/.ssh/id_ed25519.pub</code> (or another public key). Each node gives <code>root</code> to this key only, no passwords; its address appears under Access once it runs. Its host key is new for every lease.</small>
+            </label>
+          </fieldset>
         ) : null}
 
         <fieldset className="field">
           <legend>GPU models (any of)</legend>
-          {withImage ? <small data-testid="image-availability">Counting only devices whose agents run container images: your image cannot run on the others.</small> : null}
+          {withImage ? <small data-testid="image-availability">{type === "BARE_METAL" ? "Counting only devices whose agents run container images: a machine runs as one, isolated from the supplier's host." : "Counting only devices whose agents run container images: your image cannot run on the others."}</small> : null}
           <div className="options" data-testid="model-options">
             {props.models.map((model) => {
               const count = freeForModel(model.id);

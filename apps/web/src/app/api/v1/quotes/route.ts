@@ -1,6 +1,6 @@
-import { ClusterRequest } from "@gpumesh/core";
+import { NewClusterRequest } from "@gpumesh/core";
 import { created, route } from "@/server/api/route.ts";
 import { createQuote } from "@/server/services/quotes/create-quote.ts";
 
 /** Prices your configuration and holds matching devices for a few minutes; pay it to deploy. */
-export const POST = route({ auth: "apiKey", body: ClusterRequest }, async ({ session, body }) => created(await createQuote(session, body)));
+export const POST = route({ auth: "apiKey", body: NewClusterRequest }, async ({ session, body }) => created(await createQuote(session, body)));

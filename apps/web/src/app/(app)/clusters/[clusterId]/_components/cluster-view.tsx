@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { WalletGate } from "@/components/wallet/wallet-gate.tsx";
 import { money } from "@/lib/format.ts";
+import { sshCommand } from "@/lib/ssh.ts";
 import { ExtendForm } from "./extend-form.tsx";
 import { TerminateButton } from "./terminate-button.tsx";
 import { UsageChart } from "./usage-chart.tsx";
@@ -150,7 +151,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
           {cluster.workload ? (
             <dl className="facts" data-testid="workload">
               <dt>Image</dt>
-              <dd><code>{cluster.workload.image}</code></dd>
+              <dd>{cluster.workload.image ? <code>{cluster.workload.image}</code> : "the suppliers' machine image (SSH)"}</dd>
               <dt>Command</dt>
               <dd>{cluster.workload.command ? <code>{cluster.workload.command.join(" ")}</code> : "the image's own"}</dd>
               <dt>Environment</dt>
@@ -174,7 +175,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
                 ...(node.endpoints ?? []).map((endpoint) => (
                   <li key={`${node.allocationId}-${endpoint.kind}`}>
                     {node.deviceName}{node.rayRole === "head" ? " (Ray head)" : ""} · {endpoint.kind}:{" "}
-                    {endpoint.url.startsWith("http") ? <a href={endpoint.url} target="_blank" rel="noopener noreferrer">{endpoint.url}</a> : <code>{endpoint.url}</code>}
+                    {endpoint.url.startsWith("http") ? <a href={endpoint.url} target="_blank" rel="noopener noreferrer">{endpoint.url}</a> : <code data-testid={endpoint.kind === "ssh" ? "ssh-command" : undefined}>{endpoint.kind === "ssh" ? sshCommand(endpoint.url) : endpoint.url}</code>}
                   </li>
                 )),
                 // A worker serves once it has joined the head (its agent acknowledges only then).
@@ -182,7 +183,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
               ])}
             </ul>
           ) : (
-            <p className="muted">Connection details (Ray dashboard, Jupyter, SSH, kubeconfig, container URLs) appear here when the node agents report them. The simulated agents of a dev network report only a Ray head&apos;s dashboard, at a placeholder address.</p>
+            <p className="muted">Connection details (a Ray head's dashboard, container URLs, a bare-metal node's SSH command) appear here when the node agents report them. The simulated agents of a dev network report them at placeholder addresses (.invalid) where nothing answers.</p>
           )}
         </section>
 
