@@ -45,6 +45,8 @@ export interface DeviceContributionInput {
    * stake (`requiredStake(deviceStakeWeightBps(...))`): no rewards without stake (DESIGN.md).
    */
   staked: boolean;
+  /** Its supplier paused it at some moment of the hour (it took no new leases): no reward. */
+  paused?: boolean;
 }
 
 export interface DeviceReward {
@@ -56,7 +58,7 @@ export interface DeviceReward {
 }
 
 export function contributionWeight(input: DeviceContributionInput): bigint {
-  if (!input.verified || !input.staked || input.gpuCount <= 0 || input.onlineSeconds <= 0) return 0n;
+  if (!input.verified || !input.staked || input.paused || input.gpuCount <= 0 || input.onlineSeconds <= 0) return 0n;
   const seconds = Math.min(input.onlineSeconds, SECONDS_PER_HOUR);
   return BigInt(input.gpuCount) * BigInt(input.performanceWeightBps) * BigInt(Math.floor(seconds));
 }

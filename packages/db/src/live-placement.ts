@@ -52,15 +52,21 @@ export interface HeldPlacement {
 /** Columns of one device as the index needs them; `taken`: it holds an ACTIVE allocation not yet ended. */
 const DEVICE_COLUMNS = `d.id::text, d.supplier_id::text, d.city, d.gpu_model_id, d.gpu_count, d.vram_gb, d.region, d.connectivity_tier::text,
   d.security_tier::text, d.network::text, d.price_per_gpu_hour::text, d.verification_score_bps, d.status::text = 'ONLINE',
-  exists (select 1 from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.ends_at > now()), d.runs_images`;
+  exists (select 1 from allocation a where a.device_id = d.id and a.status::text = 'ACTIVE' and a.ends_at > now()), d.runs_images, d.paused_at is not null`;
 
 type DeviceRow = [
   id: string, supplierId: string, city: string, gpuModelId: string | null, gpuCount: number, vramGb: number, region: string,
   connectivityTier: PlacementDevice["connectivityTier"], securityTier: PlacementDevice["securityTier"], network: PlacementDevice["network"],
-  price: string, score: number, online: boolean, taken: boolean, runsImages: boolean,
+  price: string, score: number, online: boolean, taken: boolean, runsImages: boolean, paused: boolean,
 ];
 
+/** Placement may offer it: ONLINE and not paused by its supplier. */
+const rentable = (row: DeviceRow) => row[12] && !row[15];
+
 const marketKey = (gpuModelId: string, region: string) => `${gpuModelId}|${region}`;
+
+/** Whether a device's GPUs count as its market's supply (as in quotes.ts availability): ONLINE, and not paused unless it serves a lease. */
+const supplies = (fact: { online: boolean; paused: boolean; busy: boolean }) => fact.online && (!fact.paused || fact.busy);
 
 function toDevice(row: DeviceRow): PlacementDevice {
   const [id, supplierId, city, gpuModelId, gpuCount, vramGb, region, connectivityTier, securityTier, network, price, score] = row;
@@ -89,7 +95,7 @@ export class LivePlacement {
   private readonly waiting = new Map<string, () => void>();
   private readonly holdWaiters = new Set<() => void>();
   /** What each device adds to its market's load (online GPUs, busy GPUs), and the sums per market. */
-  private readonly facts = new Map<string, { market: string; gpus: number; online: boolean; busy: boolean }>();
+  private readonly facts = new Map<string, { market: string; gpus: number; online: boolean; paused: boolean; busy: boolean }>();
   private readonly loads = new Map<string, { onlineGpus: number; busyGpus: number }>();
   /** Devices re-read since start (a figure for metrics and tests). */
   refreshed = 0;
@@ -299,16 +305,17 @@ export class LivePlacement {
   // -- internals ------------------------------------------------------------------------------
 
   /** Replaces what device `id` adds to its market's load (null: nothing, it left). */
-  private count(id: string, next: { market: string; gpus: number; online: boolean } | null): void {
+  private count(id: string, next: { market: string; gpus: number; online: boolean; paused: boolean } | null): void {
     const before = this.facts.get(id);
-    if (before) this.addLoad(before.market, before.online ? -before.gpus : 0, before.busy ? -before.gpus : 0);
+    if (before) this.addLoad(before.market, supplies(before) ? -before.gpus : 0, before.busy ? -before.gpus : 0);
     if (next === null) {
       this.facts.delete(id);
       return;
     }
     const busy = next.online && this.taken.has(id);
-    this.facts.set(id, { ...next, busy });
-    this.addLoad(next.market, next.online ? next.gpus : 0, busy ? next.gpus : 0);
+    const fact = { ...next, busy };
+    this.facts.set(id, fact);
+    this.addLoad(next.market, supplies(fact) ? next.gpus : 0, busy ? next.gpus : 0);
   }
 
   /** After `taken` changed for `id`: its busy GPUs follow. */
@@ -416,8 +423,8 @@ export class LivePlacement {
         this.count(id, null);
         continue;
       }
-      this.count(id, { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12] });
-      index.upsert(toDevice(row), { online: row[12], reserved: this.taken.has(id) || this.holds.has(id) });
+      this.count(id, { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12], paused: row[15] });
+      index.upsert(toDevice(row), { online: rentable(row), reserved: this.taken.has(id) || this.holds.has(id) });
     }
     for (const id of ids) {
       if (seen.has(id) || this.dirty.has(id)) continue;
@@ -445,9 +452,9 @@ export class LivePlacement {
       });
       for (const row of rows) {
         devices.push(toDevice(row));
-        if (row[12]) online.add(row[0]);
+        if (rentable(row)) online.add(row[0]);
         if (row[13]) this.taken.add(row[0]);
-        if (row[3] !== null) this.count(row[0], { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12] });
+        if (row[3] !== null) this.count(row[0], { market: marketKey(row[3], row[6]), gpus: row[4], online: row[12], paused: row[15] });
       }
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]![0];

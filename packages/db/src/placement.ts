@@ -131,7 +131,7 @@ export async function loadCandidates(db: Db, query: PlacementQuery): Promise<Dev
     select string_agg(${PACKED_CANDIDATE}, chr(30)) as packed
       from device d
       ${takenProbe(query.startsAt, query.endsAt)}
-     where d.status = 'ONLINE' and d.gpu_count > 0
+     where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0
        and d.gpu_model_id = any(${query.cluster.gpuModelIds}::text[])
        and d.region = any(${query.cluster.regions}::text[])
        and d.verification_score_bps >= ${query.minVerificationScoreBps}

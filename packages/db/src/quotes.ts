@@ -426,7 +426,7 @@ async function readMarket(db: Db, query: PlacementQuery, now: Date): Promise<{ l
         cross join lateral (
           select min(a.starts_at) as first_start from allocation a
            where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at < ${query.endsAt}::timestamptz and a.ends_at > ${query.startsAt}::timestamptz) probe
-       where d.status = 'ONLINE' and d.gpu_count > 0 and d.gpu_model_id = any(${cluster.gpuModelIds}::text[]) and d.region = any(${cluster.regions}::text[]))
+       where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.gpu_model_id = any(${cluster.gpuModelIds}::text[]) and d.region = any(${cluster.regions}::text[]))
     select (select string_agg(${PACKED_CANDIDATE}, chr(30)) from d
              where d.first_start is null and d.verification_score_bps >= ${query.minVerificationScoreBps}::int ${runtimeFilter(query)}) as packed,
            (select string_agg(concat_ws(chr(31), g.gpu_model_id, g.region, g.online, g.busy), chr(30))
@@ -501,7 +501,7 @@ export async function availability(
     : Prisma.sql`(d.id in (select a.device_id from allocation a where a.status = 'ACTIVE' and a.starts_at <= ${options.now}::timestamptz and a.ends_at > ${options.now}::timestamptz))`;
   const from = Prisma.sql`
       from (select d.gpu_model_id, d.region, d.gpu_count, d.price_per_gpu_hour as price, d.verification_score_bps as score, d.connectivity_tier::text as tier,
-                   d.security_tier::text as security, d.network::text as network, d.runs_images, ${busy} as busy
+                   d.security_tier::text as security, d.network::text as network, d.runs_images, ${busy} as busy, d.paused_at is not null as paused
               from device d
              where d.status = 'ONLINE' and d.gpu_count > 0
                and (${models}::text[] is null or d.gpu_model_id = any(${models}::text[]))
@@ -511,10 +511,11 @@ export async function availability(
     gpu_model_id: string; region: string; tier: ConnectivityTier | null; security: SecurityTier | null; network: SupplierNetwork | null; runs_images: boolean | null;
     online: bigint; busy: bigint; free: bigint; cheapest: bigint | null;
   }[]>`
-    select x.gpu_model_id, x.region, x.tier, x.security, x.network, x.runs_images, sum(x.gpu_count)::bigint as online,
+    -- A paused device is supply only while it serves a lease: idle, it is neither free nor on offer.
+    select x.gpu_model_id, x.region, x.tier, x.security, x.network, x.runs_images, coalesce(sum(x.gpu_count) filter (where x.busy or not x.paused), 0)::bigint as online,
            coalesce(sum(x.gpu_count) filter (where x.busy), 0)::bigint as busy,
-           coalesce(sum(x.gpu_count) filter (where not x.busy and x.score >= ${minScore}::int), 0)::bigint as free,
-           min(x.price) filter (where not x.busy and x.score >= ${minScore}::int) as cheapest
+           coalesce(sum(x.gpu_count) filter (where not x.busy and not x.paused and x.score >= ${minScore}::int), 0)::bigint as free,
+           min(x.price) filter (where not x.busy and not x.paused and x.score >= ${minScore}::int) as cheapest
       ${from}
      group by grouping sets ((x.gpu_model_id, x.region), (x.gpu_model_id, x.region, x.tier, x.security, x.network, x.runs_images))
      order by x.gpu_model_id, x.region`;
@@ -522,7 +523,7 @@ export async function availability(
   const markets: MarketAvailability[] = [];
   const byMarket = new Map<string, MarketAvailability>();
   const key = (row: { gpu_model_id: string; region: string }) => `${row.gpu_model_id}|${row.region}`;
-  for (const row of rows.filter((r) => r.tier === null)) {
+  for (const row of rows.filter((r) => r.tier === null && Number(r.online) > 0)) {
     const load = { onlineGpus: Number(row.online), busyGpus: Number(row.busy) };
     const u = utilisationBps(load);
     const cheapest = row.cheapest === null ? null : BigInt(row.cheapest);
@@ -543,8 +544,8 @@ export async function availability(
     byMarket.set(key(row), market);
   }
   for (const row of rows) {
-    if (row.tier === null || row.cheapest === null) continue;
-    const market = byMarket.get(key(row))!;
+    const market = byMarket.get(key(row));
+    if (row.tier === null || row.cheapest === null || !market) continue;
     const ask = BigInt(row.cheapest);
     market.segments.push({
       connectivityTier: row.tier, securityTier: row.security!, network: row.network!, runsImages: row.runs_images!, freeGpus: Number(row.free),
@@ -568,7 +569,7 @@ async function freeCapacity(db: Db, request: ClusterRequest, window: { startsAt:
   const rows = await db.$queryRaw<{ gpu_model_id: string; region: string; free: bigint; images: bigint }[]>`
     select d.gpu_model_id, d.region, sum(d.gpu_count)::bigint as free, coalesce(sum(d.gpu_count) filter (where d.runs_images), 0)::bigint as images
       from device d
-     where d.status = 'ONLINE' and d.gpu_count > 0 and d.verification_score_bps >= ${minScore}::int
+     where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.verification_score_bps >= ${minScore}::int
        and (d.gpu_model_id = any(${request.gpuModelIds}::text[]) or d.region = any(${request.regions}::text[]))
        and d.vram_gb >= ${request.minVramGb}::int
        and d.connectivity_tier::text = any(${connectivity}::text[]) and d.security_tier::text = any(${security}::text[])

@@ -52,9 +52,10 @@ export interface ReservedAllocation {
 
 /**
  * reserved: taken for the period; contended: another transaction is reserving it right now;
- * no-runtime: the cluster brings a container image and the device's agent no longer runs images.
+ * no-runtime: the cluster brings a container image and the device's agent no longer runs images;
+ * paused: its supplier paused it (it takes no new leases).
  */
-export type UnavailableReason = "reserved" | "contended" | "not-online" | "no-runtime" | "unknown";
+export type UnavailableReason = "reserved" | "contended" | "not-online" | "paused" | "no-runtime" | "unknown";
 
 export class DeviceUnavailableError extends Error {
   constructor(
@@ -109,6 +110,7 @@ export async function unavailableDevices(
                                 and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(${startsAt}::timestamptz, ${endsAt}::timestamptz, '[)'))
                   then 'reserved'
                 when d.status <> 'ONLINE' then 'not-online'
+                when d.paused_at is not null then 'paused'
            end as reason
       from unnest(${[...deviceIds]}::uuid[]) as requested(id)
       left join device d on d.id = requested.id`;

@@ -36,7 +36,8 @@ const REWARDS_LOCK_KEY = 0x47504d52;
  * and the device is not suspended (or still unverified); and whether it is staked: its mirrored
  * `device_stake` (written by the chain indexer) is STAKED, not unstaking, with at least the device's
  * required stake (GPUs × the model's weight × STAKE_PER_WEIGHT_UNIT, core `requiredStake`) as of
- * when the epoch is computed. Outages and failed challenges are read
+ * when the epoch is computed; and whether its supplier paused it at any moment of the hour
+ * (device_pause). Outages and failed challenges are read
  * for the window only (indexes on ended_at, the open-outage index, and issued_at), then joined by
  * hash: no per-device probe, so a million devices cost one scan of `device`.
  */
@@ -55,6 +56,11 @@ export function inputsQuery(window: EpochWindow, minVerificationScoreBps: number
                                      - greatest(o.started_at, ${start}, (select od.created_at from device od where od.id = o.device_id))))) as seconds
         from outage o
        group by o.device_id
+    ), paused as (
+      -- Paused at any moment of the hour: its supplier took it off the market, so no reward for it.
+      select device_id from device_pause where ended_at is null and started_at < ${end}
+      union
+      select device_id from device_pause where ended_at > ${start} and started_at < ${end}
     ), failed as (
       select distinct device_id from verification_challenge
        where status in ('FAILED', 'EXPIRED') and issued_at >= ${start} and issued_at < ${end}
@@ -62,20 +68,22 @@ export function inputsQuery(window: EpochWindow, minVerificationScoreBps: number
     select d.id as device_id, a.wallet_address as claimant, d.gpu_count, g.performance_weight_bps,
            floor(greatest(0, extract(epoch from (${end} - greatest(${start}, d.created_at))) - coalesce(o.seconds, 0)))::int as online_seconds,
            (d.status in ('ONLINE', 'OFFLINE') and d.verification_score_bps >= ${minVerificationScoreBps} and f.device_id is null) as verified,
-           coalesce(st.status = 'STAKED' and st.amount >= d.gpu_count::bigint * g.performance_weight_bps * ${STAKE_PER_WEIGHT_UNIT}::bigint, false) as staked
+           coalesce(st.status = 'STAKED' and st.amount >= d.gpu_count::bigint * g.performance_weight_bps * ${STAKE_PER_WEIGHT_UNIT}::bigint, false) as staked,
+           p.device_id is not null as paused
       from device d
       join gpu_model g on g.id = d.gpu_model_id
       join supplier s on s.id = d.supplier_id
       join account a on a.id = s.account_id
       left join down o on o.device_id = d.id
       left join failed f on f.device_id = d.id
+      left join paused p on p.device_id = d.id
       left join device_stake st on st.device_id = d.id
      where d.gpu_count > 0 and d.created_at < ${end} and a.wallet_address <> all(${[...excludedClaimants]}::text[])`;
 }
 
 /** Each device's contribution input for the window (the form core `allocateEpoch` takes). */
 export async function epochContributionInputs(db: Db | DbTransaction, window: EpochWindow, minVerificationScoreBps: number): Promise<DeviceContributionInput[]> {
-  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean; staked: boolean }[]>`
+  const rows = await db.$queryRaw<{ device_id: string; claimant: string; gpu_count: number; performance_weight_bps: number; online_seconds: number; verified: boolean; staked: boolean; paused: boolean }[]>`
     select * from (${inputsQuery(window, minVerificationScoreBps, [])}) i order by device_id`;
   return rows.map((r) => ({
     deviceId: r.device_id,
@@ -85,6 +93,7 @@ export async function epochContributionInputs(db: Db | DbTransaction, window: Ep
     onlineSeconds: r.online_seconds,
     verified: r.verified,
     staked: r.staked,
+    paused: r.paused,
   }));
 }
 
@@ -194,7 +203,7 @@ export async function computeRewardEpoch(
           -- holds for every stored row (an outage recorded before the device existed counts negative).
           select device_id, claimant, gpu_count::bigint * least(online_seconds, 3600) as gpu_seconds, performance_weight_bps as weight_bps,
                  round(least(online_seconds, 3600) * 10000 / 3600.0)::int as uptime_bps,
-                 case when verified and staked and online_seconds > 0 then gpu_count::bigint * performance_weight_bps * least(online_seconds, 3600) else 0 end as weight
+                 case when verified and staked and not paused and online_seconds > 0 then gpu_count::bigint * performance_weight_bps * least(online_seconds, 3600) else 0 end as weight
             from inputs
         ),
         rewarded as (select * from weighted where weight > 0),

@@ -77,4 +77,22 @@ describe("reward epoch at scale", () => {
     expect(paid.map((c) => c.deviceId)).toEqual([full!.id]);
     expect(paid[0]!.amount).toBeGreaterThan(0n);
   }, 180_000);
+
+  it("pays nothing to a device its supplier paused at any moment of the hour; a pause over before the hour costs nothing", async () => {
+    const [, , , , inside, before, open, never] = await db.device.findMany({ where: { gpuCount: { gt: 0 } }, orderBy: { id: "asc" }, take: 8, select: { id: true } });
+    const start = Math.floor(Date.now() / 1000) - 1_800;
+    const window = epochWindow(start, 4);
+    const at = (minutes: number) => new Date(window.start.getTime() + minutes * 60_000);
+    await db.devicePause.createMany({
+      data: [
+        { deviceId: inside!.id, startedAt: at(10), endedAt: at(11) },
+        { deviceId: before!.id, startedAt: at(-30), endedAt: at(0) },
+        { deviceId: open!.id, startedAt: at(-90) },
+      ],
+    });
+    const fourth = await computeRewardEpoch(db, window, { minVerificationScoreBps: 5_000 });
+    expect(fourth?.created).toBe(true);
+    const paid = await db.rewardContribution.findMany({ where: { epoch: 4, deviceId: { in: [inside!.id, before!.id, open!.id, never!.id] } }, select: { deviceId: true } });
+    expect(paid.map((c) => c.deviceId).sort()).toEqual([before!.id, never!.id].sort());
+  }, 180_000);
 });

@@ -36,6 +36,7 @@ type DeviceRewardView = RewardEpochView["devices"][number];
 const REASON_TEXT: Record<DeviceRewardView["reason"], (device: DeviceRewardView) => string> = {
   EARNED: () => "yes",
   OFFLINE: () => "no: offline the whole hour",
+  PAUSED: () => "no: you paused it during the hour (a paused device takes no new leases)",
   CHECK_FAILED: () => "no: a proof-of-work check in the hour failed or went unanswered",
   NOT_STAKED: () => "no: not staked",
   STAKE_BELOW_REQUIRED: (device) => `no: stake below the required ${mesh(device.requiredStake, 0)}`,

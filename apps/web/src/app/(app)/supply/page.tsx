@@ -18,7 +18,8 @@ const when = (date: Date | null) => utcTime(date, "never");
 /** What a supplier reads first: is the device usable, and if not, why. */
 function stateOf(device: SupplierDevice, registered: boolean): { label: string; className: string; why: string } {
   if (device.removed) return { label: "removed", className: "status-failed", why: "its agent key was revoked" };
-  if (device.lease) return { label: "leased", className: "status-running", why: `serving a lease until ${when(device.lease.endsAt)}` };
+  if (device.lease) return { label: "leased", className: "status-running", why: `serving a lease until ${when(device.lease.endsAt)}${device.pausedAt ? "; paused: no new leases after it" : ""}` };
+  if (device.pausedAt && device.status === "ONLINE") return { label: "paused", className: "status-pending", why: `paused by you since ${when(device.pausedAt)}: no new leases, no token rewards; resume it on its page` };
   switch (device.status) {
     case "REGISTERED":
       if (device.verifiedAt && !registered) return { label: "verified", className: "status-pending", why: "passed its proof of work; register on-chain (above) to make it rentable" };

@@ -29,8 +29,8 @@ export const DeviceRewardView = z.object({
   performanceWeightBps: z.number().int().describe("The GPU model's performance weight (basis points)"),
   verified: z.boolean().describe("Counted in the hour: verified, staked, with no failed proof-of-work check in it, and online (only counted devices earn)"),
   reason: z
-    .enum(["EARNED", "OFFLINE", "CHECK_FAILED", "NOT_STAKED", "STAKE_BELOW_REQUIRED", "UNSTAKING", "NOT_VERIFIED"])
-    .describe("EARNED; or why the device was not counted: OFFLINE the whole hour, a proof-of-work check issued in the hour FAILED or went unanswered (CHECK_FAILED), no MESH staked for it (NOT_STAKED), its stake below requiredStake (STAKE_BELOW_REQUIRED, e.g. after a slash), an unstake requested (UNSTAKING), or NOT_VERIFIED (never passed a check, score below the floor, or suspended) when the hour was computed. For a device not counted, onlineSeconds and the stake are as recorded now"),
+    .enum(["EARNED", "OFFLINE", "PAUSED", "CHECK_FAILED", "NOT_STAKED", "STAKE_BELOW_REQUIRED", "UNSTAKING", "NOT_VERIFIED"])
+    .describe("EARNED; or why the device was not counted: OFFLINE the whole hour, PAUSED by its supplier at some moment of the hour (it took no new leases), a proof-of-work check issued in the hour FAILED or went unanswered (CHECK_FAILED), no MESH staked for it (NOT_STAKED), its stake below requiredStake (STAKE_BELOW_REQUIRED, e.g. after a slash), an unstake requested (UNSTAKING), or NOT_VERIFIED (never passed a check, score below the floor, or suspended) when the hour was computed. For a device not counted, onlineSeconds and the stake are as recorded now"),
   requiredStake: Units.describe("MESH base units the device must stake to earn: GPUs × performance weight (bps) × 100,000"),
   weight: Units.describe("gpuCount × performanceWeightBps × onlineSeconds when reason is EARNED; 0 otherwise"),
   amount: Units.describe("⌊pool × weight / totalWeight⌋ (+1 base unit to the largest remainders)"),

@@ -45,6 +45,7 @@ export const SupplyOverviewResponse = z
         lease: z.object({ clusterId: z.uuid(), endsAt: Timestamp }).nullable(),
         pricePerGpuHour: Amount,
         removed: z.boolean().describe("The agent's key was removed: it can no longer connect"),
+        pausedAt: Timestamp.nullable().describe("Paused by you since then: it takes no new leases; null when it does"),
       }),
     ),
     pendingTokens: z.array(z.object({ name: z.string(), region: z.string(), expiresAt: Timestamp })),
@@ -59,7 +60,7 @@ export const RegisteredDeviceResponse = z.object({
 
 export const SupplierDeviceDetailResponse = z
   .object({
-    device: z.looseObject({ id: z.uuid(), name: z.string(), status: z.string(), gpuModelId: z.string().nullable(), gpuCount: z.number().int(), region: z.string(), pricePerGpuHour: Amount, removed: z.boolean() }),
+    device: z.looseObject({ id: z.uuid(), name: z.string(), status: z.string(), gpuModelId: z.string().nullable(), gpuCount: z.number().int(), region: z.string(), pricePerGpuHour: Amount, removed: z.boolean(), pausedAt: Timestamp.nullable() }),
     lease: z.object({ clusterId: z.uuid(), startsAt: Timestamp, endsAt: Timestamp, ratePerSecond: Amount.nullable() }).nullable(),
     evidence: z.array(
       z.object({
@@ -93,6 +94,13 @@ export const RegistrationStateResponse = z
 export const RegistrationOrderResponse = z.union([z.object({ transaction: z.string().describe("The unsigned register_supplier (base64)") }), RegistrationStateResponse]);
 export const PayoutWalletOrderResponse = z.object({ transaction: z.string().describe("The unsigned set_payout_wallet (base64)") });
 export const RemovedDeviceResponse = z.object({ removed: z.literal(true) });
+
+export const DevicePauseResponse = z
+  .object({
+    pausedAt: Timestamp.nullable().describe("When the current pause began; null: the device takes new leases"),
+    servingUntil: Timestamp.nullable().describe("The end of the lease (or held quote) it keeps serving while paused, if any"),
+  })
+  .meta({ id: "DevicePause" });
 
 export const StakeOrderResponse = z
   .object({

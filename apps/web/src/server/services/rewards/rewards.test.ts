@@ -34,9 +34,11 @@ describe("deviceReward", () => {
 });
 
 describe("idleDeviceReward", () => {
-  const idle = { epoch: 3, device_id: "d2", name: "atlas-h100-0002", gpu_model_id: "h100-80gb", gpu_count: 8, performance_weight_bps: 10_000, online_seconds: 3_600, check_failed: false, removed: false, stake_status: "STAKED" as const, stake_amount: 8_000n * 1_000_000n };
+  const idle = { epoch: 3, device_id: "d2", name: "atlas-h100-0002", gpu_model_id: "h100-80gb", gpu_count: 8, performance_weight_bps: 10_000, online_seconds: 3_600, check_failed: false, paused: false, removed: false, stake_status: "STAKED" as const, stake_amount: 8_000n * 1_000_000n };
   it("names the first reason the rewards job applied: offline all hour, then a failed check, then the stake, then not verified", () => {
     expect(idleDeviceReward({ ...idle, online_seconds: 0, check_failed: true, stake_status: null }).reason).toBe("OFFLINE");
+    expect(idleDeviceReward({ ...idle, online_seconds: 0, paused: true }).reason).toBe("OFFLINE");
+    expect(idleDeviceReward({ ...idle, paused: true, check_failed: true, stake_status: null }).reason).toBe("PAUSED");
     expect(idleDeviceReward({ ...idle, check_failed: true, stake_status: null }).reason).toBe("CHECK_FAILED");
     expect(idleDeviceReward({ ...idle, stake_status: null, stake_amount: null }).reason).toBe("NOT_STAKED");
     expect(idleDeviceReward({ ...idle, stake_status: "WITHDRAWN", stake_amount: 0n }).reason).toBe("NOT_STAKED");

@@ -18,7 +18,7 @@ import { claimState } from "./claim-state.ts";
  * hour since the wallet's first GPU device joined, so an hour in which a device earned nothing is
  * listed too, with the reason.
  */
-export type RewardReason = "EARNED" | "OFFLINE" | "CHECK_FAILED" | "NOT_STAKED" | "STAKE_BELOW_REQUIRED" | "UNSTAKING" | "NOT_VERIFIED";
+export type RewardReason = "EARNED" | "OFFLINE" | "PAUSED" | "CHECK_FAILED" | "NOT_STAKED" | "STAKE_BELOW_REQUIRED" | "UNSTAKING" | "NOT_VERIFIED";
 
 export interface DeviceReward {
   deviceId: string;
@@ -126,6 +126,8 @@ interface IdleRow {
   performance_weight_bps: number;
   online_seconds: number;
   check_failed: boolean;
+  /** Its supplier paused it at some moment of the hour (device_pause). */
+  paused: boolean;
   removed: boolean;
   /** Its mirrored stake now: null when never staked, else device_stake.status. */
   stake_status: "STAKED" | "UNSTAKING" | "WITHDRAWN" | null;
@@ -154,6 +156,8 @@ async function idleDevicesOf(wallet: string, epochs: number[]): Promise<IdleRow[
                           where o.device_id = m.id and o.started_at < h.hour_end and (o.ended_at is null or o.ended_at > h.hour_start)), 0))))::int as online_seconds,
            exists (select 1 from verification_challenge v
                     where v.device_id = m.id and v.status in ('FAILED', 'EXPIRED') and v.issued_at >= h.hour_start and v.issued_at < h.hour_end) as check_failed,
+           exists (select 1 from device_pause p
+                    where p.device_id = m.id and p.started_at < h.hour_end and (p.ended_at is null or p.ended_at > h.hour_start)) as paused,
            st.status::text as stake_status, st.amount as stake_amount
       from hours h
       join mine m on m.created_at < h.hour_end
@@ -176,7 +180,7 @@ function stakeShortfall(row: Pick<IdleRow, "stake_status" | "stake_amount">, req
 /** A device that earned nothing in an epoch, and why (the first reason the rewards job applies). */
 export function idleDeviceReward(row: IdleRow): DeviceReward {
   const required = requiredStake(row.gpu_count * row.performance_weight_bps);
-  const reason: RewardReason = row.online_seconds <= 0 ? "OFFLINE" : row.check_failed ? "CHECK_FAILED" : (stakeShortfall(row, required) ?? "NOT_VERIFIED");
+  const reason: RewardReason = row.online_seconds <= 0 ? "OFFLINE" : row.paused ? "PAUSED" : row.check_failed ? "CHECK_FAILED" : (stakeShortfall(row, required) ?? "NOT_VERIFIED");
   return {
     deviceId: row.device_id,
     name: row.name,

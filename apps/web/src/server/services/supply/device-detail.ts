@@ -33,6 +33,8 @@ export interface SupplierDeviceDetail {
     id: string; name: string; status: string; gpuModelId: string | null; gpuCount: number; vramGb: number; cpuModel: string; cpuCores: number; ramGb: number; diskGb: number;
     region: string; country: string; city: string; bandwidthUpMbps: number; bandwidthDownMbps: number; connectivityTier: ConnectivityTier; network: string;
     pricePerGpuHour: bigint; verificationScoreBps: number; verifiedAt: Date | null; lastHeartbeatAt: Date | null; nextChallengeAt: Date; createdAt: Date; removed: boolean;
+    /** Paused by you since then (no new leases); null when it takes leases. */
+    pausedAt: Date | null;
   };
   lease: { clusterId: string; startsAt: Date; endsAt: Date; ratePerSecond: bigint | null } | null;
   evidence: DeviceEvidence[];

@@ -17,6 +17,8 @@ export interface SupplierDevice {
   pricePerGpuHour: bigint;
   /** The agent's key was removed: it can no longer connect. */
   removed: boolean;
+  /** Paused by its supplier since then (no new leases); null when it takes leases. */
+  pausedAt: Date | null;
 }
 
 export interface SupplyOverview {
@@ -35,7 +37,7 @@ export async function supplyOverview(accountId: string, now = new Date()): Promi
       take: 200,
       select: {
         id: true, name: true, status: true, gpuModelId: true, gpuCount: true, region: true, lastHeartbeatAt: true, verificationScoreBps: true, verifiedAt: true,
-        pricePerGpuHour: true, agentPublicKey: true,
+        pricePerGpuHour: true, agentPublicKey: true, pausedAt: true,
         challenges: { orderBy: { issuedAt: "desc" }, take: 1, where: { status: { not: "PENDING" } }, select: { status: true, failureReason: true, issuedAt: true } },
         allocations: { where: { status: "ACTIVE", cluster: { status: { in: ["DEPLOYING", "RUNNING", "DEGRADED"] } } }, take: 1, select: { clusterId: true, endsAt: true } },
       },
@@ -46,6 +48,7 @@ export async function supplyOverview(accountId: string, now = new Date()): Promi
     devices: devices.map((d) => ({
       id: d.id, name: d.name, status: d.status, gpuModelId: d.gpuModelId, gpuCount: d.gpuCount, region: d.region, lastHeartbeatAt: d.lastHeartbeatAt,
       verificationScoreBps: d.verificationScoreBps, verifiedAt: d.verifiedAt, pricePerGpuHour: d.pricePerGpuHour, removed: d.agentPublicKey === null,
+      pausedAt: d.pausedAt,
       lastCheck: d.challenges[0] ? { status: d.challenges[0].status, failureReason: d.challenges[0].failureReason, at: d.challenges[0].issuedAt } : null,
       lease: d.allocations[0] ? { clusterId: d.allocations[0].clusterId, endsAt: d.allocations[0].endsAt } : null,
     })),

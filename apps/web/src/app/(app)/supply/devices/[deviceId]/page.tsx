@@ -7,6 +7,7 @@ import { ApiError } from "@/server/api/errors.ts";
 import { requireSession } from "@/server/auth/session.ts";
 import { supplierDeviceDetail } from "@/server/services/supply/device-detail.ts";
 import { AutoRefresh } from "../../_components/auto-refresh.tsx";
+import { PauseActions } from "./_components/pause-actions.tsx";
 import { StakeActions } from "./_components/stake-actions.tsx";
 import { EarningsChart } from "@/components/devices/earnings-chart.tsx";
 import { EvidenceTable } from "@/components/devices/evidence-table.tsx";
@@ -33,7 +34,7 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
       <h1>{device.name}</h1>
       <p className="subtitle">
         {device.gpuModelId ? `${device.gpuCount} × ${device.gpuModelId}, ${device.vramGb} GB each` : "CPU device"} · {region} ({device.city}, {device.country}) ·{" "}
-        <span className="status" data-testid="device-status">{device.removed ? "removed" : device.status.toLowerCase()}</span>
+        <span className="status" data-testid="device-status">{device.removed ? "removed" : device.pausedAt ? `${device.status.toLowerCase()}, paused` : device.status.toLowerCase()}</span>
       </p>
       <AutoRefresh everyMs={15_000} />
       <div className="supply">
@@ -51,6 +52,21 @@ export default async function SupplierDevicePage({ params }: { params: Promise<{
             <dd data-testid="device-lease">{detail.lease ? `cluster ${detail.lease.clusterId.slice(0, 8)} until ${when(detail.lease.endsAt)}` : "none"}</dd>
           </dl>
         </section>
+        {device.removed ? null : (
+          <section className="panel" aria-labelledby="leases-heading" data-testid="taking-leases">
+            <h2 id="leases-heading">New leases</h2>
+            {device.pausedAt ? (
+              <p data-testid="pause-state">
+                <strong>Paused</strong> since {when(device.pausedAt)}: renters cannot rent it{detail.lease ? `; its current lease runs until ${when(detail.lease.endsAt)}` : ""}. It keeps heartbeating and being checked, and earns no token reward for any hour it is paused in.
+              </p>
+            ) : (
+              <p data-testid="pause-state">
+                <strong>Taking leases.</strong> Pause it to use the machine yourself: it stops being offered at once, a lease it serves runs to its end, and the hours it is paused in earn no token reward.
+              </p>
+            )}
+            <PauseActions deviceId={device.id} name={device.name} paused={device.pausedAt !== null} />
+          </section>
+        )}
         <section className="panel" aria-labelledby="stake-heading" data-testid="stake">
           <h2 id="stake-heading">Stake</h2>
           <p>
