@@ -1,6 +1,7 @@
 import { generateDeviceKey } from "@gpumesh/agent-protocol";
 import { createTestDatabase, testRedis, type TestDatabase } from "@gpumesh/devstack";
-import { createDb, seedSimulatedNetwork, type Db } from "@gpumesh/db";
+import { randomBytes } from "node:crypto";
+import { createDb, sealWorkloadAtRest, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimulatedAgentChannel } from "../src/agents.ts";
@@ -91,6 +92,28 @@ describe("deploying a cluster with a workload", () => {
 
       await scheduler.enqueueDeploy(plain.id);
       await waitForStatus(db, plain.id, "RUNNING");
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it("stops and refunds in full, rather than retrying for ever, a workload whose sealed env this scheduler's key cannot open", async () => {
+    const cluster = await paidCluster(db, { nodes: 1 });
+    const market = await db.device.findMany({ where: { gpuModelId: cluster.gpuModelId, region: cluster.region }, select: { id: true } });
+    for (const { id } of market) await db.device.update({ where: { id }, data: { runsImages: true, agentPublicKey: generateDeviceKey().publicKey } });
+    // Sealed by the web with one key; this scheduler was started with another.
+    await db.cluster.update({ where: { id: cluster.id }, data: { workload: sealWorkloadAtRest({ ...workload, env: { WANDB_API_KEY: "secret-value" } }, cluster.id, randomBytes(32)) as object } });
+    const agents = agentsOf(new Set());
+    const scheduler = await start({ WORKLOAD_SECRETS_KEY: randomBytes(32).toString("base64") }, { agents });
+    try {
+      await scheduler.enqueueDeploy(cluster.id);
+      await waitForStatus(db, cluster.id, "REFUNDED");
+      expect(await timeline(db, cluster.id)).toEqual(["PAID->MATCHING", "MATCHING->DEPLOYING", "DEPLOYING->FAILED", "FAILED->REFUNDED"]);
+      const failed = await db.clusterEvent.findFirstOrThrow({ where: { clusterId: cluster.id, toStatus: "FAILED" } });
+      expect(failed.reason).toBe("the workload's secret environment could not be opened (a server key problem on GPUMesh's side)");
+      // Nothing was sent to an agent, and the devices are free again.
+      expect(agents.assigned.filter((a) => a.clusterId === cluster.id)).toEqual([]);
+      expect(await db.allocation.count({ where: { clusterId: cluster.id, status: "ACTIVE" } })).toBe(0);
     } finally {
       await scheduler.stop();
     }

@@ -4,6 +4,7 @@ import {
   failAndRefundSql,
   loadPlacement,
   openStoredWorkload,
+  WorkloadSecretsError,
   type DeviceUnavailableError,
   type LivePlacement,
   type PlacedDevice,
@@ -518,7 +519,11 @@ async function degraded(deps: DeployDeps, cluster: ClusterRow, at: Date): Promis
     await deps.schedule.leaseChanged(cluster.id);
     return { state: "running" };
   }
-  await sendAssignments(deps, cluster, pending);
+  if (!(await assignOrGiveUp(deps, cluster, pending))) {
+    const reason = `${UNOPENABLE_ENV}: ending early, unused time refunded`;
+    await deps.schedule.endEarly(cluster.id, reason);
+    return { state: "ending", reason };
+  }
   return { state: "waiting-acks", pending: pending.length };
 }
 
@@ -588,8 +593,31 @@ async function deploying(deps: DeployDeps, cluster: ClusterRow, at: Date, known?
     return { state: "running" };
   }
 
-  await sendAssignments(deps, cluster, pending);
+  if (!(await assignOrGiveUp(deps, cluster, pending))) {
+    await failDeploy(deps, cluster.id, UNOPENABLE_ENV, at, "DEPLOYING");
+    return null;
+  }
   return { state: "waiting-acks", pending: pending.length };
+}
+
+/** What the renter reads when the workload's sealed env cannot be opened (the detail goes to the log only). */
+const UNOPENABLE_ENV = "the workload's secret environment could not be opened (a server key problem on GPUMesh's side)";
+
+/**
+ * Sends the assignments; false when the workload's env, sealed at rest, does not open with this
+ * scheduler's WORKLOAD_SECRETS_KEY (another key, none, or an altered row). No retry can fix that
+ * while the key stays as it is, and the devices are held meanwhile: the caller stops the deployment
+ * (refunded in full) or ends the lease early, rather than leaving the cluster retrying for ever.
+ */
+async function assignOrGiveUp(deps: DeployDeps, cluster: ClusterRow, pending: ActiveAllocation[]): Promise<boolean> {
+  try {
+    await sendAssignments(deps, cluster, pending);
+    return true;
+  } catch (error) {
+    if (!(error instanceof WorkloadSecretsError)) throw error;
+    deps.logger.error({ cluster: cluster.id, err: error.message }, "workload env cannot be opened: giving up on the deployment");
+    return false;
+  }
 }
 
 /** Records an agent's answer (idempotent) and moves the workflow on. */
