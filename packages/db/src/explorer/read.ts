@@ -162,15 +162,26 @@ const METRIC_SQL: Record<HistoryMetric, string> = {
   meshBurned: "mesh_burned",
 };
 
-/** Two columns per bucket, computed in SQL: a 1,440-bucket day is one index range scan, no row objects. */
+/**
+ * One metric per bucket, computed in SQL and packed into one text value (`<epoch ms>:<value>,…`): a
+ * 1,440-bucket day is one index range scan and one row over the wire, with no row objects to build.
+ */
 export async function networkHistory(db: Db, metric: HistoryMetric, range: HistoryRange, now = new Date()): Promise<{ resolution: "minute" | "hour"; points: HistoryPoint[] }> {
   const resolution = resolutionOf(range);
-  const rows = await db.$queryRaw<{ at: Date; value: bigint }[]>`
-    select bucket_at as at, ${Prisma.raw(METRIC_SQL[metric])} as value
+  const [row] = await db.$queryRaw<{ packed: string | null }[]>`
+    select string_agg((extract(epoch from bucket_at) * 1000)::bigint::text || ':' || (${Prisma.raw(METRIC_SQL[metric])})::text, ',' order by bucket_at) as packed
       from network_snapshot
-     where resolution = ${resolution} and bucket_at > ${new Date(now.getTime() - HISTORY_RANGES[range])}
-     order by bucket_at`;
-  return { resolution, points: rows.map((row) => ({ at: row.at, value: BigInt(row.value) })) };
+     where resolution = ${resolution} and bucket_at > ${new Date(now.getTime() - HISTORY_RANGES[range])}`;
+  return { resolution, points: unpack(row?.packed ?? null, (at, value) => ({ at, value: BigInt(value) })) };
+}
+
+/** `<epoch ms>:<value>` pairs joined by commas (an empty value: SQL null) → points, in order. */
+function unpack<T>(packed: string | null, point: (at: Date, value: string) => T): T[] {
+  if (!packed) return [];
+  return packed.split(",").map((pair) => {
+    const colon = pair.indexOf(":");
+    return point(new Date(Number(pair.slice(0, colon))), pair.slice(colon + 1));
+  });
 }
 
 export interface ModelPricePoint {
@@ -206,21 +217,24 @@ export async function modelMarkets(db: Db): Promise<{ takenAt: Date | null; mode
   const latest = await latestMinute(db);
   if (!latest) return { takenAt: null, models: [] };
   const since = new Date(latest.bucketAt.getTime() - DAY_MS);
+  // The day of hour buckets, one packed row per model (one range scan of the primary key, ~1,000
+  // rows folded in SQL): building a row object per bucket was most of this handler's time.
   const [current, hourly] = await Promise.all([
     db.modelSnapshot.findMany({ where: { resolution: "minute", bucketAt: latest.bucketAt } }),
-    db.modelSnapshot.findMany({
-      where: { resolution: "hour", bucketAt: { gte: new Date(since.getTime() - 3_600_000) } },
-      orderBy: { bucketAt: "asc" },
-      select: { gpuModelId: true, bucketAt: true, medianPricePerGpuHour: true },
-    }),
+    db.$queryRaw<{ gpu_model_id: string; packed: string }[]>`
+      select gpu_model_id, string_agg((extract(epoch from bucket_at) * 1000)::bigint::text || ':' || coalesce(median_price_per_gpu_hour::text, ''), ',' order by bucket_at) as packed
+        from model_snapshot
+       where resolution = 'hour' and bucket_at >= ${new Date(since.getTime() - 3_600_000)}
+       group by gpu_model_id`,
   ]);
+  const historyOf = new Map(hourly.map((row) => [row.gpu_model_id, unpack(row.packed, (at, median) => ({ bucketAt: at, medianPricePerGpuHour: median === "" ? null : BigInt(median) }))]));
   const dayAgoHour = new Date(Math.floor(since.getTime() / 3_600_000) * 3_600_000);
   return {
     takenAt: latest.takenAt,
     models: current
       .sort((a, b) => modelOrder(a.gpuModelId) - modelOrder(b.gpuModelId))
       .map((m) => {
-        const history = hourly.filter((h) => h.gpuModelId === m.gpuModelId);
+        const history = historyOf.get(m.gpuModelId) ?? [];
         return {
           gpuModelId: m.gpuModelId,
           name: gpuModel(m.gpuModelId)?.name ?? m.gpuModelId,
