@@ -198,6 +198,14 @@ test("a bare-metal machine: Kubernetes is listed but not offered, the SSH key is
 
   await page.getByRole("radio", { name: /^Bare metal/ }).check();
   await expect(page.getByTestId("workload-fields")).toHaveCount(0);
+  // Models with nothing free are listed on request only (most of the catalogue, most of the time).
+  const models = page.getByTestId("model-options").locator("label");
+  await expect(models.filter({ hasText: "none free right now" })).toHaveCount(0);
+  await page.getByTestId("toggle-none-free").click();
+  await expect(models.filter({ hasText: "none free right now" }).first()).toBeVisible();
+  await expect(models.filter({ hasText: "none free right now" }).first().getByRole("checkbox")).toBeDisabled();
+  await page.getByTestId("toggle-none-free").click();
+  await expect(models.filter({ hasText: "none free right now" })).toHaveCount(0);
   const { markets } = (await (await request.get("/api/v1/availability")).json()) as { markets: { gpuModelId: string; region: string; segments: { runsImages: boolean; freeGpus: number }[] }[] };
   const best = markets
     .filter((m) => m.gpuModelId === "h100-80gb")

@@ -45,6 +45,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
   const [duration, setDuration] = useState(2);
   const [unit, setUnit] = useState<keyof typeof UNITS>("hours");
   const [workloadFields, setWorkloadFields] = useState<WorkloadFields>(EMPTY_WORKLOAD);
+  const [showNoneFree, setShowNoneFree] = useState(false);
   const [busy, setBusy] = useState(false);
   const [quote, setQuote] = useState<Quote | null>(null);
   const [problem, setProblem] = useState<{ message: string; field?: string; alternatives?: string[] } | null>(null);
@@ -90,6 +91,9 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
     return { gpus, price };
   };
   const freeForModel = (model: string) => offer({ models: [model] }).gpus;
+  // Most of the catalogue has nothing free at a given moment: those models are listed on request.
+  const modelCounts = props.models.map((model) => ({ model, count: freeForModel(model.id) }));
+  const noneFree = modelCounts.filter(({ model, count }) => count === 0 && !modelIds.includes(model.id)).length;
   const freeForRegion = (region: string) => offer({ regions: [region] }).gpus;
   const freeSelected = regionIds.length ? offer().gpus : 0;
   const cheapest = (model: string) => offer({ models: [model] }).price;
@@ -209,8 +213,7 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
           <legend>GPU models (any of)</legend>
           {withImage ? <small data-testid="image-availability">{type === "BARE_METAL" ? "Counting only devices whose agents run container images: a machine runs as one, isolated from the supplier's host." : "Counting only devices whose agents run container images: your image cannot run on the others."}</small> : null}
           <div className="options" data-testid="model-options">
-            {props.models.map((model) => {
-              const count = freeForModel(model.id);
+            {modelCounts.filter(({ model, count }) => count > 0 || showNoneFree || modelIds.includes(model.id)).map(({ model, count }) => {
               return (
                 <label key={model.id} className={`choice ${count === 0 ? "unavailable" : ""}`}>
                   <input type="checkbox" checked={modelIds.includes(model.id)} disabled={count === 0 && !modelIds.includes(model.id)} onChange={() => setModelIds(toggle(modelIds, model.id))} />
@@ -221,6 +224,11 @@ export function DeployForm(props: { sessionWallet: string; initialMarkets: Marke
               );
             })}
           </div>
+          {noneFree > 0 ? (
+            <button type="button" className="link-button" aria-expanded={showNoneFree} onClick={() => setShowNoneFree(!showNoneFree)} data-testid="toggle-none-free">
+              {showNoneFree ? `Hide the ${noneFree} models with none free` : `Show the ${noneFree} models with none free right now`}
+            </button>
+          ) : null}
         </fieldset>
 
         <label className="field">
