@@ -69,9 +69,16 @@ export const schedulerEnvShape = {
   VERIFY_BATCH: envFields.positiveInt.default(1_000),
   /**
    * Share of a device's required stake burned when a proof-of-work challenge proves it cheated (a wrong
-   * result, or rows of another matrix than the committed one), basis points; capped at what is staked.
+   * result, or rows of another matrix than the committed one) or it vanished mid-lease (VANISH_GRACE_S),
+   * basis points; capped at what is staked.
    */
   SLASH_BPS: bps.default(10_000),
+  /**
+   * A device serving a lease that stays offline longer than this, counted from its last heartbeat, has
+   * vanished mid-lease: its stake is slashed (SLASH_BPS, reason VanishedMidLease), once per outage. A
+   * device back within it is not. Longer than DEVICE_OFFLINE_AFTER_S, so a missed heartbeat never slashes.
+   */
+  VANISH_GRACE_S: envFields.positiveInt.default(900),
   /** Protocol fee on lease payments, basis points of gross (DESIGN.md: fee = ⌊gross · fee_bps / 10⁴⌋). Without a chain only: with SOLANA_RPC_URL the program's config rates apply. */
   FEE_BPS: bps.default(500),
   /** Share of the fee burned when paid in MESH, basis points. */
@@ -118,6 +125,11 @@ export function loadSchedulerEnv(source: Record<string, string | undefined> = pr
   // The dashboard can retry jobs: never serve it unauthenticated.
   if (env.ADMIN_PORT > 0 && env.ADMIN_TOKEN === undefined) {
     throw new EnvError("ADMIN_TOKEN", `is required when ADMIN_PORT is set (at least ${MIN_ADMIN_TOKEN_LENGTH} characters)`);
+  }
+  // A device is only noticed offline after DEVICE_OFFLINE_AFTER_S: a grace no longer than that would
+  // slash a device for the first heartbeats it missed.
+  if (env.VANISH_GRACE_S <= env.DEVICE_OFFLINE_AFTER_S) {
+    throw new EnvError("VANISH_GRACE_S", `must be longer than DEVICE_OFFLINE_AFTER_S (${env.DEVICE_OFFLINE_AFTER_S})`);
   }
   // Chain steps sign with server keys: with a chain configured, both keys must be named.
   if (env.SOLANA_RPC_URL !== undefined) {

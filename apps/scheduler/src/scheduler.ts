@@ -12,7 +12,7 @@ import { GatewayChainSettlement, RecordingChainSettlement, type ChainSettlement 
 import { createChainContext, type ChainContext } from "./chain-context.ts";
 import type { SchedulerEnv } from "./env.ts";
 import { advanceDeploy, handleAgentResponse, handleNodeLost, type DeployDeps } from "./jobs/deploy.ts";
-import { lostAllocations, sweepStaleDevices } from "./jobs/health.ts";
+import { decideVanish, lostAllocations, sweepStaleDevices, vanishDue } from "./jobs/health.ts";
 import { stuckDeployments } from "./jobs/deploy-sweep.ts";
 import { endCluster, expireLease, findSettlementWork, settlePeriod, type SettleDeps } from "./jobs/settle.ts";
 import { terminateCluster } from "./jobs/terminate.ts";
@@ -21,7 +21,7 @@ import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
 import { stakeOrder } from "./jobs/stake-order.ts";
-import { slashForChallenge } from "./jobs/slash.ts";
+import { slashForChallenge, slashForOutage, vanishedBeyondGrace } from "./jobs/slash.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -232,7 +232,20 @@ export async function startScheduler(
         deploy,
         lost.map((a) => jobs.nodeLost(a.clusterId, a.id, a.deviceStatus === "OFFLINE" ? `device ${a.deviceId} missed its heartbeat deadline` : `device ${a.deviceId} is ${a.deviceStatus.toLowerCase()}`)),
       );
-      return lost.length ? { offline: offline.length, lostNodes: lost.length } : { offline: offline.length };
+      // Devices that vanished mid-lease: once an outage's grace period has run out it is decided, once,
+      // and a slash enqueued if the device is still gone (or came back too late). Enqueued before the
+      // outages are marked decided, so a crash in between re-reads them (same job ids). Without a chain
+      // there is no stake to burn: decided, not slashed (never slashed later for an old outage).
+      const at = now();
+      const due = await vanishDue(db, env.VANISH_GRACE_S, at);
+      const vanished = due.filter((outage) => vanishedBeyondGrace(outage, env.VANISH_GRACE_S, at));
+      if (chainContext) await enqueueManyOnce(settle, vanished.map((outage) => jobs.slashVanished(outage.id.toString())));
+      await decideVanish(db, due.map((outage) => outage.id), at);
+      if (vanished.length) {
+        const outages = vanished.map((o) => ({ outage: o.id.toString(), device: o.deviceId, allocation: o.allocationId, since: o.startedAt.toISOString() }));
+        logger.warn({ outages }, chainContext ? "devices vanished mid-lease beyond the grace period: slashing" : "devices vanished mid-lease beyond the grace period (no chain: not slashed)");
+      }
+      return { offline: offline.length, ...(lost.length ? { lostNodes: lost.length } : {}), ...(vanished.length ? { vanished: vanished.length } : {}) };
     },
     { ...workerOptions, concurrency: 1 },
   );
@@ -342,6 +355,9 @@ export async function startScheduler(
         case "slash":
           if (!chainContext) return null;
           return slashForChallenge({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS }, job.data.challengeId);
+        case "slash-vanished":
+          if (!chainContext) return null;
+          return slashForOutage({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS, graceS: env.VANISH_GRACE_S, now }, job.data.outageId);
       }
     },
     { ...workerOptions, concurrency: 4 },

@@ -143,6 +143,7 @@ describe("settlement on a real chain", () => {
       FEE_BPS: String(chain.feeBps),
       BURN_BPS: String(chain.burnBps),
       DEVICE_OFFLINE_AFTER_S: "86400",
+      VANISH_GRACE_S: "172800",
       INDEX_EVERY_S: "1",
     });
 

@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { sweepStaleDevices } from "../src/jobs/health.ts";
+import { vanishedBeyondGrace } from "../src/jobs/slash.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 
 let database: TestDatabase;
@@ -58,5 +59,26 @@ describe("scheduler configuration", () => {
   it("names the bad variable", () => {
     expect(() => loadSchedulerEnv({ DATABASE_URL: "postgresql://x/y" })).toThrow(/^REDIS_URL: is required/);
     expect(() => loadSchedulerEnv({ DATABASE_URL: "postgresql://x/y", REDIS_URL: "redis://h", HEALTH_SWEEP_EVERY_S: "0" })).toThrow(/^HEALTH_SWEEP_EVERY_S: must be a positive integer/);
+    // A grace no longer than the offline deadline would slash a device for its first missed heartbeats.
+    expect(() => loadSchedulerEnv({ DATABASE_URL: "postgresql://x/y", REDIS_URL: "redis://h", DEVICE_OFFLINE_AFTER_S: "900" })).toThrow(/^VANISH_GRACE_S: must be longer than DEVICE_OFFLINE_AFTER_S \(900\)/);
+    expect(loadSchedulerEnv({ DATABASE_URL: "postgresql://x/y", REDIS_URL: "redis://h" }).VANISH_GRACE_S).toBe(900);
+  });
+});
+
+describe("vanished mid-lease: the verdict on an outage", () => {
+  const startedAt = new Date("2026-12-01T10:00:00Z");
+  const at = (seconds: number) => new Date(startedAt.getTime() + seconds * 1000);
+  const outage = (endedAt: Date | null, allocationId: string | null = "0b9c3a8e-6a51-4a55-9d5e-2f1b8f3c7d10") => ({ startedAt, endedAt, allocationId });
+
+  it("slashes only an outage of a device serving a lease that lasted longer than the grace", () => {
+    // Still offline: undecided until the grace has passed, vanished after.
+    expect(vanishedBeyondGrace(outage(null), 900, at(900))).toBeNull();
+    expect(vanishedBeyondGrace(outage(null), 900, at(901))).toBe(true);
+    // Back at or before the grace: never; back after it (the sweep ran late): vanished all the same.
+    expect(vanishedBeyondGrace(outage(at(900)), 900, at(5_000))).toBe(false);
+    expect(vanishedBeyondGrace(outage(at(901)), 900, at(5_000))).toBe(true);
+    expect(vanishedBeyondGrace(outage(at(300)), 900, at(300))).toBe(false);
+    // Serving no lease when it went offline: nothing to slash for.
+    expect(vanishedBeyondGrace(outage(null, null), 900, at(5_000))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { createDb, leasesToReconcile, Prisma, reconcileSweepSql, recordReconciliation, seedSimulatedNetwork, type Db } from "@gpumesh/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploySweepSql } from "../src/jobs/deploy-sweep.ts";
-import { healthSweepSql, lostAllocations } from "../src/jobs/health.ts";
+import { decideVanish, healthSweepSql, lostAllocations, vanishDue } from "../src/jobs/health.ts";
 import { findSettlementWork, settleSweepSql } from "../src/jobs/settle.ts";
 
 // Sweeps cost O(work due): with 20,000 rows of history in every table a sweep reads, each of its
@@ -54,6 +54,15 @@ beforeAll(async () => {
     insert into lease_reconciliation (cluster_id, checked_at, ok, mismatches)
     select id, chain_closed_at + interval '1 minute', true, '[]'::jsonb from cluster
      where name like 'history-%' and chain_closed_at is not null and substring(name from 9)::int % 97 <> 0`;
+  // Outage history: every online bulk device was offline for an hour yesterday; half of them were
+  // serving a lease then, decided long ago, but one in 500 (work due: undecided, past any grace).
+  await db.$executeRaw`
+    insert into device_outage (device_id, started_at, ended_at)
+    select id, ${now}::timestamptz - interval '1 day', ${now}::timestamptz - interval '23 hours' from device where name like 'bulk-%' and status = 'ONLINE'`;
+  await db.$executeRaw`
+    update device_outage o set allocation_id = a.id, vanish_decided_at = case when a.n % 500 = 0 then null else o.ended_at end
+      from (select id, device_id, row_number() over (order by id) n from allocation) a
+     where a.device_id = o.device_id and a.n % 2 = 0 and o.ended_at is not null`;
   await db.$executeRaw`analyze`;
 });
 
@@ -99,6 +108,19 @@ describe(`sweep statements at ${ROWS.toLocaleString("en")} rows`, () => {
   it("health: stale devices and lost nodes each read their index", async () => {
     await expectIndexed(healthSweepSql.markStale(new Date(now.getTime() - 60_000)), "device_status_last_heartbeat_at_idx");
     await expectIndexed(healthSweepSql.lostAllocations(), "allocation_device_lost");
+    await expectIndexed(healthSweepSql.vanishDue(new Date(now.getTime() - 15 * 60_000), 1_000), "device_outage_vanish_due");
+  });
+
+  it("health: the vanish sweep lists exactly the undecided mid-lease outages past the grace, and deciding takes them off", async () => {
+    const due = await vanishDue(db, 900, now);
+    const undecided = await db.deviceOutage.count({ where: { allocationId: { not: null }, vanishDecidedAt: null } });
+    expect(due.length).toBe(undecided);
+    expect(due.length).toBeGreaterThan(5);
+    // Not due before the grace has passed (they began a day ago).
+    expect(await vanishDue(db, 2 * 86_400, now)).toEqual([]);
+    expect(await decideVanish(db, due.slice(0, 2).map((o) => o.id), now)).toBe(2);
+    expect(await decideVanish(db, due.slice(0, 2).map((o) => o.id), now)).toBe(0);
+    expect((await vanishDue(db, 900, now)).map((o) => o.id)).toEqual(due.slice(2).map((o) => o.id));
   });
 
   it("deploy: clusters stuck in a deployment state read their index", async () => {

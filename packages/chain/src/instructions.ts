@@ -383,11 +383,24 @@ export const ix = {
     );
   },
 
-  /** The settlement authority burns `amount` of a device's stake, naming the reason and the evidence's hash. */
+  /**
+   * The settlement authority burns `amount` of a device's stake, naming the reason and the evidence's
+   * hash. It creates the slash record of (stake, evidence) and pays its rent, so the same evidence never
+   * slashes twice: a second one fails (System Program error 0, account in use); `fetchSlashRecord`
+   * tells a caller whether that is what happened.
+   */
   slashStake(settlementAuthority: PublicKey, meshMint: PublicKey, args: SlashStakeArgs, programId = GPUMESH_PROGRAM_ID) {
+    const stake = stakeAccounts(args.deviceId, programId);
     return build(
       "slash_stake",
-      { settlement_authority: settlementAuthority, config: pdas.config(programId)[0], ...stakeAccounts(args.deviceId, programId), mesh_mint: meshMint, ...programs },
+      {
+        settlement_authority: settlementAuthority,
+        config: pdas.config(programId)[0],
+        ...stake,
+        slash_record: pdas.slashRecord(stake.device_stake, args.evidenceHash, programId)[0],
+        mesh_mint: meshMint,
+        ...programs,
+      },
       { device_id: deviceIdArg(args.deviceId), amount: u64(args.amount), reason: { [args.reason]: {} }, evidence_hash: bytes32(args.evidenceHash) },
       programId,
     );

@@ -36,6 +36,8 @@ function derive(name: string, seeds: (typeof vectors.pdas)[number]["seeds"]): Pd
       return pdas.deviceStake(Uint8Array.from(Buffer.from((seeds[1] as { hex: string }).hex, "hex")));
     case "stake_vault":
       return pdas.stakeVault(key(1));
+    case "slash_record":
+      return pdas.slashRecord(key(1), Uint8Array.from(Buffer.from((seeds[2] as { hex: string }).hex, "hex")));
     default:
       throw new Error(`no helper for PDA ${name}`);
   }
@@ -50,6 +52,7 @@ describe("PDAs match the program (pdas.json)", () => {
   it("derives every PDA's address and bump exactly", () => {
     expect(vectors.pdas.length).toBeGreaterThanOrEqual(20);
     expect(new Set(vectors.pdas.map((row) => row.name))).toContain("device_stake");
+    expect(new Set(vectors.pdas.map((row) => row.name))).toContain("slash_record");
     for (const row of vectors.pdas) {
       const [address, bump] = derive(row.name, row.seeds);
       expect({ name: row.name, address: address.toBase58(), bump }).toEqual({ name: row.name, address: row.address, bump: row.bump });

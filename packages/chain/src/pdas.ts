@@ -20,6 +20,7 @@ export const SEEDS = {
   claim: "claim",
   deviceStake: "device_stake",
   stakeVault: "stake_vault",
+  slashRecord: "slash",
 } as const;
 
 export type Pda = [PublicKey, number];
@@ -77,4 +78,9 @@ export const pdas = {
   deviceStake: (deviceId: DeviceId, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.deviceStake), deviceIdBytes(deviceId)], programId),
   /** The stake's own MESH vault (token account whose authority is the stake PDA). */
   stakeVault: (deviceStake: PublicKey, programId = GPUMESH_PROGRAM_ID) => find([utf8(SEEDS.stakeVault), deviceStake.toBytes()], programId),
+  /** The record of the slash of `deviceStake` for the evidence whose sha256 is `evidenceHash`: one slash per evidence. */
+  slashRecord: (deviceStake: PublicKey, evidenceHash: Uint8Array, programId = GPUMESH_PROGRAM_ID) => {
+    if (evidenceHash.length !== 32) throw new RangeError(`an evidence hash is 32 bytes, got ${evidenceHash.length}`);
+    return find([utf8(SEEDS.slashRecord), deviceStake.toBytes(), evidenceHash], programId);
+  },
 } as const;

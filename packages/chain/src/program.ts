@@ -22,7 +22,7 @@ export function createProgram(connection: Connection, programId: PublicKey = GPU
 }
 
 /** Anchor account types of the program. */
-export type GpumeshAccountName = "Config" | "PaymentMint" | "Supplier" | "Lease" | "Allocation" | "ClaimRecord" | "DeviceStake";
+export type GpumeshAccountName = "Config" | "PaymentMint" | "Supplier" | "Lease" | "Allocation" | "ClaimRecord" | "DeviceStake" | "SlashRecord";
 
 /** Decodes a program account's data (discriminator checked) with the raw IDL's field names. */
 export function decodeAccount<T = Record<string, unknown>>(name: GpumeshAccountName, data: Uint8Array): T {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { GPUMESH_IDL } from "./idl.ts";
 import { pdas } from "./pdas.ts";
 import { gpumeshCoder } from "./program.ts";
-import { decodeDeviceStake, deviceIdToUuid, isStakeActive, MAX_DEVICE_WEIGHT_BPS, requiredStake, STAKE_PER_WEIGHT_UNIT, stakeWithdrawableAt, UNSTAKE_COOLDOWN_SECONDS } from "./stake.ts";
+import { decodeDeviceStake, decodeSlashRecord, deviceIdToUuid, isStakeActive, MAX_DEVICE_WEIGHT_BPS, requiredStake, STAKE_PER_WEIGHT_UNIT, stakeWithdrawableAt, UNSTAKE_COOLDOWN_SECONDS } from "./stake.ts";
 
 /** The program's exported constants (`#[constant]` in programs/gpumesh/src/constants.rs). */
 const idlConstant = (name: string) => {
@@ -82,5 +82,43 @@ describe("DeviceStake accounts", () => {
   it("formats device ids as UUIDs", () => {
     expect(deviceIdToUuid(Buffer.from("6f1c2a904b3e4d0a9c115e7d20334158", "hex"))).toBe(deviceId);
     expect(() => deviceIdToUuid(new Uint8Array(15))).toThrow(RangeError);
+  });
+});
+
+describe("SlashRecord accounts", () => {
+  const deviceId = "6f1c2a90-4b3e-4d0a-9c11-5e7d20334158";
+  const stake = pdas.deviceStake(deviceId)[0];
+  const evidence = new Uint8Array(32).fill(0xe5);
+  const address = pdas.slashRecord(stake, evidence)[0];
+  const encode = (reason: Record<string, object>) =>
+    gpumeshCoder.accounts.encode("SlashRecord", {
+      device_stake: stake,
+      device_id: Array.from(Buffer.from(deviceId.replace(/-/g, ""), "hex")),
+      evidence_hash: Array.from(evidence),
+      reason,
+      amount: new BN("250000000"),
+      slot: new BN(4_321),
+      slashed_at: new BN(1_767_225_600),
+      bump: 255,
+      reserved: Array(64).fill(0),
+    });
+
+  it("decodes every field (the reason by name, amounts as bigint)", async () => {
+    const record = decodeSlashRecord(address, await encode({ VanishedMidLease: {} }));
+    expect(record.deviceStake.equals(stake)).toBe(true);
+    expect(record).toMatchObject({ deviceId, evidenceHash: evidence, reason: "VanishedMidLease", amount: 250_000_000n, slot: 4_321n, slashedAt: 1_767_225_600n });
+    expect(decodeSlashRecord(address, await encode({ FailedProof: {} })).reason).toBe("FailedProof");
+  });
+
+  it("sits at one address per stake and evidence", () => {
+    expect(pdas.slashRecord(stake, new Uint8Array(32).fill(0xe6))[0].equals(address)).toBe(false);
+    expect(pdas.slashRecord(pdas.deviceStake("6f1c2a90-4b3e-4d0a-9c11-5e7d20334159")[0], evidence)[0].equals(address)).toBe(false);
+    expect(() => pdas.slashRecord(stake, new Uint8Array(31))).toThrow(RangeError);
+  });
+
+  it("refuses another account type", async () => {
+    const authority = Keypair.generate().publicKey;
+    const supplier = await gpumeshCoder.accounts.encode("Supplier", { authority, payout_wallet: authority, registered_at: new BN(1), bump: 1, reserved: Array(64).fill(0) });
+    expect(() => decodeSlashRecord(address, supplier)).toThrow();
   });
 });

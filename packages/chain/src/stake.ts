@@ -2,6 +2,7 @@ import { UNSTAKE_COOLDOWN_SECONDS } from "@gpumesh/core";
 import type { Connection, PublicKey } from "@solana/web3.js";
 import type { BN } from "./anchor.ts";
 import { type DeviceId, GPUMESH_PROGRAM_ID, pdas } from "./pdas.ts";
+import type { SlashReason } from "./instructions.ts";
 import { decodeAccount } from "./program.ts";
 
 /**
@@ -79,4 +80,48 @@ export async function fetchDeviceStake(connection: Connection, deviceId: DeviceI
   const info = await connection.getAccountInfo(address, "confirmed");
   if (!info || !info.owner.equals(programId) || info.data.length === 0) return null;
   return decodeDeviceStake(address, info.data, programId);
+}
+
+/**
+ * A `SlashRecord`: one slash of a stake, at `["slash", device_stake, evidence_hash]`. The program
+ * creates it with the slash and never closes it, so its existence is the answer to "did this
+ * evidence already slash this device?" (a second slash with the same evidence fails).
+ */
+export interface SlashRecordAccount {
+  address: PublicKey;
+  deviceStake: PublicKey;
+  /** The device's UUID (lower-case, with dashes). */
+  deviceId: string;
+  evidenceHash: Uint8Array;
+  reason: SlashReason;
+  /** MESH base units burned by this slash. */
+  amount: bigint;
+  slot: bigint;
+  /** Unix seconds of the slash (the program's clock). */
+  slashedAt: bigint;
+}
+
+export function decodeSlashRecord(address: PublicKey, data: Uint8Array): SlashRecordAccount {
+  const raw = decodeAccount<Raw>("SlashRecord", data);
+  // An Anchor enum decodes as `{ Variant: {} }`.
+  const reason = Object.keys(raw.reason as Record<string, unknown>)[0];
+  if (reason !== "FailedProof" && reason !== "VanishedMidLease") throw new Error(`unknown slash reason ${String(reason)}`);
+  return {
+    address,
+    deviceStake: raw.device_stake as PublicKey,
+    deviceId: deviceIdToUuid(raw.device_id as number[]),
+    evidenceHash: Uint8Array.from(raw.evidence_hash as number[]),
+    reason,
+    amount: big(raw.amount),
+    slot: big(raw.slot),
+    slashedAt: big(raw.slashed_at),
+  };
+}
+
+/** The record of the slash of `deviceId`'s stake for `evidenceHash`; null when that evidence has not slashed it. */
+export async function fetchSlashRecord(connection: Connection, deviceId: DeviceId, evidenceHash: Uint8Array, programId: PublicKey = GPUMESH_PROGRAM_ID): Promise<SlashRecordAccount | null> {
+  const address = pdas.slashRecord(pdas.deviceStake(deviceId, programId)[0], evidenceHash, programId)[0];
+  const info = await connection.getAccountInfo(address, "confirmed");
+  if (!info || !info.owner.equals(programId) || info.data.length === 0) return null;
+  return decodeSlashRecord(address, info.data);
 }

@@ -3,7 +3,7 @@ import { sha256 } from "@noble/hashes/sha2";
 import { Keypair, type PublicKey } from "@solana/web3.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventParser } from "../src/anchor.ts";
-import { fetchDeviceStake, gpumeshCoder, isStakeActive, ix, pdas, ProgramError, requiredStake, sendInstructions, TransactionFailedError, stakeWithdrawableAt, UNSTAKE_COOLDOWN_SECONDS } from "../src/index.ts";
+import { fetchDeviceStake, fetchSlashRecord, gpumeshCoder, isStakeActive, ix, pdas, ProgramError, requiredStake, sendInstructions, TransactionFailedError, stakeWithdrawableAt, UNSTAKE_COOLDOWN_SECONDS } from "../src/index.ts";
 import { airdrop, bootstrapLocalnet, buildLocalnet, fundTokens, startLocalnet, tokenBalance, warpClock, type LocalnetAccounts, type RunningLocalnet } from "../src/localnet.ts";
 
 // Device stake against a real programs/localnet process: a supplier stakes for an H100 with the
@@ -101,6 +101,21 @@ describe("device stake on localnet", () => {
     expect(BigInt(String(slashed.amount))).toBe(250n * MESH);
     expect(BigInt(String(slashed.remaining))).toBe(750n * MESH);
     expect(Uint8Array.from(slashed.device_id as number[])).toEqual(Uint8Array.from(Buffer.from(deviceId.replace(/-/g, ""), "hex")));
+
+    // The slash left its record: this evidence has slashed this stake, for this much, at this slot.
+    const record = await fetchSlashRecord(connection(), deviceId, evidence);
+    expect(record).toMatchObject({ deviceId, evidenceHash: evidence, reason: "VanishedMidLease", amount: 250n * MESH, slot: BigInt(tx!.slot) });
+    expect(await fetchSlashRecord(connection(), deviceId, sha256(new TextEncoder().encode("another offence")))).toBeNull();
+    // The same evidence again (a retried job, a second scheduler) is refused by the runtime: the
+    // record's address is in use. Nothing more is burned.
+    const again = await sendInstructions(connection(), [slash(MESH)], [chain.settlementAuthority]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(again).toBeInstanceOf(TransactionFailedError);
+    expect((again as TransactionFailedError).logs.join("\n")).toMatch(/already in use/);
+    expect(await supply()).toBe(before - 250n * MESH);
+    expect(await tokenBalance(connection(), vault())).toBe(750n * MESH);
   });
 
   it("reads the slashed stake back, then withdraws what is left after the cooldown and the account is gone", async () => {

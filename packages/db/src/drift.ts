@@ -13,7 +13,7 @@ import pg from "pg";
 export const SCHEMA_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../prisma/schema.prisma");
 
 /** Database objects that exist on purpose without a Prisma counterpart (see the invariants migration). */
-export const DATABASE_ONLY_INDEXES = new Set(["allocation_device_no_overlap", "device_outage_open", "device_pause_open", "cluster_lease_open_on_chain", "device_challenge_due", "verification_challenge_pending", "cluster_settle_due", "cluster_serving_ends_at", "cluster_serving_end_requested", "cluster_deploy_due", "allocation_device_lost", "cluster_reconcile_due"]);
+export const DATABASE_ONLY_INDEXES = new Set(["allocation_device_no_overlap", "device_outage_open", "device_pause_open", "cluster_lease_open_on_chain", "device_challenge_due", "verification_challenge_pending", "cluster_settle_due", "cluster_serving_ends_at", "cluster_serving_end_requested", "cluster_deploy_due", "allocation_device_lost", "cluster_reconcile_due", "device_outage_vanish_due"]);
 /** Tables the application never reads or writes, only triggers (ledger_journal_check: the ledger's per-transaction check queue). */
 export const DATABASE_ONLY_TABLES = new Set(["ledger_journal_check"]);
 

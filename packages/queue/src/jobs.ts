@@ -51,6 +51,8 @@ export const jobs = {
   cancel: (clusterId: string) => spec(QUEUES.settle, "cancel", { clusterId }, jobIds.cancel(clusterId)),
   /** Slashes the stake of the device that failed `challengeId` with proof of cheating (settle queue: chain retries). */
   slash: (challengeId: string) => spec(QUEUES.settle, "slash", { challengeId }, jobIds.slash(challengeId)),
+  /** Slashes the stake of a device that vanished mid-lease (`outageId`: its device_outage row) beyond the grace period (settle queue: chain retries). */
+  slashVanished: (outageId: string) => spec(QUEUES.settle, "slash-vanished", { outageId }, jobIds.slashVanished(outageId)),
   reconcile: (clusterId: string) => spec(QUEUES.settle, "reconcile", { clusterId }, jobIds.reconcile(clusterId)),
   settlePeriod: (clusterId: string, periodStart: Date) => spec(QUEUES.settle, "period", { clusterId, periodStart: periodStart.toISOString() }, jobIds.settlePeriod(clusterId, periodStart)),
   /** The deploy workflow's step when an allocation's ack deadline passes (just after it). */

@@ -80,6 +80,8 @@ export const jobIds = {
   leaseSync: (clusterId: string, at: Date) => `lease/${clusterId}/${basicIso(at)}`,
   /** Slashes the stake of a device caught cheating by this challenge (wrong result or wrong root): once per challenge. */
   slash: (challengeId: string) => `slash/${challengeId}`,
+  /** Slashes the stake of a device that vanished mid-lease beyond the grace period: once per outage. */
+  slashVanished: (outageId: string) => `slash/outage/${outageId}`,
   /** The reconciliation of a closed lease (chain = ledger): once per lease. */
   reconcile: (clusterId: string) => `reconcile/${clusterId}`,
   /** A node of a cluster went offline: one job per allocation. */

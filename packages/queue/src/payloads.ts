@@ -59,6 +59,10 @@ export type ChallengePayload = z.infer<typeof ChallengePayload>;
 export const AnswerPayload = z.object({ answer: z.unknown(), receivedAt: Instant });
 export type AnswerPayload = z.infer<typeof AnswerPayload>;
 
+/** A device_outage row (bigserial id, as decimal text: JSON has no 64-bit integers). */
+export const OutagePayload = z.object({ outageId: z.string().regex(/^[1-9][0-9]{0,18}$/, "must be a device_outage id") });
+export type OutagePayload = z.infer<typeof OutagePayload>;
+
 export const EpochPayload = z.object({ epoch: z.number().int().positive() });
 export type EpochPayload = z.infer<typeof EpochPayload>;
 
@@ -84,6 +88,8 @@ export const payloads = {
     "lease-sync": ClusterPayload,
     /** Proven cheating (a failed challenge with wrong-result or proof-invalid evidence): slash_stake once. */
     slash: ChallengePayload,
+    /** A device that vanished mid-lease beyond VANISH_GRACE_S: slash_stake (VanishedMidLease) once per outage. */
+    "slash-vanished": OutagePayload,
   },
   verify: {
     sweep: Sweep,

@@ -78,5 +78,11 @@ describe("parseJob", () => {
     expect(parseJob(QUEUES.settle, "sweep", undefined)).toEqual({ name: "sweep", data: undefined });
     const spec = jobs.verifyAnswer("commitment", clusterId, clusterId, { anything: 1 }, new Date(0));
     expect(parseJob(QUEUES.verify, spec.name, spec.data)).toEqual({ name: "commitment", data: { answer: { anything: 1 }, receivedAt: "1970-01-01T00:00:00.000Z" } });
+    // A vanished-mid-lease slash names its device_outage row (a bigserial, as decimal text), one job per outage.
+    const vanished = jobs.slashVanished("9007199254740993");
+    expect(vanished.jobId).toBe("slash/outage/9007199254740993");
+    expect(parseJob(QUEUES.settle, vanished.name, vanished.data)).toEqual({ name: "slash-vanished", data: { outageId: "9007199254740993" } });
+    expect(() => parseJob(QUEUES.settle, "slash-vanished", { outageId: 42 })).toThrow(/malformed payload/);
+    expect(() => parseJob(QUEUES.settle, "slash-vanished", { outageId: "0" })).toThrow(/malformed payload/);
   });
 });

@@ -11,6 +11,7 @@ pub const ALLOCATION_SEED: &[u8] = b"allocation";
 pub const CLAIM_SEED: &[u8] = b"claim";
 pub const DEVICE_STAKE_SEED: &[u8] = b"device_stake";
 pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
+pub const SLASH_SEED: &[u8] = b"slash";
 
 /// Longest lease accepted: 10 years of seconds (bounds every time computation).
 pub const MAX_LEASE_SECONDS: u64 = 10 * 366 * 24 * 3600;

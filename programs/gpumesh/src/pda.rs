@@ -47,3 +47,8 @@ pub fn device_stake(device_id: &[u8; 16]) -> (Pubkey, u8) {
 pub fn stake_vault(device_stake: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[STAKE_VAULT_SEED, device_stake.as_ref()], &crate::ID)
 }
+
+/// The record of one slash: one per (stake, evidence hash), so one piece of evidence slashes once.
+pub fn slash_record(device_stake: &Pubkey, evidence_hash: &[u8; 32]) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[SLASH_SEED, device_stake.as_ref(), evidence_hash.as_ref()], &crate::ID)
+}

@@ -180,13 +180,35 @@ pub struct ClaimRecord {
 }
 
 /// Why a stake was slashed (`slash_stake`); the evidence hash says which record proves it.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlashReason {
     /// The device failed a proof-of-physical-work round (evidence: sha256 of the failed
     /// proof's evidence).
     FailedProof,
     /// The device disappeared while serving a lease (evidence: sha256 of the outage record).
     VanishedMidLease,
+}
+
+/// One slash, created by `slash_stake` with `init`. Seeds: `["slash", device_stake, evidence_hash]`,
+/// so one piece of evidence slashes a stake at most once: a second `slash_stake` with the same
+/// evidence finds the record's address in use and fails in the runtime, however the first one was
+/// sent (a retried job, a second scheduler). The record is never closed (closing it would let the
+/// evidence slash again), and it outlives a withdrawal: a new stake of the same device is at the same
+/// address, so old evidence cannot slash it either. Rent paid by the settlement authority.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct SlashRecord {
+    pub device_stake: Pubkey,
+    pub device_id: [u8; 16],
+    pub evidence_hash: [u8; 32],
+    pub reason: SlashReason,
+    /// MESH base units burned by this slash.
+    pub amount: u64,
+    pub slot: u64,
+    /// Unix seconds (Clock sysvar) of the slash.
+    pub slashed_at: i64,
+    pub bump: u8,
+    pub reserved: [u8; 64],
 }
 
 /// MESH staked for one device, sized by its performance weight.

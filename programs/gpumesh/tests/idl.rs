@@ -170,7 +170,7 @@ fn check_structure(text: &str) {
         assert_eq!(bytes, disc, "{name}");
     }
     let accounts: Vec<&str> = idl["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(accounts, ["Allocation", "ClaimRecord", "Config", "DeviceStake", "Lease", "PaymentMint", "Supplier"]);
+    assert_eq!(accounts, ["Allocation", "ClaimRecord", "Config", "DeviceStake", "Lease", "PaymentMint", "SlashRecord", "Supplier"]);
     let errors = idl["errors"].as_array().unwrap();
     assert_eq!(errors[0]["code"], 6000);
     assert_eq!(errors[0]["name"], "Unauthorized");

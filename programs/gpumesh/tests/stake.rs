@@ -1,12 +1,14 @@
 //! Device stake (issue #11): `stake_device`, `request_unstake`, `withdraw_stake`, `slash_stake`.
 //! Happy paths assert balances, supply and rents to the base unit; every guard has an attack
-//! that proves it bites, with its precise error code.
+//! that proves it bites, with its precise error code. One piece of evidence slashes a stake once
+//! (`SlashRecord`): the slashes below each carry fresh evidence unless a test names it.
 mod common;
 
 use anchor_lang::AccountSerialize;
 use anchor_spl::token::spl_token;
 use common::*;
-use gpumesh::{math, pda, DeviceStake, SlashReason, MAX_DEVICE_WEIGHT_BPS, STAKE_PER_WEIGHT_UNIT, UNSTAKE_COOLDOWN_SECONDS};
+use gpumesh::{math, pda, DeviceStake, SlashReason, SlashRecord, MAX_DEVICE_WEIGHT_BPS, STAKE_PER_WEIGHT_UNIT, UNSTAKE_COOLDOWN_SECONDS};
+use std::sync::atomic::{AtomicU64, Ordering};
 #[allow(deprecated)]
 use solana_sdk::{
     account::{Account, AccountSharedData},
@@ -23,6 +25,7 @@ const RTX_4090: u32 = 1_670;
 /// What an H100 must stake: 1,000 MESH.
 const H100_STAKE: u64 = 1_000 * MESH;
 const EVIDENCE: [u8; 32] = [0xe5; 32];
+const OTHER_EVIDENCE: [u8; 32] = [0xe6; 32];
 const TOKEN_2022: Pubkey = Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
 
 /// A supplier wallet with a MESH account, and the device it stakes for.
@@ -59,6 +62,14 @@ impl Staker {
     }
 }
 
+/// Evidence no other slash of the test binary used (each offence has its own evidence).
+fn fresh_evidence() -> [u8; 32] {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let mut evidence = [0x5a; 32];
+    evidence[..8].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    evidence
+}
+
 /// A funded supplier wallet holding `mesh` base units of MESH, for device `device_id(n)`.
 async fn staker(env: &mut Env, n: u8, mesh: u64) -> Staker {
     let authority = env.funded_keypair().await;
@@ -86,10 +97,23 @@ impl Env {
         self.send(&[i], &[&s.authority]).await
     }
 
+    /// A slash for a new offence (fresh evidence).
     async fn slash(&mut self, s: &Staker, amount: u64, reason: SlashReason) -> TxResult {
+        self.slash_with(s, amount, reason, fresh_evidence()).await
+    }
+
+    async fn slash_with(&mut self, s: &Staker, amount: u64, reason: SlashReason, evidence: [u8; 32]) -> TxResult {
         let st = self.settlement.insecure_clone();
-        let i = s.slash_ix(self, amount, reason);
+        let i = ix::slash_stake(&st.pubkey(), &self.mesh_mint, s.device_id, amount, reason, evidence);
         self.send(&[i], &[&st]).await
+    }
+
+    async fn slash_record(&mut self, s: &Staker, evidence: &[u8; 32]) -> Option<SlashRecord> {
+        let key = pda::slash_record(&s.stake, evidence).0;
+        match self.account(&key).await {
+            Some(_) => Some(self.anchor_account(&key).await),
+            None => None,
+        }
     }
 
     async fn device_stake(&mut self, s: &Staker) -> DeviceStake {
@@ -453,6 +477,97 @@ async fn slash_guards() {
     env.withdraw(&s).await.unwrap();
     assert_eq!(env.balance(&s.token).await, H100_STAKE + 5);
     assert!(env.account(&s.stake).await.is_none());
+}
+
+#[tokio::test]
+async fn the_same_evidence_slashes_a_stake_once() {
+    let (mut env, s) = staked(0).await;
+    let mesh = env.mesh_mint;
+    let supply = env.mint_supply(&mesh).await;
+    let settlement = env.settlement.pubkey();
+    let lamports = env.lamports(&settlement).await;
+    env.slash_with(&s, 100 * MESH, SlashReason::FailedProof, EVIDENCE).await.unwrap();
+    // The record: which stake, which evidence, why, how much, when; its rent paid by the authority.
+    let record_key = pda::slash_record(&s.stake, &EVIDENCE).0;
+    let record = env.slash_record(&s, &EVIDENCE).await.expect("the slash left its record");
+    let clock = env.clock().await;
+    assert_eq!(
+        (record.device_stake, record.device_id, record.evidence_hash, record.reason, record.amount, record.slot, record.slashed_at),
+        (s.stake, s.device_id, EVIDENCE, SlashReason::FailedProof, 100 * MESH, clock.slot, clock.unix_timestamp)
+    );
+    assert_eq!(env.lamports(&settlement).await, lamports - env.lamports(&record_key).await);
+
+    // The same evidence again (a retried job, a second scheduler), whatever the amount or reason:
+    // the record's address is in use, the runtime refuses (System Program error 0), nothing moves.
+    env.advance(60).await;
+    for (amount, reason) in [(100 * MESH, SlashReason::FailedProof), (1, SlashReason::FailedProof), (100 * MESH, SlashReason::VanishedMidLease)] {
+        assert_code(env.slash_with(&s, amount, reason, EVIDENCE).await, 0);
+    }
+    let stake = env.device_stake(&s).await;
+    assert_eq!((stake.amount, stake.slashed_total), (H100_STAKE - 100 * MESH, 100 * MESH));
+    assert_eq!(env.balance(&s.vault).await, H100_STAKE - 100 * MESH);
+    assert_eq!(env.mint_supply(&mesh).await, supply - 100 * MESH);
+    let unchanged = env.slash_record(&s, &EVIDENCE).await.unwrap();
+    assert_eq!((unchanged.amount, unchanged.slashed_at), (100 * MESH, clock.unix_timestamp));
+
+    // Other evidence (another offence) slashes again, with its own record.
+    env.slash_with(&s, 50 * MESH, SlashReason::VanishedMidLease, OTHER_EVIDENCE).await.unwrap();
+    let stake = env.device_stake(&s).await;
+    assert_eq!((stake.amount, stake.slashed_total), (H100_STAKE - 150 * MESH, 150 * MESH));
+    assert_eq!(env.mint_supply(&mesh).await, supply - 150 * MESH);
+    assert_eq!(env.slash_record(&s, &OTHER_EVIDENCE).await.unwrap().reason, SlashReason::VanishedMidLease);
+
+    // The record is per stake: the same hash against another device's stake is another record.
+    let t = staker(&mut env, 2, H100_STAKE).await;
+    env.stake(&t, H100, H100_STAKE).await.unwrap();
+    env.slash_with(&t, MESH, SlashReason::FailedProof, EVIDENCE).await.unwrap();
+    assert_eq!(env.device_stake(&t).await.amount, H100_STAKE - MESH);
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE - 150 * MESH);
+}
+
+#[tokio::test]
+async fn a_refused_slash_does_not_use_up_its_evidence() {
+    let (mut env, s) = staked(0).await;
+    let mesh = env.mesh_mint;
+    let settlement = env.settlement.insecure_clone();
+    let admin = env.admin.insecure_clone();
+    let stranger = env.funded_keypair().await;
+    // Wrong authorities are still refused, and leave no record behind.
+    for k in [&stranger, &admin, &s.authority] {
+        let i = ix::slash_stake(&k.pubkey(), &mesh, s.device_id, 1, SlashReason::FailedProof, EVIDENCE);
+        assert_err(env.send(&[i], &[k]).await, GpuMeshError::Unauthorized);
+    }
+    // So is a slash the handler refuses (the transaction is atomic).
+    assert_err(env.slash_with(&s, H100_STAKE + 1, SlashReason::FailedProof, EVIDENCE).await, GpuMeshError::SlashExceedsStake);
+    assert!(env.slash_record(&s, &EVIDENCE).await.is_none());
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE);
+    // The record must sit at its seeds: another evidence's address, or another stake's, is rejected.
+    let i = with(s.slash_ix(&env, 1, SlashReason::FailedProof), &pda::slash_record(&s.stake, &EVIDENCE).0, pda::slash_record(&s.stake, &OTHER_EVIDENCE).0);
+    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::ConstraintSeeds);
+    let elsewhere = pda::slash_record(&pda::device_stake(&device_id(9)).0, &EVIDENCE).0;
+    let i = with(s.slash_ix(&env, 1, SlashReason::FailedProof), &pda::slash_record(&s.stake, &EVIDENCE).0, elsewhere);
+    assert_anchor(env.send(&[i], &[&settlement]).await, AnchorError::ConstraintSeeds);
+    // Lamports someone sent to the record's address do not block the slash either.
+    let payer = env.payer();
+    env.send(&[system_instruction::transfer(&payer, &pda::slash_record(&s.stake, &EVIDENCE).0, 1_000_000)], &[]).await.unwrap();
+    // The evidence is still good for exactly one slash.
+    env.slash_with(&s, MESH, SlashReason::FailedProof, EVIDENCE).await.unwrap();
+    assert_code(env.slash_with(&s, MESH, SlashReason::FailedProof, EVIDENCE).await, 0);
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE - MESH);
+}
+
+#[tokio::test]
+async fn slash_records_outlive_the_stake() {
+    let (mut env, s) = staked(H100_STAKE).await;
+    env.slash_with(&s, MESH, SlashReason::VanishedMidLease, EVIDENCE).await.unwrap();
+    env.request_unstake(&s).await.unwrap();
+    env.advance(UNSTAKE_COOLDOWN_SECONDS).await;
+    env.withdraw(&s).await.unwrap();
+    assert!(env.slash_record(&s, &EVIDENCE).await.is_some(), "withdrawing closes the stake, not its slash records");
+    // A new stake of the same device lives at the same address: old evidence cannot slash it.
+    env.stake(&s, H100, H100_STAKE).await.unwrap();
+    assert_code(env.slash_with(&s, MESH, SlashReason::VanishedMidLease, EVIDENCE).await, 0);
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE);
 }
 
 #[tokio::test]

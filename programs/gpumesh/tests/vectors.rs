@@ -336,6 +336,13 @@ fn pda_vectors() {
             json!([{ "utf8": "stake_vault" }, { "pubkey": stake.0.to_string() }]),
             pda::stake_vault(&stake.0),
         ));
+        for evidence in [[0x01u8; 32], [0xe5; 32]] {
+            rows.push(pda_row(
+                "slash_record",
+                json!([{ "utf8": "slash" }, { "pubkey": stake.0.to_string() }, { "hex": hex(&evidence) }]),
+                pda::slash_record(&stake.0, &evidence),
+            ));
+        }
     }
     let lease = pda::lease(&renter, 42).0;
     for index in [0u32, 1, 7, u32::MAX] {
@@ -626,7 +633,7 @@ fn instruction_vectors() {
         ),
         ix_json(
             "slash_stake",
-            &["settlement_authority", "config", "device_stake", "stake_vault", "mesh_mint", "token_program"],
+            &["settlement_authority", "config", "device_stake", "stake_vault", "slash_record", "mesh_mint", "token_program", "system_program"],
             json!({ "device_id": hex(&device_id), "amount": "123456789", "reason": "VanishedMidLease", "evidence_hash": hex(&evidence) }),
             instruction::SlashStake::DISCRIMINATOR,
             ix::slash_stake(&settlement, &mesh, device_id, 123_456_789, gpumesh::SlashReason::VanishedMidLease, evidence),

@@ -26,6 +26,21 @@ export const healthSweepSql = {
        and c.status in ('DEPLOYING', 'RUNNING', 'DEGRADED')
      order by a.device_lost_at
      limit 10000`,
+  /**
+   * Outages of devices that were serving a lease (device_outage.allocation_id, set by a trigger when the
+   * outage began) not decided yet, whose grace period has run out (begun before `deadline`):
+   * partial index device_outage_vanish_due holds only the undecided ones, so O(outages due).
+   */
+  vanishDue: (deadline: Date, limit: number) => Prisma.sql`
+    select o.id, o.device_id::text, o.allocation_id::text, o.started_at, o.ended_at
+      from device_outage o
+     where o.allocation_id is not null and o.vanish_decided_at is null and o.started_at < ${deadline}
+     order by o.started_at, o.id
+     limit ${limit}`,
+  /** Marks outages decided (only those still undecided: several schedulers, retries). */
+  decideVanish: (ids: bigint[], at: Date) => Prisma.sql`
+    update device_outage set vanish_decided_at = ${at}
+     where id = any(${ids}::bigint[]) and vanish_decided_at is null`,
 };
 
 /**
@@ -49,4 +64,31 @@ export async function sweepStaleDevices(db: Db, offlineAfterSeconds: number, now
 export async function lostAllocations(db: Db): Promise<{ id: string; clusterId: string; deviceId: string; deviceStatus: string }[]> {
   const rows = await db.$queryRaw<{ id: string; cluster_id: string; device_id: string; device_status: string }[]>(healthSweepSql.lostAllocations());
   return rows.map((row) => ({ id: row.id, clusterId: row.cluster_id, deviceId: row.device_id, deviceStatus: row.device_status }));
+}
+
+export interface DueOutage {
+  id: bigint;
+  deviceId: string;
+  allocationId: string;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+/**
+ * Mid-lease outages whose grace period (`graceS`, from the last heartbeat) has run out and that are not
+ * decided yet, oldest first: each either vanished (still offline, or back only after the grace) or came
+ * back in time (`vanishedBeyondGrace` in slash.ts tells which). The caller enqueues the slashes, then
+ * calls `decideVanish`, so a crash in between re-reads them and the deterministic job ids (and the
+ * on-chain slash record) keep it to one slash.
+ */
+export async function vanishDue(db: Db, graceS: number, now = new Date(), limit = 1_000): Promise<DueOutage[]> {
+  const deadline = new Date(now.getTime() - graceS * 1000);
+  const rows = await db.$queryRaw<{ id: bigint; device_id: string; allocation_id: string; started_at: Date; ended_at: Date | null }[]>(healthSweepSql.vanishDue(deadline, limit));
+  return rows.map((row) => ({ id: row.id, deviceId: row.device_id, allocationId: row.allocation_id, startedAt: row.started_at, endedAt: row.ended_at }));
+}
+
+/** Records that these outages were decided: the sweep never reads them again. */
+export async function decideVanish(db: Db, ids: bigint[], at = new Date()): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db.$executeRaw(healthSweepSql.decideVanish(ids, at));
 }

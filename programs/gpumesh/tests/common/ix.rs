@@ -364,8 +364,10 @@ pub fn slash_stake(
             config: pda::config().0,
             device_stake,
             stake_vault: pda::stake_vault(&device_stake).0,
+            slash_record: pda::slash_record(&device_stake, &evidence_hash).0,
             mesh_mint: *mesh_mint,
             token_program: spl_token::ID,
+            system_program: system_program::ID,
         },
         instruction::SlashStake { device_id, amount, reason, evidence_hash },
     )
