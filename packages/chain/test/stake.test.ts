@@ -65,6 +65,9 @@ describe("device stake on localnet", () => {
     expect(stake!.authority.equals(supplier.publicKey)).toBe(true);
     expect(stake!.vault.equals(vault())).toBe(true);
     expect(isStakeActive(stake!)).toBe(true);
+    // A second order for the same device (signed before the first landed): refused, no MESH moves.
+    expect(await rejection(sendInstructions(connection(), [stakeIx(requiredStake(H100))], [supplier, chain.settlementAuthority]))).toBe("StakeAboveRequired");
+    expect(await tokenBalance(connection(), supplierToken)).toBe(FUNDED - 1_000n * MESH);
   });
 
   it("requests the unstake (no longer active) and cannot withdraw before the cooldown", async () => {

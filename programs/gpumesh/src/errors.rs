@@ -98,4 +98,6 @@ pub enum GpuMeshError {
     SlashExceedsStake, // 6045
     #[msg("A slash needs the hash of its evidence")]
     MissingEvidence, // 6046
+    #[msg("The stake would be above the amount required for the device's weight")]
+    StakeAboveRequired, // 6047
 }

@@ -184,7 +184,7 @@ fn required_stake_is_proportional_to_weight() {
 }
 
 #[tokio::test]
-async fn stake_top_up_unstake_withdraw_to_the_base_unit() {
+async fn stake_unstake_withdraw_to_the_base_unit() {
     let mut env = Env::new().await;
     let mesh = env.mesh_mint;
     let start = H100_STAKE + 500 * MESH + 7;
@@ -211,13 +211,13 @@ async fn stake_top_up_unstake_withdraw_to_the_base_unit() {
     let vault_rent = env.lamports(&s.vault).await;
     assert_eq!(env.lamports(&s.authority.pubkey()).await, lamports_before - stake_rent - vault_rent);
 
-    // Top-up (same weight, co-signed): any positive amount once at the requirement.
+    // Beyond the requirement (a second order, a top-up of a full stake): refused, nothing moves.
     env.advance(100).await;
-    env.stake(&s, H100, 500 * MESH + 7).await.unwrap();
-    assert_eq!(env.balance(&s.token).await, 0);
-    assert_eq!(env.balance(&s.vault).await, start);
+    assert_err(env.stake(&s, H100, 500 * MESH + 7).await, GpuMeshError::StakeAboveRequired);
+    assert_eq!(env.balance(&s.token).await, start - H100_STAKE);
+    assert_eq!(env.balance(&s.vault).await, H100_STAKE);
     let stake = env.device_stake(&s).await;
-    assert_eq!((stake.amount, stake.required, stake.staked_at), (start, H100_STAKE, T0));
+    assert_eq!((stake.amount, stake.required, stake.staked_at), (H100_STAKE, H100_STAKE, T0));
 
     env.request_unstake(&s).await.unwrap();
     let requested = T0 + 100;
@@ -306,6 +306,24 @@ async fn a_slashed_stake_is_topped_up_back_to_full() {
     assert_eq!((stake.amount, stake.slashed_total), (H100_STAKE, 100 * MESH));
     assert!(stake.is_active());
     assert_eq!(env.balance(&s.token).await, 50 * MESH);
+}
+
+#[tokio::test]
+async fn a_stake_is_never_more_than_required() {
+    // Two stake orders signed before either landed (two tabs, a retried click): the second would
+    // lock a second full stake for nothing. It is refused, and no MESH moves.
+    let (mut env, s) = staked(2 * H100_STAKE).await;
+    assert_eq!(env.balance(&s.token).await, 2 * H100_STAKE);
+    assert_err(env.stake(&s, H100, H100_STAKE).await, GpuMeshError::StakeAboveRequired);
+    assert_err(env.stake(&s, H100, 1).await, GpuMeshError::StakeAboveRequired);
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE);
+    assert_eq!(env.balance(&s.token).await, 2 * H100_STAKE);
+    // After a slash, the top-up is exactly what is missing: one base unit more is refused.
+    env.slash(&s, 40 * MESH, SlashReason::FailedProof).await.unwrap();
+    assert_err(env.stake(&s, H100, 40 * MESH + 1).await, GpuMeshError::StakeAboveRequired);
+    env.stake(&s, H100, 40 * MESH).await.unwrap();
+    assert_eq!(env.device_stake(&s).await.amount, H100_STAKE);
+    assert_eq!(env.balance(&s.token).await, 2 * H100_STAKE - 40 * MESH);
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ import type { ChainContext } from "../chain-context.ts";
  * the wallet-signed transaction against it before submitting (any change voids our signature too).
  *
  * A new stake takes the full required amount; a stake slashed below it is topped up to exactly the
- * required amount (the program refuses a top-up that leaves it short). Refused, with the reason: a
+ * required amount it snapshotted (the program refuses a stake that ends short of it or above it, so
+ * two orders signed before either landed stake once). Refused, with the reason: a
  * device that is not the wallet's (NOT_FOUND, as if it did not exist), one without a catalogued GPU,
  * one already fully staked, unstaking, staked at another weight, or staked by another wallet.
  */
@@ -43,8 +44,9 @@ export async function stakeOrder(deps: { db: Db; chain: ChainContext }, request:
     if (!current.authority.equals(wallet)) return { ok: false, code: "CONFLICT", message: "this device is staked by another wallet" };
     if (current.unstakeRequestedAt !== 0n) return { ok: false, code: "CONFLICT", message: "this device's stake is unstaking: withdraw it after the cooldown, then stake again" };
     if (current.weightBps !== weightBps) return { ok: false, code: "CONFLICT", message: `this device is staked at weight ${current.weightBps} bps, its weight is now ${weightBps}: unstake and stake again` };
-    if (current.amount >= required) return { ok: false, code: "CONFLICT", message: "this device is already fully staked" };
-    amount = required - current.amount;
+    // The stake's own snapshot of what it needs (the program caps a stake at exactly it).
+    if (current.amount >= current.required) return { ok: false, code: "CONFLICT", message: "this device is already fully staked" };
+    amount = current.required - current.amount;
   }
 
   const { meshMint, settlementAuthority } = await chain.config();

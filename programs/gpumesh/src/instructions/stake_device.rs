@@ -75,8 +75,11 @@ pub struct StakeDevice<'info> {
 ///   `required = weight_bps · STAKE_PER_WEIGHT_UNIT` (snapshotted);
 /// - a top-up: the signer is the stake's authority (`Unauthorized`), the weight equals the
 ///   stake's (`StakeWeightMismatch`), no unstake is pending (`StakeUnstaking`);
-/// - afterwards `amount ≥ required` (`StakeBelowRequired`): a stake is never created short,
-///   and a slashed stake is only topped up back to (at least) full; sums checked;
+/// - afterwards `amount = required`: never short (`StakeBelowRequired`), and never more
+///   (`StakeAboveRequired`): rewards do not grow with stake, so MESH beyond it would only be
+///   locked for nothing, and a second order signed before the first landed (two tabs, a retry)
+///   fails here instead of staking twice; a slashed stake is topped up back to exactly full;
+///   sums checked;
 /// - MESH only (mint pinned to the config), from a token account the signer owns, into the
 ///   vault at its PDA (created even if someone pre-funded the address).
 pub fn stake_device_handler(ctx: Context<StakeDevice>, device_id: [u8; 16], weight_bps: u32, amount: u64) -> Result<()> {
@@ -106,6 +109,7 @@ pub fn stake_device_handler(ctx: Context<StakeDevice>, device_id: [u8; 16], weig
     }
     let total = stake.amount.checked_add(amount).ok_or(GpuMeshError::MathOverflow)?;
     require!(total >= stake.required, GpuMeshError::StakeBelowRequired);
+    require!(total <= stake.required, GpuMeshError::StakeAboveRequired);
     stake.amount = total;
 
     let stake_key = stake.key();

@@ -1,5 +1,5 @@
 import "server-only";
-import { associatedTokenAddress, fetchDeviceStake, ix, type DeviceStakeAccount, type TransactionRecorder } from "@gpumesh/chain";
+import { associatedTokenAddress, fetchDeviceStake, ix, ProgramError, type DeviceStakeAccount, type TransactionRecorder } from "@gpumesh/chain";
 import { PublicKey } from "@solana/web3.js";
 import { ApiError, notFound } from "../../api/errors.ts";
 import type { Session } from "../../auth/session.ts";
@@ -114,8 +114,14 @@ export async function submitStake(session: Session, deviceId: string, wire: stri
     { deviceId, weightBps: terms.weightBps, amount: BigInt(terms.amount) },
     web.programId,
   );
-  const landed = await web.gateway.submitSigned(wire, expectedOf(terms, [instruction]), stakeRecorder(deviceId));
-  return landed.record;
+  try {
+    const landed = await web.gateway.submitSigned(wire, expectedOf(terms, [instruction]), stakeRecorder(deviceId));
+    return landed.record;
+  } catch (error) {
+    // A second order signed before the first landed (another tab): the program caps a stake at its requirement.
+    if (error instanceof ProgramError && error.errorName === "StakeAboveRequired") throw new ApiError("CONFLICT", "this device is already fully staked (another order landed first); nothing was charged", "transaction");
+    throw error;
+  }
 }
 
 // -- unstake ----------------------------------------------------------------------------------------
