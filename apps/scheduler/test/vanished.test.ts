@@ -168,7 +168,12 @@ describe("slashing a device that vanished mid-lease", () => {
     const raced = await outageOf(racer);
     expect(raced.allocationId).not.toBeNull();
     const outcomes = await Promise.all([slashForOutage(deps, raced.id.toString()), slashForOutage(deps, raced.id.toString())]);
-    expect(outcomes.map((o) => o.state).sort()).toEqual(["already-slashed", "slashed"]);
+    // Built in the same slot, both transactions can be byte-identical (same blockhash and signer): that
+    // is one transaction, which both report. Otherwise the program refuses the second, which reports
+    // the slash done. Either way the stake and the supply below moved once.
+    const states = outcomes.map((o) => o.state).sort();
+    if (states[0] === "slashed") expect(new Set(outcomes.map((o) => (o as { signature: string }).signature)).size).toBe(1);
+    else expect(states).toEqual(["already-slashed", "slashed"]);
     expect((await stakeOf(racer))!.amount).toBe(racerBefore.amount - racerBefore.required / 4n);
     expect(await supply()).toBe(supplyBefore - racerBefore.required / 4n);
   });
