@@ -182,7 +182,7 @@ test("a container workload: the command runs as typed, shell syntax says so, and
   await expect(page.getByTestId("quote")).toBeVisible();
 });
 
-test("a bare-metal machine: Kubernetes is listed but not offered, the SSH key is required, and the running cluster shows the command to log in", async ({ page, request }) => {
+test("a bare-metal machine: Kubernetes is listed but not offered, the SSH key is required, and the running cluster shows the command to log in", async ({ page, request }, info) => {
   test.setTimeout(300_000);
   const renter = Keypair.generate();
   await fundRenter(E2E_LOCALNET_URL, renter, { sol: 1, usdc: 1_000n * USDC });
@@ -236,6 +236,7 @@ test("a bare-metal machine: Kubernetes is listed but not offered, the SSH key is
   const commands = page.getByTestId("ssh-command");
   await expect(commands.first()).toBeVisible({ timeout: 30_000 });
   for (const text of await commands.allTextContents()) expect(text).toMatch(/^ssh (-p \d+ )?root@[\w.-]+$/);
+  await shot(page, info, "10-bare-metal");
   await noSeriousA11yViolations(page);
 
   // Give the GPUs back for the tests after this one.

@@ -157,7 +157,7 @@ export function ClusterView({ initial, sessionWallet }: { initial: ClusterState;
               <dt>Environment</dt>
               <dd>{cluster.workload.envNames.length ? <>{cluster.workload.envNames.join(", ")} <small className="muted">(values hidden)</small></> : "none"}</dd>
               <dt>Ports</dt>
-              <dd>{cluster.workload.ports.length ? cluster.workload.ports.join(", ") : "the image's default"}</dd>
+              <dd>{cluster.type === "BARE_METAL" ? ["22 (SSH)", ...cluster.workload.ports.filter((port) => port !== 22)].join(", ") : cluster.workload.ports.length ? cluster.workload.ports.join(", ") : "the image's default"}</dd>
               {cluster.workload.sshPublicKey ? (
                 <>
                   <dt>SSH key</dt>
