@@ -88,6 +88,7 @@ test("every malformed field is 422 naming it, and nothing is held", async () => 
     // Bare metal is reached over SSH: no key, no machine; the machine's SSH server is its command.
     [{ type: "BARE_METAL" }, "workload.sshPublicKey"],
     [{ type: "BARE_METAL", workload: { sshPublicKey: KEY, command: ["sleep", "1"] } }, "workload.command"],
+    [{ type: "BARE_METAL", workload: { image: "app:1", sshPublicKey: KEY } }, "workload.image"],
     [{ workload: { sshPublicKey: KEY } }, "workload.image"],
     [{ paymentToken: "DOGE" }, "paymentToken"],
     [{ maxPricePerGpuHour: -5 }, "maxPricePerGpuHour"],

@@ -69,13 +69,25 @@ export const schedulerEnvShape = {
   VERIFY_BATCH: envFields.positiveInt.default(1_000),
   /**
    * Share of a device's required stake burned when a proof-of-work challenge proves it cheated (a wrong
-   * result, or rows of another matrix than the committed one) or it vanished mid-lease (VANISH_GRACE_S),
-   * basis points; capped at what is staked.
+   * result, or rows of another matrix than the committed one), basis points; capped at what is staked.
    */
   SLASH_BPS: bps.default(10_000),
   /**
+   * Share of a device's required stake burned when it vanished mid-lease (VANISH_GRACE_S), basis points.
+   * Lower than SLASH_BPS: walking out on a renter is not forging a proof, and a burn cannot be undone.
+   */
+  VANISH_SLASH_BPS: bps.default(1_000),
+  /**
+   * Correlated outages are not slashed: when at least this many devices (serving or not) went silent
+   * within VANISH_CORRELATION_S of a mid-lease outage's start, the cause is more likely the network or
+   * GPUMesh itself (a gateway, Redis or the heartbeat path down) than the supplier, so it is decided
+   * without a slash.
+   */
+  VANISH_MASS_OUTAGE: envFields.positiveInt.default(10),
+  VANISH_CORRELATION_S: envFields.positiveInt.default(300),
+  /**
    * A device serving a lease that stays offline longer than this, counted from its last heartbeat, has
-   * vanished mid-lease: its stake is slashed (SLASH_BPS, reason VanishedMidLease), once per outage. A
+   * vanished mid-lease: its stake is slashed (VANISH_SLASH_BPS, reason VanishedMidLease), once per outage. A
    * device back within it is not. Longer than DEVICE_OFFLINE_AFTER_S, so a missed heartbeat never slashes.
    */
   VANISH_GRACE_S: envFields.positiveInt.default(900),

@@ -237,8 +237,12 @@ export async function startScheduler(
       // outages are marked decided, so a crash in between re-reads them (same job ids). Without a chain
       // there is no stake to burn: decided, not slashed (never slashed later for an old outage).
       const at = now();
-      const due = await vanishDue(db, env.VANISH_GRACE_S, at);
-      const vanished = due.filter((outage) => vanishedBeyondGrace(outage, env.VANISH_GRACE_S, at));
+      const due = await vanishDue(db, env.VANISH_GRACE_S, at, { correlationS: env.VANISH_CORRELATION_S });
+      const beyond = due.filter((outage) => vanishedBeyondGrace(outage, env.VANISH_GRACE_S, at));
+      // Many devices silent at once: the network or GPUMesh, not the supplier (decided, never slashed).
+      const correlated = beyond.filter((outage) => outage.silentAround >= env.VANISH_MASS_OUTAGE);
+      if (correlated.length) logger.warn({ outages: correlated.map((o) => ({ outage: o.id.toString(), device: o.deviceId, silentAround: o.silentAround })) }, "mid-lease outages during a mass outage: not slashed");
+      const vanished = beyond.filter((outage) => outage.silentAround < env.VANISH_MASS_OUTAGE);
       if (chainContext) await enqueueManyOnce(settle, vanished.map((outage) => jobs.slashVanished(outage.id.toString())));
       await decideVanish(db, due.map((outage) => outage.id), at);
       if (vanished.length) {
@@ -357,7 +361,7 @@ export async function startScheduler(
           return slashForChallenge({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS }, job.data.challengeId);
         case "slash-vanished":
           if (!chainContext) return null;
-          return slashForOutage({ db, chain: chainContext, logger, slashBps: env.SLASH_BPS, graceS: env.VANISH_GRACE_S, now }, job.data.outageId);
+          return slashForOutage({ db, chain: chainContext, logger, slashBps: env.VANISH_SLASH_BPS, graceS: env.VANISH_GRACE_S, now }, job.data.outageId);
       }
     },
     { ...workerOptions, concurrency: 4 },

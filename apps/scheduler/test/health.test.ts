@@ -80,5 +80,8 @@ describe("vanished mid-lease: the verdict on an outage", () => {
     expect(vanishedBeyondGrace(outage(at(300)), 900, at(300))).toBe(false);
     // Serving no lease when it went offline: nothing to slash for.
     expect(vanishedBeyondGrace(outage(null, null), 900, at(5_000))).toBe(false);
+    // Its lease was to end within the grace anyway (gone in its last minutes): not slashed.
+    expect(vanishedBeyondGrace({ ...outage(null), leaseEndsAt: at(900) }, 900, at(5_000))).toBe(false);
+    expect(vanishedBeyondGrace({ ...outage(null), leaseEndsAt: at(901) }, 900, at(5_000))).toBe(true);
   });
 });

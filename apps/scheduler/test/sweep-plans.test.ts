@@ -108,7 +108,7 @@ describe(`sweep statements at ${ROWS.toLocaleString("en")} rows`, () => {
   it("health: stale devices and lost nodes each read their index", async () => {
     await expectIndexed(healthSweepSql.markStale(new Date(now.getTime() - 60_000)), "device_status_last_heartbeat_at_idx");
     await expectIndexed(healthSweepSql.lostAllocations(), "allocation_device_lost");
-    await expectIndexed(healthSweepSql.vanishDue(new Date(now.getTime() - 15 * 60_000), 1_000), "device_outage_vanish_due");
+    await expectIndexed(healthSweepSql.vanishDue(new Date(now.getTime() - 15 * 60_000), 1_000, 300), "device_outage_vanish_due");
   });
 
   it("health: the vanish sweep lists exactly the undecided mid-lease outages past the grace, and deciding takes them off", async () => {

@@ -59,7 +59,7 @@ beforeAll(async () => {
   env = loadSchedulerEnv({
     DATABASE_URL: database.url, REDIS_URL: redis.url, QUEUE_PREFIX: redis.prefix, LOG_LEVEL: "silent", AGENT_CHANNEL: "none",
     SOLANA_RPC_URL: localnet.url, SETTLEMENT_AUTHORITY_KEYPAIR: "dev", REWARDS_AUTHORITY_KEYPAIR: "dev",
-    DEVICE_OFFLINE_AFTER_S: "600", VANISH_GRACE_S: String(GRACE_S), SLASH_BPS: "2500",
+    DEVICE_OFFLINE_AFTER_S: "600", VANISH_GRACE_S: String(GRACE_S), VANISH_SLASH_BPS: "2500",
   });
   // Lease syncs are recorded, not sent: these leases exist only in Postgres (the slash is what goes on-chain).
   scheduler = await startScheduler(env, silent, { sweeps: false, chain: new RecordingChainSettlement(db), now });
@@ -189,6 +189,27 @@ describe("slashing a device that vanished mid-lease", () => {
     expect(await slashJobResult((await outageOf(unstaked)).id)).toEqual({ state: "no-stake" });
     expect(await slashJobResult((await outageOf(racer)).id)).toMatchObject({ state: "already-slashed" });
     expect(await outageOf(idle.id)).toMatchObject({ allocationId: null, vanishDecidedAt: null });
+    expect(await supply()).toBe(supplyBefore);
+  });
+  it("a mass outage is not slashed: with many devices silent around the same moment, the cause is the network or GPUMesh", async () => {
+    const cluster = await runningCluster(db, { startedAt: new Date(Date.now() - 60 * MINUTE), durationHours: 4 });
+    const serving = (await db.allocation.findFirstOrThrow({ where: { clusterId: cluster.id } })).deviceId;
+    const before = (await stakeOf(serving))!;
+    const supplyBefore = await supply();
+    const silentAt = new Date(now().getTime() - 20 * MINUTE);
+    await db.device.update({ where: { id: serving }, data: { lastHeartbeatAt: silentAt } });
+    // Nine other devices went silent within a minute of it (VANISH_MASS_OUTAGE is 10 with this one).
+    const others = await db.device.findMany({ where: { id: { not: serving } }, take: 9, select: { id: true } });
+    expect(others).toHaveLength(9);
+    await db.deviceOutage.createMany({ data: others.map((d, i) => ({ deviceId: d.id, startedAt: new Date(silentAt.getTime() + (i - 4) * 10_000), endedAt: new Date(silentAt.getTime() + 2 * MINUTE) })) });
+    const result = await healthSweep();
+    expect(result).toMatchObject({ offline: 1 });
+    expect(result.vanished).toBeUndefined();
+    const outage = await outageOf(serving);
+    expect(outage.allocationId).not.toBeNull();
+    expect(outage.vanishDecidedAt).not.toBeNull();
+    expect(await scheduler.queues.settle.getJob(jobIds.slashVanished(outage.id.toString()))).toBeUndefined();
+    expect((await stakeOf(serving))!.amount).toBe(before.amount);
     expect(await supply()).toBe(supplyBefore);
   });
 });

@@ -31,6 +31,8 @@ export type ExtensionRefusal =
   | { code: "expired"; endsAt: Date }
   /** Another cluster has booked some of its devices after the current end. */
   | { code: "devices-booked"; deviceIds: string[] }
+  /** Its supplier paused some of its devices: they serve this lease to its end, and take no more time. */
+  | { code: "devices-paused"; deviceIds: string[] }
   /** The lease would last longer than `MAX_LEASE_SECONDS`. */
   | { code: "too-long"; maxSeconds: number; leaseSeconds: number }
   | { code: "invalid-seconds"; addSeconds: number }
@@ -81,6 +83,8 @@ export function describeRefusal(refusal: ExtensionRefusal): string {
       return `the lease reached its end (${refusal.endsAt.toISOString()})`;
     case "devices-booked":
       return `${refusal.deviceIds.length} of its device(s) are booked after its end by another cluster`;
+    case "devices-paused":
+      return `${refusal.deviceIds.length} of its device(s) were paused by their supplier: they serve this lease to its end and take no more time`;
     case "too-long":
       return `the lease would last ${refusal.leaseSeconds} s, more than ${refusal.maxSeconds} s`;
     case "invalid-seconds":
@@ -156,6 +160,8 @@ async function evaluate(db: Db | DbTransaction, cluster: LeaseRow | null, addSec
   // Only another cluster's booking blocks it: a device that is offline now is the node-lost path's business.
   const booked = Object.entries(unavailable).filter(([, reason]) => reason === "reserved").map(([id]) => id).sort();
   if (booked.length) return refuse({ code: "devices-booked", deviceIds: booked });
+  const paused = Object.entries(unavailable).filter(([, reason]) => reason === "paused").map(([id]) => id).sort();
+  if (paused.length) return refuse({ code: "devices-paused", deviceIds: paused });
   return { ok: true, amount: cluster.pricePerSecond * BigInt(addSeconds), pricePerSecond: cluster.pricePerSecond, endsAt: cluster.endsAt, newEndsAt };
 }
 

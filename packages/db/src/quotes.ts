@@ -421,16 +421,18 @@ async function readMarket(db: Db, query: PlacementQuery, now: Date): Promise<{ l
   const [row] = await db.$queryRaw<{ packed: string | null; markets: string | null; models: string | null }[]>`
     with d as materialized (
       select d.id, d.supplier_id, d.city, d.gpu_model_id, d.gpu_count, d.vram_gb, d.region, d.connectivity_tier, d.security_tier, d.network,
-             d.price_per_gpu_hour, d.verification_score_bps, d.runs_images, probe.first_start
+             d.price_per_gpu_hour, d.verification_score_bps, d.runs_images, probe.first_start, d.paused_at is not null as paused
         from device d
         cross join lateral (
           select min(a.starts_at) as first_start from allocation a
            where a.device_id = d.id and a.status::text = 'ACTIVE' and a.starts_at < ${query.endsAt}::timestamptz and a.ends_at > ${query.startsAt}::timestamptz) probe
-       where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.gpu_model_id = any(${cluster.gpuModelIds}::text[]) and d.region = any(${cluster.regions}::text[]))
+       where d.status = 'ONLINE' and d.gpu_count > 0 and d.gpu_model_id = any(${cluster.gpuModelIds}::text[]) and d.region = any(${cluster.regions}::text[]))
     select (select string_agg(${PACKED_CANDIDATE}, chr(30)) from d
-             where d.first_start is null and d.verification_score_bps >= ${query.minVerificationScoreBps}::int ${runtimeFilter(query)}) as packed,
+             where d.first_start is null and not d.paused and d.verification_score_bps >= ${query.minVerificationScoreBps}::int ${runtimeFilter(query)}) as packed,
+           -- Load as availability() counts it: a paused device is supply only while it serves a lease.
            (select string_agg(concat_ws(chr(31), g.gpu_model_id, g.region, g.online, g.busy), chr(30))
-              from (select d.gpu_model_id, d.region, sum(d.gpu_count) as online, coalesce(sum(d.gpu_count) filter (where d.first_start <= ${now}::timestamptz), 0) as busy
+              from (select d.gpu_model_id, d.region, coalesce(sum(d.gpu_count) filter (where not d.paused or d.first_start <= ${now}::timestamptz), 0) as online,
+                           coalesce(sum(d.gpu_count) filter (where d.first_start <= ${now}::timestamptz), 0) as busy
                       from d group by d.gpu_model_id, d.region) g) as markets,
            (select string_agg(concat_ws(chr(31), m.id, coalesce(m.hyperscaler_price_per_hour::text, '-')), chr(30))
               from gpu_model m where m.id = any(${cluster.gpuModelIds}::text[])) as models`;

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "@gpumesh/devstack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { availability, createDb, DeviceUnavailableError, LivePlacement, placeCluster, releaseAllocations, reserveGang, runExplorerRollup, type Db, type PlacementQuery } from "../src/index.ts";
+import { availability, createDb, createHeldQuote, DeviceUnavailableError, releaseHeldQuote, LivePlacement, placeCluster, releaseAllocations, reserveGang, runExplorerRollup, type Db, type PlacementQuery } from "../src/index.ts";
 import { seedCatalogue } from "../src/seed.ts";
 
 // A supplier's pause (migration 20261202120000_device_pause): the paused device takes no new leases
@@ -128,6 +128,12 @@ describe("a paused device", () => {
       expect(market).toMatchObject({ onlineGpus: 16, busyGpus: 8, freeGpus: 8 });
       await index.settled();
       expect(index.marketLoad("h100-80gb", "us-east")).toEqual({ onlineGpus: 16, busyGpus: 8 });
+      // A quote prices its surge from the same load, and takes the other device.
+      const quote = await createHeldQuote(db, { accountId: renterId, request: { name: "pause", type: "CONTAINER", gpuModelIds: ["h100-80gb"], gpuCount: 8, regions: ["us-east"], durationHours: 1 }, now: new Date(), rates: { feeBps: 500, burnBps: 5_000 } });
+      if (!quote.ok) throw new Error(quote.message);
+      expect(quote.quote.markets[0]).toMatchObject({ onlineGpus: 16, busyGpus: 8 });
+      expect(quote.quote.devices.map((d) => d.deviceId)).toEqual([devices[1]]);
+      await releaseHeldQuote(db, { clusterId: quote.quote.clusterId, renterId, paymentToken: "USDC" }, { at: new Date(), reason: "test over" });
     } finally {
       await releaseAllocations(db, cluster.id, "test over", new Date());
       await setPaused(cheap!, false);

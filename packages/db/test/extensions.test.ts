@@ -136,6 +136,19 @@ describe("checkExtension", () => {
     expect(await refusal(recordExtension(db, input(cluster, 3_600)))).toEqual({ code: "devices-booked", deviceIds: [cluster.deviceId] });
     expect(await db.payment.count({ where: { clusterId: cluster.id } })).toBe(0);
   });
+
+  it("refuses more time on a device its supplier paused (the lease itself runs to its end)", async () => {
+    const cluster = await running();
+    await db.device.update({ where: { id: cluster.deviceId }, data: { pausedAt: new Date() } });
+    try {
+      expect(await checkExtension(db, cluster.id, 3_600)).toEqual({ ok: false, refusal: { code: "devices-paused", deviceIds: [cluster.deviceId] } });
+      expect(await refusal(recordExtension(db, input(cluster, 3_600)))).toEqual({ code: "devices-paused", deviceIds: [cluster.deviceId] });
+      expect(await db.payment.count({ where: { clusterId: cluster.id } })).toBe(0);
+    } finally {
+      await db.device.update({ where: { id: cluster.deviceId }, data: { pausedAt: null } });
+    }
+    expect((await checkExtension(db, cluster.id, 3_600)).ok).toBe(true);
+  });
 });
 
 describe("recordExtension", () => {

@@ -25,6 +25,8 @@ BEGIN
     SELECT a."id" FROM "allocation" a JOIN "cluster" c ON c."id" = a."cluster_id"
      WHERE a."device_id" = NEW."device_id" AND a."status" = 'ACTIVE' AND a."acknowledged_at" IS NOT NULL
        AND c."status" IN ('RUNNING', 'DEGRADED')
+       -- Serving at that moment: a lease already over (its end not processed yet) is not walked out on.
+       AND a."starts_at" <= NEW."started_at" AND a."ends_at" > NEW."started_at"
      ORDER BY a."acknowledged_at", a."id"
      LIMIT 1);
   RETURN NEW;
@@ -32,3 +34,7 @@ END
 $$;
 CREATE TRIGGER "device_outage_mid_lease" BEFORE INSERT ON "device_outage"
   FOR EACH ROW EXECUTE FUNCTION "device_outage_mid_lease"();
+
+-- The sweep counts the outages of any device that began around a mid-lease one: many devices silent at
+-- once point at the network or GPUMesh itself, and such outages are decided without a slash.
+CREATE INDEX "device_outage_started_at_idx" ON "device_outage"("started_at");

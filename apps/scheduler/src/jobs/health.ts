@@ -31,9 +31,13 @@ export const healthSweepSql = {
    * outage began) not decided yet, whose grace period has run out (begun before `deadline`):
    * partial index device_outage_vanish_due holds only the undecided ones, so O(outages due).
    */
-  vanishDue: (deadline: Date, limit: number) => Prisma.sql`
-    select o.id, o.device_id::text, o.allocation_id::text, o.started_at, o.ended_at
+  vanishDue: (deadline: Date, limit: number, correlationS: number) => Prisma.sql`
+    select o.id, o.device_id::text, o.allocation_id::text, o.started_at, o.ended_at, a.ends_at as lease_ends_at,
+           (select count(*) from device_outage x
+             where x.started_at >= o.started_at - make_interval(secs => ${correlationS})
+               and x.started_at <= o.started_at + make_interval(secs => ${correlationS}))::int as silent_around
       from device_outage o
+      join allocation a on a.id = o.allocation_id
      where o.allocation_id is not null and o.vanish_decided_at is null and o.started_at < ${deadline}
      order by o.started_at, o.id
      limit ${limit}`,
@@ -72,6 +76,10 @@ export interface DueOutage {
   allocationId: string;
   startedAt: Date;
   endedAt: Date | null;
+  /** When the lease it walked out on was to end (its allocation's end). */
+  leaseEndsAt: Date;
+  /** Outages of any device (this one included) that began within the correlation window of this one. */
+  silentAround: number;
 }
 
 /**
@@ -81,10 +89,12 @@ export interface DueOutage {
  * calls `decideVanish`, so a crash in between re-reads them and the deterministic job ids (and the
  * on-chain slash record) keep it to one slash.
  */
-export async function vanishDue(db: Db, graceS: number, now = new Date(), limit = 1_000): Promise<DueOutage[]> {
+export async function vanishDue(db: Db, graceS: number, now = new Date(), options: { limit?: number; correlationS?: number } = {}): Promise<DueOutage[]> {
   const deadline = new Date(now.getTime() - graceS * 1000);
-  const rows = await db.$queryRaw<{ id: bigint; device_id: string; allocation_id: string; started_at: Date; ended_at: Date | null }[]>(healthSweepSql.vanishDue(deadline, limit));
-  return rows.map((row) => ({ id: row.id, deviceId: row.device_id, allocationId: row.allocation_id, startedAt: row.started_at, endedAt: row.ended_at }));
+  const rows = await db.$queryRaw<{ id: bigint; device_id: string; allocation_id: string; started_at: Date; ended_at: Date | null; lease_ends_at: Date; silent_around: number }[]>(
+    healthSweepSql.vanishDue(deadline, options.limit ?? 1_000, options.correlationS ?? 300),
+  );
+  return rows.map((row) => ({ id: row.id, deviceId: row.device_id, allocationId: row.allocation_id, startedAt: row.started_at, endedAt: row.ended_at, leaseEndsAt: row.lease_ends_at, silentAround: row.silent_around }));
 }
 
 /** Records that these outages were decided: the sweep never reads them again. */

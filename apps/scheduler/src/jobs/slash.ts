@@ -91,10 +91,12 @@ export function outageEvidence(row: { id: bigint; deviceId: string; startedAt: D
  * Whether an outage is one that slashes: it began while the device served a lease, and lasted longer
  * than the grace period (still open past it, or ended after it). Null while it cannot be told yet.
  */
-export function vanishedBeyondGrace(row: { startedAt: Date; endedAt: Date | null; allocationId: string | null }, graceS: number, now: Date): boolean | null {
+export function vanishedBeyondGrace(row: { startedAt: Date; endedAt: Date | null; allocationId: string | null; leaseEndsAt?: Date | null }, graceS: number, now: Date): boolean | null {
   if (row.allocationId === null) return false;
   const deadline = row.startedAt.getTime() + graceS * 1000;
   if (row.endedAt !== null && row.endedAt.getTime() <= deadline) return false;
+  // Its lease was to end within the grace period anyway: the renter lost less than the grace, not slashable.
+  if (row.leaseEndsAt && row.leaseEndsAt.getTime() <= deadline) return false;
   return now.getTime() > deadline ? true : null;
 }
 
@@ -145,11 +147,11 @@ export async function slashForChallenge(deps: SlashDeps, challengeId: string): P
 }
 
 export async function slashForOutage(deps: VanishDeps, outageId: string): Promise<SlashOutcome> {
-  const row = await deps.db.deviceOutage.findUnique({ where: { id: BigInt(outageId) } });
+  const row = await deps.db.deviceOutage.findUnique({ where: { id: BigInt(outageId) }, include: { allocation: { select: { endsAt: true } } } });
   if (!row) return { state: "not-slashable", reason: "no such outage" };
   if (row.allocationId === null) return { state: "not-slashable", reason: "the device was serving no lease when it went offline" };
-  const verdict = vanishedBeyondGrace(row, deps.graceS, (deps.now ?? (() => new Date()))());
-  if (verdict === false) return { state: "not-slashable", reason: `back within the grace period (${deps.graceS} s)` };
+  const verdict = vanishedBeyondGrace({ ...row, leaseEndsAt: row.allocation?.endsAt ?? null }, deps.graceS, (deps.now ?? (() => new Date()))());
+  if (verdict === false) return { state: "not-slashable", reason: `back within the grace period (${deps.graceS} s), or its lease ended within it` };
   // Only a clock behind the sweep's gets here: fail, so the job is retried once the grace has passed.
   if (verdict === null) throw new Error(`outage ${outageId}: the grace period (${deps.graceS} s) has not passed yet`);
   if (deps.slashBps <= 0) return { state: "not-slashable", reason: "slashing is off (SLASH_BPS=0)" };

@@ -21,12 +21,12 @@ describe("NewClusterRequest: what can be rented today", () => {
     expect(ClusterRequest.safeParse({ ...base, type: "KUBERNETES" }).success).toBe(true);
   });
 
-  it("a bare-metal cluster needs the renter's SSH key, and takes a command only with the renter's own image", () => {
+  it("a bare-metal cluster needs the renter's SSH key, and runs the machine image as it is (no image, no command of the renter's)", () => {
     expect(refusals({ ...base, type: "BARE_METAL" })).toEqual([["workload.sshPublicKey", expect.stringContaining("SSH public key")]]);
-    expect(refusals({ ...base, type: "BARE_METAL", workload: { image: "acme/os:1" } })).toEqual([["workload.sshPublicKey", expect.any(String)]]);
     expect(refusals({ ...base, type: "BARE_METAL", workload: { sshPublicKey: KEY } })).toEqual([]);
+    expect(refusals({ ...base, type: "BARE_METAL", workload: { sshPublicKey: KEY, env: { HF_TOKEN: "x" }, ports: [8888] } })).toEqual([]);
     expect(refusals({ ...base, type: "BARE_METAL", workload: { sshPublicKey: KEY, command: ["sleep", "1"] } })).toEqual([["workload.command", expect.stringContaining("SSH server")]]);
-    expect(refusals({ ...base, type: "BARE_METAL", workload: { image: "acme/os:1", sshPublicKey: KEY, command: ["/sbin/init"] } })).toEqual([]);
+    expect(refusals({ ...base, type: "BARE_METAL", workload: { image: "acme/os:1", sshPublicKey: KEY } })).toEqual([["workload.image", expect.stringContaining("Containers cluster")]]);
   });
 
   it("every other workload names its image", () => {

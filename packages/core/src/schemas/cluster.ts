@@ -66,8 +66,10 @@ export const NewClusterRequest = ClusterRequest.superRefine((request, context) =
   const workload = request.workload;
   if (request.type === "BARE_METAL") {
     if (!workload?.sshPublicKey) context.addIssue({ code: "custom", path: ["workload", "sshPublicKey"], message: "a bare-metal cluster needs your SSH public key: it is how you log in" });
-    // The machine image's own command is its SSH server; a command replaces it only in the renter's image.
-    if (workload?.command && !workload.image) context.addIssue({ code: "custom", path: ["workload", "command"], message: "would replace the machine image's SSH server; bring your own image to set a command" });
+    // Its node runs the suppliers' machine image, whose command is its SSH server: another image or
+    // command could leave a paid node nobody can log in to.
+    if (workload?.image) context.addIssue({ code: "custom", path: ["workload", "image"], message: "a bare-metal node runs the suppliers' machine image (an SSH server); run your own image as a Containers cluster (port 22 is shown as SSH)" });
+    if (workload?.command) context.addIssue({ code: "custom", path: ["workload", "command"], message: "would replace the machine image's SSH server; run your own command over SSH once it runs" });
   } else if (workload && !workload.image) {
     context.addIssue({ code: "custom", path: ["workload", "image"], message: "must name a container image" });
   }

@@ -24,7 +24,8 @@ export async function setDevicePaused(accountId: string, deviceId: string, pause
   if (!device) throw notFound("device");
   if (!paused && device.agentPublicKey === null) throw new ApiError("CONFLICT", "this device was removed; register the machine again to offer it");
   const pausedAt = await db.$transaction(async (tx) => {
-    await tx.$executeRaw`select pg_advisory_xact_lock(${RESERVATION_LOCK_SPACE}::int, hashtext(${deviceId}))`;
+    // The key every reservation takes for this device: hashtext of its canonical text (whatever case the caller wrote).
+    await tx.$executeRaw`select pg_advisory_xact_lock(${RESERVATION_LOCK_SPACE}::int, hashtext(${deviceId}::uuid::text))`;
     const [row] = await tx.$queryRaw<{ paused_at: Date | null }[]>`
       update device set paused_at = case when ${paused} then coalesce(paused_at, ${now}::timestamptz) else null end
        where id = ${deviceId}::uuid

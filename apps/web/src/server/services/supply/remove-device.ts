@@ -17,7 +17,7 @@ export async function removeDevice(accountId: string, deviceId: string): Promise
   // a reservation racing this removal either committed first (and this refuses) or runs after and finds
   // the device OFFLINE.
   const removed = await db.$transaction(async (tx) => {
-    await tx.$executeRaw`select pg_advisory_xact_lock(${RESERVATION_LOCK_SPACE}::int, hashtext(${deviceId}))`;
+    await tx.$executeRaw`select pg_advisory_xact_lock(${RESERVATION_LOCK_SPACE}::int, hashtext(${deviceId}::uuid::text))`;
     return tx.$executeRaw`
       update device set agent_public_key = null, status = 'OFFLINE'
        where id = ${deviceId}::uuid
