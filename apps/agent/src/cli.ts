@@ -8,7 +8,7 @@ import { measureLink } from "./measure.ts";
 import { runNode } from "./start.ts";
 import { MACHINE_IMAGE } from "./runtime/docker.ts";
 import { runSimulation } from "./simulate.ts";
-import { dockerReachable, hardwareReport } from "./system.ts";
+import { dockerReachable, hardwareReport, imageOnHost } from "./system.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
 
 const DEFAULT_GATEWAY = process.env.GPUMESH_GATEWAY_URL ?? "http://127.0.0.1:3200";
@@ -158,8 +158,20 @@ program
     // The floor a production gateway enforces at join (a dev gateway may accept anything).
     for (const problem of hardwareFloorProblems(hardwareReport(agentHome()))) bad(`below the minimum hardware: ${problem}`);
     const docker = await dockerReachable();
-    if (docker.ok) ok(`Docker Engine API at ${docker.socketPath}`);
-    else warn(`no Docker at ${docker.socketPath} (${docker.detail}): leases run with the process runtime`);
+    if (docker.ok) {
+      ok(`Docker Engine API at ${docker.socketPath}`);
+      // The images leases without their own run are never pulled: a missing one means those leases are refused.
+      const defaults = [
+        ["gpumesh/workload:latest", "container leases without an image", "--image"],
+        ["rayproject/ray:2.40.0", "Ray leases without an image", "--ray-image"],
+        [MACHINE_IMAGE, "bare-metal leases", "--machine-image; build it: docker build -t gpumesh/machine:latest apps/agent/images/machine"],
+      ] as const;
+      for (const [image, what, how] of defaults) {
+        const present = await imageOnHost(docker.socketPath, image);
+        if (present) ok(`${image} is on this machine (${what})`);
+        else if (present === false) warn(`${image} is not on this machine: ${what} would be refused with the Docker runtime (${how})`);
+      }
+    } else warn(`no Docker at ${docker.socketPath} (${docker.detail}): leases run with the process runtime`);
     try {
       const started = Date.now();
       const response = await fetch(new URL("/health", gateway), { signal: AbortSignal.timeout(10_000) });

@@ -41,3 +41,19 @@ export async function dockerReachable(): Promise<{ ok: boolean; socketPath: stri
     req.on("error", (error) => resolve({ ok: false, socketPath, detail: error.message }));
   });
 }
+
+/**
+ * Whether the engine on `socketPath` holds `image` locally (GET /images/{name}/json: 200 or 404). The
+ * Docker runtime never pulls the images a lease without its own runs (--image, --ray-image,
+ * --machine-image): one missing here means such leases are refused, which `doctor` says up front.
+ */
+export function imageOnHost(socketPath: string, image: string): Promise<boolean | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path: `/images/${image}/json`, timeout: 3_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? true : res.statusCode === 404 ? false : null);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", () => resolve(null));
+  });
+}

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { OpenedAssignment } from "@gpumesh/agent-protocol";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { imageOnHost } from "../src/system.ts";
 import { acceptsConnections, ALL_GPUS, containerSpec, dockerSocketPath, DockerRuntime, isRayImage, LABELS, leaseShmBytes, MACHINE_IMAGE } from "../src/runtime/docker.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -284,6 +285,12 @@ describe.skipIf(!podmanInstalled)(engineSuite, () => {
       await exited;
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("tells whether an image is on this machine (what `doctor` checks for the images it never pulls)", async () => {
+    expect(await imageOnHost(socketPath, IMAGE)).toBe(true);
+    expect(await imageOnHost(socketPath, "localhost/gpumesh-never-built:none")).toBe(false);
+    expect(await imageOnHost(path.join(dir, "no-engine.sock"), IMAGE)).toBeNull();
   });
 
   it("a bare-metal lease: the renter logs in as root over SSH with their key, in the lease's environment; any other key is refused", async () => {
