@@ -6,7 +6,7 @@ import { detectHardware } from "./hardware.ts";
 import { agentHome, IdentityError, keyFileProblems, loadIdentity, loadState, saveIdentity } from "./identity.ts";
 import { measureLink } from "./measure.ts";
 import { runNode } from "./start.ts";
-import { MACHINE_IMAGE } from "./runtime/docker.ts";
+import { MACHINE_IMAGE, RAY_IMAGE, WORKLOAD_IMAGE } from "./runtime/docker.ts";
 import { runSimulation } from "./simulate.ts";
 import { dockerReachable, hardwareReport, imageOnHost } from "./system.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
@@ -98,8 +98,8 @@ program
   .description("connect to the gateway, heartbeat, prove the hardware and run leases (SIGTERM drains)")
   .addOption(new Option("--runtime <runtime>", "where leases run: process groups here, or Docker containers (Engine API)").choices(["process", "docker"]).default("process"))
   .option("--command <command...>", "the workload each lease runs (default: a small HTTP service, or the image's own command; PORT and GPUMESH_* are set)")
-  .option("--image <image>", "docker runtime: the local image for container leases that bring no image of their own", "gpumesh/workload:latest")
-  .option("--ray-image <image>", "docker runtime: the local image for Ray leases that bring no image of their own", "rayproject/ray:2.40.0")
+  .option("--image <image>", "docker runtime: the local image for container leases that bring no image of their own", WORKLOAD_IMAGE)
+  .option("--ray-image <image>", "docker runtime: the local image for Ray leases that bring no image of their own", RAY_IMAGE)
   .option("--machine-image <image>", "docker runtime: the local image for bare-metal leases (an SSH server that lets in SSH_PUBLIC_KEY; build it from apps/agent/images/machine)", MACHINE_IMAGE)
   .addOption(new Option("--pull <policy>", "docker runtime: pull a renter's image this machine lacks, or refuse such leases").choices(["missing", "never"]).default("missing"))
   .option("--advertise-host <host>", "host renters reach this machine at", "127.0.0.1")
@@ -162,8 +162,8 @@ program
       ok(`Docker Engine API at ${docker.socketPath}`);
       // The images leases without their own run are never pulled: a missing one means those leases are refused.
       const defaults = [
-        ["gpumesh/workload:latest", "container leases without an image", "--image"],
-        ["rayproject/ray:2.40.0", "Ray leases without an image", "--ray-image"],
+        [WORKLOAD_IMAGE, "container leases without an image", "--image"],
+        [RAY_IMAGE, "Ray leases without an image", "--ray-image"],
         [MACHINE_IMAGE, "bare-metal leases", "--machine-image; build it: docker build -t gpumesh/machine:latest apps/agent/images/machine"],
       ] as const;
       for (const [image, what, how] of defaults) {

@@ -2,7 +2,7 @@ import { GatewayClient } from "./client.ts";
 import { loadState, saveState, type Identity } from "./identity.ts";
 import { NodeAgent } from "./node.ts";
 import { detectHardware } from "./hardware.ts";
-import { DockerRuntime, MACHINE_IMAGE } from "./runtime/docker.ts";
+import { DockerRuntime, MACHINE_IMAGE, RAY_IMAGE, WORKLOAD_IMAGE } from "./runtime/docker.ts";
 import { ProcessRuntime } from "./runtime/process.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { AGENT_VERSION, paint } from "./terminal.ts";
@@ -18,7 +18,7 @@ export async function runNode(options: { identity: Identity; runtime?: "process"
       ? new DockerRuntime({
           deviceId: identity.file.deviceId,
           image: (assignment) =>
-            assignment.clusterType === "RAY" ? (options.rayImage ?? "rayproject/ray:2.40.0") : assignment.clusterType === "BARE_METAL" ? (options.machineImage ?? MACHINE_IMAGE) : (options.image ?? "gpumesh/workload:latest"),
+            assignment.clusterType === "RAY" ? (options.rayImage ?? RAY_IMAGE) : assignment.clusterType === "BARE_METAL" ? (options.machineImage ?? MACHINE_IMAGE) : (options.image ?? WORKLOAD_IMAGE),
           ...(options.command ? { command: options.command } : {}),
           ...(options.pull ? { pull: options.pull } : {}),
           gpus: detectHardware().gpus.length > 0,

@@ -20,9 +20,13 @@ export const LABELS = {
 } as const;
 
 /**
- * The image a bare-metal lease runs when the renter brings none: built by the supplier from
- * apps/agent/images/machine (an SSH server that lets in the lease's SSH_PUBLIC_KEY as root), never pulled.
+ * The local images leases run when they bring none of their own (the agent's --image, --ray-image and
+ * --machine-image default to these; none is ever pulled). The machine image, for bare-metal leases,
+ * is built by the supplier from apps/agent/images/machine (an SSH server that lets in the lease's
+ * SSH_PUBLIC_KEY as root).
  */
+export const WORKLOAD_IMAGE = "gpumesh/workload:latest";
+export const RAY_IMAGE = "rayproject/ray:2.40.0";
 export const MACHINE_IMAGE = "gpumesh/machine:latest";
 /** Where a container's SSH server listens: reported to the renter as an `ssh` endpoint. */
 export const SSH_PORT = 22;
