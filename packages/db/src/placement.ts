@@ -45,6 +45,13 @@ const FIELD = "\u001f";
 const ROW = "\u001e";
 
 /**
+ * Device `d` may be offered for a new lease: ONLINE, and not paused by its supplier (migration
+ * 20261202120000_device_pause). Every read that finds free devices uses it; the reservation
+ * statement checks the same in SQL (gpumesh_unavailable_devices), as the final guard.
+ */
+export const RENTABLE_DEVICE = Prisma.sql`d.status = 'ONLINE' and d.paused_at is null`;
+
+/**
  * One candidate's packed row (fields joined by U+001F) from a device row aliased `d`; `parseCandidates`
  * reads the rows back. Every field is an id, an enum, a number or a region code, except `city` (free
  * text), whose separator characters are replaced with spaces: it only serves as part of the site key.
@@ -131,7 +138,7 @@ export async function loadCandidates(db: Db, query: PlacementQuery): Promise<Dev
     select string_agg(${PACKED_CANDIDATE}, chr(30)) as packed
       from device d
       ${takenProbe(query.startsAt, query.endsAt)}
-     where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0
+     where ${RENTABLE_DEVICE} and d.gpu_count > 0
        and d.gpu_model_id = any(${query.cluster.gpuModelIds}::text[])
        and d.region = any(${query.cluster.regions}::text[])
        and d.verification_score_bps >= ${query.minVerificationScoreBps}

@@ -28,7 +28,7 @@ import type { Db } from "./client.ts";
 import { publishSafely, transitionSql, type PublishClusterEvent, type TransitionResult, type TransitionSqlRow } from "./cluster-transitions.ts";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { HeldPlacement, LivePlacement } from "./live-placement.ts";
-import { PACKED_CANDIDATE, parseCandidates, placeAmong, placementRequest, runtimeFilter, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
+import { PACKED_CANDIDATE, parseCandidates, RENTABLE_DEVICE, placeAmong, placementRequest, runtimeFilter, type LoadedPlacement, type PlacedDevice, type PlacementOutcome, type PlacementQuery } from "./placement.ts";
 import { sealWorkloadAtRest, type StoredWorkload } from "./workload-secrets.ts";
 import { depositJournalCall, failAndRefundSql, RESERVATION_LOCK_SPACE, type UnavailableReason } from "./reservations.ts";
 
@@ -571,7 +571,7 @@ async function freeCapacity(db: Db, request: ClusterRequest, window: { startsAt:
   const rows = await db.$queryRaw<{ gpu_model_id: string; region: string; free: bigint; images: bigint }[]>`
     select d.gpu_model_id, d.region, sum(d.gpu_count)::bigint as free, coalesce(sum(d.gpu_count) filter (where d.runs_images), 0)::bigint as images
       from device d
-     where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.verification_score_bps >= ${minScore}::int
+     where ${RENTABLE_DEVICE} and d.gpu_count > 0 and d.verification_score_bps >= ${minScore}::int
        and (d.gpu_model_id = any(${request.gpuModelIds}::text[]) or d.region = any(${request.regions}::text[]))
        and d.vram_gb >= ${request.minVramGb}::int
        and d.connectivity_tier::text = any(${connectivity}::text[]) and d.security_tier::text = any(${security}::text[])

@@ -1,7 +1,7 @@
 import { CONNECTIVITY_TIER_RANK, deployableByRegion, emptySizes, MAX_GPUS_PER_DEVICE, type ConnectivityTier } from "@gpumesh/core";
 import type { Db, DbTransaction } from "../client.ts";
 import { Prisma } from "../generated/prisma/client.ts";
-import { takenProbe } from "../placement.ts";
+import { RENTABLE_DEVICE, takenProbe } from "../placement.ts";
 
 /**
  * The explorer rollup (issue #12): one run reads the network once and writes one snapshot, so that
@@ -79,7 +79,7 @@ function deviceGroups(tx: DbTransaction, now: Date, floorBps: number) {
     select d.gpu_model_id, d.region, d.status::text as status, d.gpu_count, d.connectivity_tier::text as connectivity_tier, d.runs_images,
            d.verification_score_bps >= ${floorBps} as verified,
            d.verification_score_bps >= ${HIGH_VERIFICATION_BPS} as high,
-           (d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.gpu_model_id is not null and d.verification_score_bps >= ${floorBps} and probe.taken is null) as free,
+           (${RENTABLE_DEVICE} and d.gpu_count > 0 and d.gpu_model_id is not null and d.verification_score_bps >= ${floorBps} and probe.taken is null) as free,
            count(*)::int as devices, sum(d.cpu_cores)::int as cpu_cores
       from device d
       ${takenProbe(now, new Date(now.getTime() + SHAPE_DURATION_MS))}
@@ -97,7 +97,7 @@ function freePrices(tx: DbTransaction, now: Date, floorBps: number) {
            div(sum(d.price_per_gpu_hour * d.gpu_count), sum(d.gpu_count))::bigint as avg
       from device d
       ${takenProbe(now, new Date(now.getTime() + SHAPE_DURATION_MS))}
-     where d.status = 'ONLINE' and d.paused_at is null and d.gpu_count > 0 and d.gpu_model_id is not null and d.verification_score_bps >= ${floorBps} and probe.taken is null
+     where ${RENTABLE_DEVICE} and d.gpu_count > 0 and d.gpu_model_id is not null and d.verification_score_bps >= ${floorBps} and probe.taken is null
      group by grouping sets ((d.gpu_model_id), (d.region))`;
 }
 
