@@ -21,7 +21,7 @@ import { answerJob, processVerifyJob, type VerifyDeps } from "./jobs/verify.ts";
 import { chainIndexPass } from "./jobs/index-chain.ts";
 import { nextDueEpoch, runRewardEpoch, type RewardsDeps } from "./jobs/rewards.ts";
 import { stakeOrder } from "./jobs/stake-order.ts";
-import { slashForChallenge, slashForOutage, vanishedBeyondGrace } from "./jobs/slash.ts";
+import { slashableOutages, slashForChallenge, slashForOutage } from "./jobs/slash.ts";
 
 export interface RunningScheduler {
   db: Db;
@@ -238,11 +238,8 @@ export async function startScheduler(
       // there is no stake to burn: decided, not slashed (never slashed later for an old outage).
       const at = now();
       const due = await vanishDue(db, env.VANISH_GRACE_S, at, { correlationS: env.VANISH_CORRELATION_S });
-      const beyond = due.filter((outage) => vanishedBeyondGrace(outage, env.VANISH_GRACE_S, at));
-      // Many devices silent at once: the network or GPUMesh, not the supplier (decided, never slashed).
-      const correlated = beyond.filter((outage) => outage.silentAround >= env.VANISH_MASS_OUTAGE);
-      if (correlated.length) logger.warn({ outages: correlated.map((o) => ({ outage: o.id.toString(), device: o.deviceId, silentAround: o.silentAround })) }, "mid-lease outages during a mass outage: not slashed");
-      const vanished = beyond.filter((outage) => outage.silentAround < env.VANISH_MASS_OUTAGE);
+      const { slash: vanished, spared } = slashableOutages(due, { graceS: env.VANISH_GRACE_S, massOutage: env.VANISH_MASS_OUTAGE }, at);
+      if (spared.length) logger.warn({ outages: spared.map((o) => ({ outage: o.id.toString(), device: o.deviceId, silentAround: o.silentAround })) }, "mid-lease outages during a mass outage: not slashed");
       if (chainContext) await enqueueManyOnce(settle, vanished.map((outage) => jobs.slashVanished(outage.id.toString())));
       await decideVanish(db, due.map((outage) => outage.id), at);
       if (vanished.length) {

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSchedulerEnv } from "../src/env.ts";
 import { sweepStaleDevices } from "../src/jobs/health.ts";
-import { vanishedBeyondGrace } from "../src/jobs/slash.ts";
+import { slashableOutages, vanishedBeyondGrace } from "../src/jobs/slash.ts";
 import { startScheduler, type RunningScheduler } from "../src/scheduler.ts";
 
 let database: TestDatabase;
@@ -83,5 +83,13 @@ describe("vanished mid-lease: the verdict on an outage", () => {
     // Its lease was to end within the grace anyway (gone in its last minutes): not slashed.
     expect(vanishedBeyondGrace({ ...outage(null), leaseEndsAt: at(900) }, 900, at(5_000))).toBe(false);
     expect(vanishedBeyondGrace({ ...outage(null), leaseEndsAt: at(901) }, 900, at(5_000))).toBe(true);
+  });
+
+  it("spares the outages of a mass outage: at or above the threshold of devices silent around it", () => {
+    const gone = (silentAround: number) => ({ ...outage(null), silentAround });
+    const back = { ...outage(at(300)), silentAround: 1 };
+    const { slash, spared } = slashableOutages([gone(1), gone(9), gone(10), gone(40), back], { graceS: 900, massOutage: 10 }, at(5_000));
+    expect(slash.map((o) => o.silentAround)).toEqual([1, 9]);
+    expect(spared.map((o) => o.silentAround)).toEqual([10, 40]);
   });
 });

@@ -101,6 +101,21 @@ export function vanishedBeyondGrace(row: { startedAt: Date; endedAt: Date | null
 }
 
 /**
+ * The health sweep's verdict on the outages it read (`vanishDue`): those to slash (vanished beyond the
+ * grace), and those spared because at least `massOutage` devices went silent around the same moment
+ * (`silentAround`): then the network or GPUMesh itself is the likelier cause, not the supplier. The
+ * rest came back in time (or their lease was ending anyway).
+ */
+export function slashableOutages<T extends { startedAt: Date; endedAt: Date | null; allocationId: string | null; leaseEndsAt?: Date | null; silentAround: number }>(
+  due: readonly T[],
+  options: { graceS: number; massOutage: number },
+  now: Date,
+): { slash: T[]; spared: T[] } {
+  const beyond = due.filter((outage) => vanishedBeyondGrace(outage, options.graceS, now));
+  return { slash: beyond.filter((outage) => outage.silentAround < options.massOutage), spared: beyond.filter((outage) => outage.silentAround >= options.massOutage) };
+}
+
+/**
  * Burns SLASH_BPS of the device's required stake for one offence, at most once per evidence (the
  * SlashRecord). An unstaked device has nothing to slash: logged, not an error.
  */
@@ -154,7 +169,7 @@ export async function slashForOutage(deps: VanishDeps, outageId: string): Promis
   if (verdict === false) return { state: "not-slashable", reason: `back within the grace period (${deps.graceS} s), or its lease ended within it` };
   // Only a clock behind the sweep's gets here: fail, so the job is retried once the grace has passed.
   if (verdict === null) throw new Error(`outage ${outageId}: the grace period (${deps.graceS} s) has not passed yet`);
-  if (deps.slashBps <= 0) return { state: "not-slashable", reason: "slashing is off (SLASH_BPS=0)" };
+  if (deps.slashBps <= 0) return { state: "not-slashable", reason: "slashing is off (VANISH_SLASH_BPS=0)" };
   const evidence = outageEvidence({ ...row, allocationId: row.allocationId });
   return slashOnce(deps, { deviceId: row.deviceId, reason: "VanishedMidLease", evidence, about: { outage: outageId, allocation: row.allocationId, since: row.startedAt.toISOString() } });
 }
